@@ -1,0 +1,20 @@
+#pragma once
+
+#include <string>
+
+#include "torchllm/model_config.h"
+
+namespace torchllm {
+
+// What distinguishes the supported families: architectures are data, one transformer serves them all.
+struct Architecture {
+  const char* name;  // config.json "architectures"[0]
+  bool qk_norm;      // per-head RMSNorm on q and k before RoPE (Qwen3)
+  bool qkv_bias;     // q/k/v projections always carry a bias (Qwen2); otherwise config.attention_bias decides
+};
+
+// Throws Error(kUnsupported) listing the supported architectures.
+const Architecture& find_architecture(const std::string& name);
+std::string supported_architectures();
+
+}  // namespace torchllm

@@ -1,0 +1,14 @@
+#pragma once
+
+#include <string>
+
+#include <nlohmann/json_fwd.hpp>
+
+namespace torchllm {
+
+// Reads and parses a JSON file; Error(kNotFound / kCorruptInput) names the file and the parse position.
+nlohmann::json read_json_file(const std::string& path);
+
+bool file_exists(const std::string& path);
+
+}  // namespace torchllm

@@ -1,0 +1,82 @@
+#pragma once
+
+// The transformer shared by Qwen3, Qwen2, Llama and Mistral: load a checkpoint and run forward passes over a
+// batch of sequences at different positions (decode steps and prompt chunks together).
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <ATen/Tensor.h>
+#include <c10/core/Device.h>
+
+#include "torchllm/architecture.h"
+#include "torchllm/checkpoint.h"
+#include "torchllm/kv_cache.h"
+#include "torchllm/model_config.h"
+
+namespace torchllm {
+
+struct LoadOptions {
+  std::string device = "auto";  // auto | cpu | cuda[:N] | mps
+  std::string dtype = "auto";   // auto | bf16 | fp16 | fp32
+};
+
+// One sequence's part of a forward pass: `tokens` go to positions [start, start + tokens.size()) of cache `slot`.
+struct SequenceChunk {
+  int64_t slot = 0;
+  int64_t start = 0;
+  std::vector<int64_t> tokens;
+  bool all_logits = false;  // logits for every token of the chunk instead of only the last one
+};
+
+struct TensorSpec {
+  std::string name;
+  std::vector<int64_t> shape;
+};
+
+// The tensors a Hugging Face checkpoint of this configuration holds, with their shapes.
+std::vector<TensorSpec> checkpoint_tensor_specs(const ModelConfig& config);
+
+// Checks names and shapes of a checkpoint's tensors against the configuration: a missing, misshapen or
+// unexpected tensor is Error(kCorruptInput). Reads only headers.
+void check_checkpoint_tensors(const Checkpoint& checkpoint, const ModelConfig& config);
+
+uint64_t kv_bytes_per_token(const ModelConfig& config, c10::ScalarType dtype);
+
+class Transformer {
+ public:
+  static std::unique_ptr<Transformer> load(const std::string& model_dir, const LoadOptions& options);
+  // Random weights (normal, std 0.02; norms 1) for benchmarks and tests that need no file.
+  static std::unique_ptr<Transformer> random(const ModelConfig& config, const LoadOptions& options, uint64_t seed);
+  ~Transformer();
+
+  const ModelConfig& config() const { return config_; }
+  const Architecture& architecture() const { return arch_; }
+  c10::Device device() const { return device_; }
+  c10::ScalarType dtype() const { return dtype_; }
+  int64_t parameter_count() const;
+  uint64_t weight_bytes() const;
+
+  KvCache make_cache(int64_t max_batch, int64_t max_seq) const;
+
+  // Writes K/V of every chunk into `cache` and returns float32 logits [rows, vocab]: one row per chunk (its last
+  // token), or one per token for chunks with all_logits, in chunk order. Slots must be distinct.
+  at::Tensor forward(const std::vector<SequenceChunk>& batch, KvCache& cache) const;
+
+ private:
+  struct Weights;
+  Transformer(const ModelConfig& config, const Architecture& arch, c10::Device device, c10::ScalarType dtype);
+  void ensure_rope(int64_t positions) const;
+
+  ModelConfig config_;
+  const Architecture& arch_;
+  c10::Device device_;
+  c10::ScalarType dtype_;
+  std::unique_ptr<Weights> weights_;
+  mutable at::Tensor rope_cos_;  // [positions, head_dim] in dtype_, grown by make_cache
+  mutable at::Tensor rope_sin_;
+};
+
+}  // namespace torchllm

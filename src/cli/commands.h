@@ -1,0 +1,10 @@
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+namespace torchllm::cli {
+
+// Each subcommand registers its options and the callback that runs it.
+void add_info_command(CLI::App& app);
+
+}  // namespace torchllm::cli

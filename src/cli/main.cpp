@@ -1,0 +1,53 @@
+#include <iostream>
+
+#include <CLI/CLI.hpp>
+#include <c10/util/Exception.h>
+
+#include "cli/commands.h"
+#include "torchllm/error.h"
+
+namespace {
+
+// Exit codes scripts can rely on (documented in the README).
+int exit_code(torchllm::Error::Kind kind) {
+  switch (kind) {
+    case torchllm::Error::Kind::kInvalidArgument: return 2;
+    case torchllm::Error::Kind::kNotFound: return 3;
+    case torchllm::Error::Kind::kUnsupported: return 4;
+    case torchllm::Error::Kind::kCorruptInput: return 5;
+    case torchllm::Error::Kind::kResourceExhausted: return 6;
+    case torchllm::Error::Kind::kInternal: return 1;
+  }
+  return 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"torchllm: run Qwen3 / Qwen2 / Llama / Mistral checkpoints on libtorch"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "torchllm 0.1.0");
+  torchllm::cli::add_info_command(app);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    app.exit(e);
+    return 2;
+  } catch (const torchllm::Error& e) {
+    std::cerr << "torchllm: error: " << e.what() << "\n";
+    return exit_code(e.kind());
+  } catch (const c10::Error& e) {
+    std::cerr << "torchllm: internal error: " << e.what_without_backtrace() << "\n";
+    return 1;
+  } catch (const std::exception& e) {
+    std::cerr << "torchllm: internal error: " << e.what() << "\n";
+    return 1;
+  }
+  return 0;
+}

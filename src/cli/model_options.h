@@ -1,0 +1,24 @@
+#pragma once
+
+#include <string>
+
+#include <CLI/CLI.hpp>
+
+#include "torchllm/model.h"
+
+namespace torchllm::cli {
+
+// The flags every model-using subcommand shares: -m/--model, --device, --dtype, --threads.
+struct ModelOptions {
+  std::string model_dir;
+  LoadOptions load;
+  int threads = 0;
+
+  void add_to(CLI::App& command);
+  // The directory to use: -m, else $TORCHLLM_MODEL, else the model shipped in models/. Throws when none exists.
+  std::string resolved_model_dir() const;
+  // Applies --threads to libtorch's CPU pool.
+  void apply_threads() const;
+};
+
+}  // namespace torchllm::cli

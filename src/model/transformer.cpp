@@ -1,0 +1,164 @@
+#include <set>
+
+#include <ATen/ATen.h>
+#include <c10/core/InferenceMode.h>
+
+#include "model/attention.h"
+#include "model/rope.h"
+#include "model/weights.h"
+#include "torchllm/checkpoint.h"
+#include "torchllm/device.h"
+#include "torchllm/error.h"
+#include "torchllm/model.h"
+
+namespace torchllm {
+
+struct Transformer::Weights : ModelWeightSet {};
+
+namespace {
+
+// As transformers' RMSNorm: normalize in float32, cast back, then scale.
+at::Tensor rms_norm(const at::Tensor& x, const at::Tensor& weight, double eps) {
+  at::Tensor xf = x.to(at::kFloat);
+  at::Tensor normed = xf * at::rsqrt(xf.pow(2).mean(-1, /*keepdim=*/true) + eps);
+  return weight * normed.to(x.scalar_type());
+}
+
+at::Tensor to_device_longs(const std::vector<int64_t>& values, const c10::Device& device) {
+  return at::tensor(values, at::kLong).to(device);
+}
+
+}  // namespace
+
+uint64_t kv_bytes_per_token(const ModelConfig& c, c10::ScalarType dtype) {
+  return 2ull * c.num_layers * c.num_kv_heads * c.head_dim * c10::elementSize(dtype);
+}
+
+Transformer::Transformer(const ModelConfig& config, const Architecture& arch, c10::Device device,
+                         c10::ScalarType dtype)
+    : config_(config), arch_(arch), device_(device), dtype_(dtype) {}
+
+Transformer::~Transformer() = default;
+
+std::unique_ptr<Transformer> Transformer::load(const std::string& model_dir, const LoadOptions& options) {
+  c10::InferenceMode guard;
+  ModelConfig config = load_model_config(model_dir);
+  const Architecture& arch = find_architecture(config.architecture);
+  const c10::Device device = resolve_device(options.device);
+  const c10::ScalarType dtype = resolve_dtype(options.dtype, device);
+  Checkpoint checkpoint(model_dir);
+  std::unique_ptr<Transformer> model(new Transformer(config, arch, device, dtype));
+  model->weights_ = std::make_unique<Weights>(
+      Weights{load_weight_set(checkpoint, config, arch, at::TensorOptions().dtype(dtype).device(device))});
+  return model;
+}
+
+std::unique_ptr<Transformer> Transformer::random(const ModelConfig& config, const LoadOptions& options,
+                                                 uint64_t seed) {
+  c10::InferenceMode guard;
+  const Architecture& arch = find_architecture(config.architecture);
+  const c10::Device device = resolve_device(options.device);
+  const c10::ScalarType dtype = resolve_dtype(options.dtype, device);
+  std::unique_ptr<Transformer> model(new Transformer(config, arch, device, dtype));
+  model->weights_ = std::make_unique<Weights>(
+      Weights{random_weight_set(config, arch, at::TensorOptions().dtype(dtype).device(device), seed)});
+  return model;
+}
+
+int64_t Transformer::parameter_count() const {
+  int64_t total = weights_->embed.numel() + weights_->final_norm.numel();
+  if (!config_.tie_word_embeddings) total += weights_->lm_head.numel();
+  for (const LayerWeights& l : weights_->layers) {
+    for (const at::Tensor* t : {&l.input_norm, &l.qkv_weight, &l.qkv_bias, &l.q_norm, &l.k_norm, &l.o_weight,
+                                &l.post_norm, &l.gate_up_weight, &l.down_weight}) {
+      if (t->defined()) total += t->numel();
+    }
+  }
+  return total;
+}
+
+uint64_t Transformer::weight_bytes() const { return parameter_count() * c10::elementSize(dtype_); }
+
+void Transformer::ensure_rope(int64_t positions) const {
+  if (rope_cos_.defined() && rope_cos_.size(0) >= positions) return;
+  c10::InferenceMode guard;
+  std::tie(rope_cos_, rope_sin_) = rope_tables(config_, positions, at::TensorOptions().dtype(dtype_).device(device_));
+}
+
+KvCache Transformer::make_cache(int64_t max_batch, int64_t max_seq) const {
+  c10::InferenceMode guard;
+  ensure_rope(max_seq);
+  return KvCache(config_.num_layers, max_batch, max_seq, config_.num_kv_heads, config_.head_dim,
+                 at::TensorOptions().dtype(dtype_).device(device_));
+}
+
+at::Tensor Transformer::forward(const std::vector<SequenceChunk>& batch, KvCache& cache) const {
+  c10::InferenceMode guard;
+  if (batch.empty()) throw Error::invalid_argument("forward: empty batch");
+  std::vector<int64_t> ids, positions, slots, logit_rows;
+  std::set<int64_t> seen_slots;
+  for (const SequenceChunk& chunk : batch) {
+    const auto n = static_cast<int64_t>(chunk.tokens.size());
+    if (n == 0) throw Error::invalid_argument("forward: a chunk has no tokens");
+    if (chunk.slot < 0 || chunk.slot >= cache.max_batch() || !seen_slots.insert(chunk.slot).second) {
+      throw Error::invalid_argument("forward: slot " + std::to_string(chunk.slot) + " is out of range or repeated");
+    }
+    if (chunk.start < 0 || chunk.start + n > cache.max_seq()) {
+      throw Error::exhausted("sequence needs " + std::to_string(chunk.start + n) + " positions but the context is " +
+                             std::to_string(cache.max_seq()) + " tokens");
+    }
+    for (int64_t i = 0; i < n; ++i) {
+      const int64_t token = chunk.tokens[i];
+      if (token < 0 || token >= config_.vocab_size) {
+        throw Error::invalid_argument("token id " + std::to_string(token) + " is outside the vocabulary (size " +
+                                      std::to_string(config_.vocab_size) + ")");
+      }
+      if (chunk.all_logits || i == n - 1) logit_rows.push_back(static_cast<int64_t>(ids.size()));
+      ids.push_back(token);
+      positions.push_back(chunk.start + i);
+      slots.push_back(chunk.slot);
+    }
+  }
+  ensure_rope(cache.max_seq());
+
+  const ModelConfig& c = config_;
+  const int64_t tokens = static_cast<int64_t>(ids.size());
+  const int64_t q_rows = c.num_heads * c.head_dim;
+  const int64_t kv_rows = c.num_kv_heads * c.head_dim;
+  at::Tensor ids_t = to_device_longs(ids, device_);
+  at::Tensor pos_t = to_device_longs(positions, device_);
+  at::Tensor slot_t = to_device_longs(slots, device_);
+  at::Tensor cos = rope_cos_.index_select(0, pos_t).unsqueeze(1);  // [tokens, 1, head_dim]
+  at::Tensor sin = rope_sin_.index_select(0, pos_t).unsqueeze(1);
+  AttentionPlan plan(batch, c.sliding_window, device_);
+
+  at::Tensor x = weights_->embed.index_select(0, ids_t);  // [tokens, hidden]
+  for (int64_t l = 0; l < c.num_layers; ++l) {
+    const LayerWeights& w = weights_->layers[l];
+    at::Tensor h = rms_norm(x, w.input_norm, c.rms_norm_eps);
+    at::Tensor qkv = at::linear(h, w.qkv_weight, w.qkv_bias);  // [tokens, (heads + 2 kv_heads) * head_dim]
+    at::Tensor q = qkv.narrow(1, 0, q_rows).view({tokens, c.num_heads, c.head_dim});
+    at::Tensor k = qkv.narrow(1, q_rows, kv_rows).view({tokens, c.num_kv_heads, c.head_dim});
+    at::Tensor v = qkv.narrow(1, q_rows + kv_rows, kv_rows).view({tokens, c.num_kv_heads, c.head_dim});
+    if (arch_.qk_norm) {
+      q = rms_norm(q, w.q_norm, c.rms_norm_eps);
+      k = rms_norm(k, w.k_norm, c.rms_norm_eps);
+    }
+    q = apply_rope(q, cos, sin);
+    k = apply_rope(k, cos, sin);
+    cache.keys(l).index_put_({slot_t, pos_t}, k);
+    cache.values(l).index_put_({slot_t, pos_t}, v);
+    at::Tensor attn = plan.attend(q, cache.keys(l), cache.values(l));  // [tokens, heads, head_dim]
+    x = x + at::linear(attn.view({tokens, q_rows}), w.o_weight);
+    h = rms_norm(x, w.post_norm, c.rms_norm_eps);
+    at::Tensor gate_up = at::linear(h, w.gate_up_weight);  // [tokens, 2 * intermediate]
+    at::Tensor act = at::silu(gate_up.narrow(1, 0, c.intermediate_size)) *
+                     gate_up.narrow(1, c.intermediate_size, c.intermediate_size);
+    x = x + at::linear(act, w.down_weight);
+  }
+  at::Tensor rows = x.index_select(0, to_device_longs(logit_rows, device_));  // [rows, hidden]
+  rows = rms_norm(rows, weights_->final_norm, c.rms_norm_eps);
+  return at::linear(rows, weights_->lm_head).to(at::kFloat);  // [rows, vocab]
+}
+
+}  // namespace torchllm

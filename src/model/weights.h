@@ -1,0 +1,42 @@
+#pragma once
+
+#include <vector>
+
+#include <ATen/Tensor.h>
+
+#include "torchllm/architecture.h"
+#include "torchllm/checkpoint.h"
+#include "torchllm/model_config.h"
+
+namespace torchllm {
+
+// Weights as the forward pass uses them: q/k/v and gate/up merged into one matrix each at load time.
+struct LayerWeights {
+  at::Tensor input_norm;      // [hidden]
+  at::Tensor qkv_weight;      // [(heads + 2 * kv_heads) * head_dim, hidden]
+  at::Tensor qkv_bias;        // [(heads + 2 * kv_heads) * head_dim] or undefined
+  at::Tensor q_norm, k_norm;  // [head_dim] or undefined
+  at::Tensor o_weight;        // [hidden, heads * head_dim]
+  at::Tensor post_norm;       // [hidden]
+  at::Tensor gate_up_weight;  // [2 * intermediate, hidden]
+  at::Tensor down_weight;     // [hidden, intermediate]
+};
+
+struct ModelWeightSet {
+  at::Tensor embed;  // [vocab, hidden]
+  std::vector<LayerWeights> layers;
+  at::Tensor final_norm;  // [hidden]
+  at::Tensor lm_head;     // [vocab, hidden], the embedding itself when tied
+};
+
+bool has_qkv_bias(const ModelConfig& config, const Architecture& arch);
+
+// Validates the checkpoint's tensor names against the configuration (missing and unexpected tensors are errors)
+// and copies every tensor into freshly allocated weights.
+ModelWeightSet load_weight_set(const Checkpoint& checkpoint, const ModelConfig& config, const Architecture& arch,
+                               const at::TensorOptions& options);
+
+ModelWeightSet random_weight_set(const ModelConfig& config, const Architecture& arch, const at::TensorOptions& options,
+                                 uint64_t seed);
+
+}  // namespace torchllm
