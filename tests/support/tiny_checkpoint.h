@@ -15,7 +15,7 @@ nlohmann::json tiny_config_json(const std::string& variant);
 
 // Writes config.json and model.safetensors (weights ~ N(0, std), norms ~ 1 + N(0, 0.1)) into `dir`.
 void write_tiny_checkpoint(const std::string& dir, const nlohmann::json& config, uint64_t seed,
-                           const std::string& storage_dtype = "F32", double std = 0.25);
+                           const std::string& storage_dtype = "F32", double std = 0.1);
 
 // A fresh empty directory under the system temp dir.
 std::string make_temp_dir(const std::string& prefix);
