@@ -34,7 +34,7 @@ contains "info --help" "$work/out" "--dtype"
 
 check "info qwen3" 0 "$torchllm" info -m "$work/qwen3" --device cpu --dtype fp32
 contains "info architecture" "$work/out" "architecture: Qwen3ForCausalLM"
-contains "info kv bytes" "$work/out" "kv_bytes_per_token: 2048"
+contains "info kv bytes" "$work/out" "kv_bytes_per_token: 1024"
 check "info json" 0 "$torchllm" info -m "$work/llama3" --device cpu --dtype bf16 --json
 contains "info json rope" "$work/out" '"rope_scaling": "llama3"'
 contains "info json dtype" "$work/out" '"dtype": "bf16"'

@@ -51,6 +51,15 @@ nlohmann::json tiny_config_json(const std::string& variant) {
     c["model_type"] = "mistral";
     c["tie_word_embeddings"] = false;
     c["sliding_window"] = 6;
+  } else if (variant == "llama2-large") {  // ~78M parameters: large enough to measure loading memory
+    c["architectures"] = {"LlamaForCausalLM"};
+    c["model_type"] = "llama";
+    c["vocab_size"] = 16000;
+    c["hidden_size"] = 1024;
+    c["intermediate_size"] = 2816;
+    c["num_hidden_layers"] = 4;
+    c["num_attention_heads"] = 16;
+    c["num_key_value_heads"] = 8;
   } else {
     throw std::invalid_argument("unknown tiny variant " + variant);
   }
