@@ -1,8 +1,10 @@
 #include <iostream>
+#include <string>
 
 #include <CLI/CLI.hpp>
 #include <c10/util/Exception.h>
 
+#include "cli/command_failed.h"
 #include "cli/commands.h"
 #include "torchllm/error.h"
 
@@ -23,11 +25,20 @@ int exit_code(torchllm::Error::Kind kind) {
 
 }  // namespace
 
+// Errors are reported as exactly one line.
+std::string one_line(std::string message) {
+  for (char& c : message) {
+    if (c == '\n' || c == '\r') c = ' ';
+  }
+  return message;
+}
+
 int main(int argc, char** argv) {
   CLI::App app{"torchllm: run Qwen3 / Qwen2 / Llama / Mistral checkpoints on libtorch"};
   app.require_subcommand(1);
   app.set_version_flag("--version", "torchllm 0.1.0");
   torchllm::cli::add_info_command(app);
+  torchllm::cli::add_template_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -39,8 +50,11 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     app.exit(e);
     return 2;
+  } catch (const torchllm::cli::CommandFailed& e) {
+    std::cerr << "torchllm: error: " << one_line(e.what()) << "\n";
+    return e.exit_code();
   } catch (const torchllm::Error& e) {
-    std::cerr << "torchllm: error: " << e.what() << "\n";
+    std::cerr << "torchllm: error: " << one_line(e.what()) << "\n";
     return exit_code(e.kind());
   } catch (const c10::Error& e) {
     std::cerr << "torchllm: internal error: " << e.what_without_backtrace() << "\n";

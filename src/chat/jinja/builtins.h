@@ -1,0 +1,32 @@
+#pragma once
+
+// The built-in filters, tests, methods and global functions of the template language.
+
+#include <string>
+
+#include "chat/jinja/interpreter.h"
+#include "chat/jinja/value.h"
+
+namespace torchllm::jinja {
+
+// Throw TemplateError (through interp.fail) for unknown names or bad arguments.
+Value call_filter(const std::string& name, const Value& subject, const CallArgs& args, Interpreter& interp,
+                  size_t offset);
+bool call_test(const std::string& name, const Value& subject, const CallArgs& args, Interpreter& interp,
+               size_t offset);
+
+// A bound method of a str, dict or list value (e.g. "abc".upper), or undefined when there is none.
+Value bound_method(const Value& object, const std::string& name);
+
+// range, namespace, dict, raise_exception, strftime_now.
+void add_global_functions(ValueDict& globals);
+
+// Python's json.dumps(v, ensure_ascii=False, indent=indent, separators=..., sort_keys=...); indent < 0 = None.
+std::string json_dumps(const Value& v, int indent, const std::string& item_separator, const std::string& key_separator,
+                       bool sort_keys, Interpreter& interp, size_t offset);
+
+// Python str methods the filters share.
+std::string python_strip(const std::string& s, const Value& chars, bool left, bool right);
+Value python_split(const std::string& s, const Value& separator, int64_t max_split);
+
+}  // namespace torchllm::jinja

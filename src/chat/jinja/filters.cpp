@@ -1,0 +1,373 @@
+// Jinja2's built-in filters (the ones chat templates use), with transformers' tojson.
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+
+#include "chat/jinja/builtins.h"
+#include "chat/jinja/unicode.h"
+
+namespace torchllm::jinja {
+namespace {
+
+struct FilterCall {
+  const Value& subject;
+  const CallArgs& args;
+  Interpreter& interp;
+  size_t offset;
+
+  const Value& arg(size_t i, const char* name, const Value& fallback) const {
+    const Value* v = args.get(i, name);
+    return v ? *v : fallback;
+  }
+  [[noreturn]] void fail(const std::string& m) const { interp.fail(m, offset); }
+};
+
+int64_t length_of(const FilterCall& f) {
+  const Value& v = f.subject;
+  if (v.is_undefined()) return 0;
+  if (v.is_string()) return static_cast<int64_t>(decode_utf8(v.as_string()).size());
+  if (v.is_list()) return static_cast<int64_t>(v.as_list().items.size());
+  if (v.is_dict() || v.is_namespace()) return static_cast<int64_t>(v.as_dict().items.size());
+  f.fail("object of type '" + v.type_name() + "' has no len()");
+}
+
+// Jinja's title filter: capitalize each word, words starting after -, whitespace, ( { [ or <.
+std::string jinja_title(const std::string& s) {
+  std::string out;
+  bool word_start = true;
+  for (char32_t cp : decode_utf8(s)) {
+    const bool boundary = is_python_space(cp) || cp == '-' || cp == '(' || cp == '{' || cp == '[' || cp == '<';
+    if (boundary) {
+      append_utf8(out, cp);
+      word_start = true;
+    } else {
+      append_utf8(out, word_start ? upper_cp(cp) : lower_cp(cp));
+      word_start = false;
+    }
+  }
+  return out;
+}
+
+// Attribute lookup as filters do it: dotted paths, integer parts index lists.
+Value attribute_of(const Value& item, const std::string& path, FilterCall& f) {
+  Value v = item;
+  size_t start = 0;
+  while (start <= path.size()) {
+    const size_t dot = path.find('.', start);
+    const std::string part = path.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
+    if (v.is_undefined()) return v;
+    if (!part.empty() && std::all_of(part.begin(), part.end(), ::isdigit) && v.is_list()) {
+      const size_t index = std::stoul(part);
+      v = index < v.as_list().items.size() ? v.as_list().items[index] : Value::undefined();
+    } else if (v.is_dict() || v.is_namespace()) {
+      const Value* found = v.as_dict().find(part);
+      v = found ? *found : Value::undefined("'dict object' has no attribute '" + part + "'");
+    } else {
+      v = Value::undefined("'" + v.type_name() + "' has no attribute '" + part + "'");
+    }
+    if (dot == std::string::npos) break;
+    start = dot + 1;
+  }
+  (void)f;
+  return v;
+}
+
+Value sort_key(const Value& v, bool case_sensitive) {
+  if (!case_sensitive && v.is_string()) return Value(to_lower(v.as_string()));
+  return v;
+}
+
+void python_sort(std::vector<Value>& items, const std::function<Value(const Value&)>& key, bool reverse,
+                 FilterCall& f) {
+  try {
+    std::stable_sort(items.begin(), items.end(), [&](const Value& a, const Value& b) {
+      const int c = python_compare(key(a), key(b));
+      return reverse ? c > 0 : c < 0;
+    });
+  } catch (const std::invalid_argument& e) {
+    f.fail(e.what());
+  }
+}
+
+// select / reject / selectattr / rejectattr
+Value select_items(FilterCall& f, bool keep_matching, bool by_attribute) {
+  std::vector<Value> out;
+  size_t test_arg = by_attribute ? 1 : 0;
+  std::string attribute;
+  if (by_attribute) {
+    const Value& a = f.arg(0, "attribute", Value());
+    if (!a.is_string()) f.fail("selectattr/rejectattr need an attribute name");
+    attribute = a.as_string();
+  }
+  const Value* test = test_arg < f.args.positional.size() ? &f.args.positional[test_arg] : nullptr;
+  CallArgs test_args;
+  for (size_t i = test_arg + 1; i < f.args.positional.size(); ++i) test_args.positional.push_back(f.args.positional[i]);
+  for (const Value& item : iterate(f.subject, f.interp, f.offset)) {
+    const Value probe = by_attribute ? attribute_of(item, attribute, f) : item;
+    const bool matches = test ? f.interp.apply_test(test->str(), probe, test_args, f.offset) : probe.truthy();
+    if (matches == keep_matching) out.push_back(item);
+  }
+  return Value::list(std::move(out));
+}
+
+std::string indent_text(const std::string& text, const Value& width, bool first, bool blank) {
+  const std::string indention = width.is_string() ? width.as_string() : std::string(static_cast<size_t>(std::max<int64_t>(0, width.as_int())), ' ');
+  // Python: (s + "\n").splitlines()
+  std::vector<std::string> lines;
+  std::vector<char32_t> line;
+  const auto cps = decode_utf8(text + "\n");
+  for (size_t i = 0; i < cps.size(); ++i) {
+    if (!is_line_break(cps[i])) {
+      line.push_back(cps[i]);
+      continue;
+    }
+    if (cps[i] == '\r' && i + 1 < cps.size() && cps[i + 1] == '\n') ++i;
+    lines.push_back(encode_utf8(line));
+    line.clear();
+  }
+  if (!line.empty()) lines.push_back(encode_utf8(line));
+  std::string rv;
+  if (blank) {
+    for (size_t i = 0; i < lines.size(); ++i) rv += (i ? "\n" + indention : "") + lines[i];
+  } else {
+    rv = lines.empty() ? "" : lines[0];
+    for (size_t i = 1; i < lines.size(); ++i) rv += "\n" + (lines[i].empty() ? lines[i] : indention + lines[i]);
+  }
+  return first ? indention + rv : rv;
+}
+
+bool parse_python_float(const std::string& text, double& out) {
+  const std::string s = python_strip(text, Value::none(), true, true);
+  if (s.empty()) return false;
+  std::string lower = to_lower(s);
+  for (const char* special : {"inf", "+inf", "-inf", "infinity", "+infinity", "-infinity", "nan", "+nan", "-nan"}) {
+    if (lower == special) {
+      out = std::strtod(lower.c_str(), nullptr);
+      return true;
+    }
+  }
+  for (char c : s) {
+    if (!(std::isdigit(static_cast<unsigned char>(c)) || c == '.' || c == 'e' || c == 'E' || c == '+' || c == '-' || c == '_')) return false;
+  }
+  std::string cleaned;
+  for (char c : s) if (c != '_') cleaned.push_back(c);
+  char* end = nullptr;
+  out = std::strtod(cleaned.c_str(), &end);
+  return end && *end == 0;
+}
+
+bool parse_python_int(const std::string& text, int64_t& out) {
+  const std::string s = python_strip(text, Value::none(), true, true);
+  if (s.empty()) return false;
+  size_t i = (s[0] == '+' || s[0] == '-') ? 1 : 0;
+  if (i == s.size()) return false;
+  std::string digits = s.substr(0, i);
+  for (; i < s.size(); ++i) {
+    if (std::isdigit(static_cast<unsigned char>(s[i]))) digits.push_back(s[i]);
+    else if (s[i] != '_' || i + 1 == s.size() || s[i + 1] == '_') return false;
+  }
+  errno = 0;
+  out = std::strtoll(digits.c_str(), nullptr, 10);
+  return errno != ERANGE;
+}
+
+}  // namespace
+
+Value call_filter(const std::string& name, const Value& subject, const CallArgs& args, Interpreter& interp,
+                  size_t offset) {
+  FilterCall f{subject, args, interp, offset};
+  const Value none = Value::none();
+  if (name == "length" || name == "count") return Value(length_of(f));
+  if (name == "string") return Value(subject.str());
+  if (name == "safe") return subject;
+  if (name == "upper") return Value(to_upper(subject.str()));
+  if (name == "lower") return Value(to_lower(subject.str()));
+  if (name == "title") return Value(jinja_title(subject.str()));
+  if (name == "capitalize") {
+    std::string out;
+    bool first = true;
+    for (char32_t cp : decode_utf8(subject.str())) {
+      append_utf8(out, first ? upper_cp(cp) : lower_cp(cp));
+      first = false;
+    }
+    return Value(std::move(out));
+  }
+  if (name == "trim") return Value(python_strip(subject.str(), f.arg(0, "chars", none), true, true));
+  if (name == "replace") {
+    const Value& old = f.arg(0, "old", none);
+    const Value& replacement = f.arg(1, "new", none);
+    const Value& count = f.arg(2, "count", none);
+    CallArgs method_args;
+    method_args.positional = {Value(old.str()), Value(replacement.str())};
+    if (!count.is_none()) method_args.positional.push_back(count);
+    return interp.call(bound_method(Value(subject.str()), "replace"), method_args, offset);
+  }
+  if (name == "default" || name == "d") {
+    const bool boolean = f.arg(1, "boolean", Value(false)).truthy();
+    if (subject.is_undefined() || (boolean && !subject.truthy())) return f.arg(0, "default_value", Value(""));
+    return subject;
+  }
+  if (name == "join") {
+    const Value& separator = f.arg(0, "d", Value(""));
+    const Value& attribute = f.arg(1, "attribute", none);
+    std::string out;
+    bool first = true;
+    for (const Value& item : iterate(subject, interp, offset)) {
+      if (!first) out += separator.str();
+      first = false;
+      out += (attribute.is_none() ? item : attribute_of(item, attribute.str(), f)).str();
+    }
+    return Value(std::move(out));
+  }
+  if (name == "first") {
+    const auto items = iterate(subject, interp, offset);
+    return items.empty() ? Value::undefined("No first item, sequence was empty.") : items.front();
+  }
+  if (name == "last") {
+    const auto items = iterate(subject, interp, offset);
+    return items.empty() ? Value::undefined("No last item, sequence was empty.") : items.back();
+  }
+  if (name == "list") return Value::list(iterate(subject, interp, offset));
+  if (name == "reverse") {
+    if (subject.is_string()) {
+      auto cps = decode_utf8(subject.as_string());
+      std::reverse(cps.begin(), cps.end());
+      return Value(encode_utf8(cps));
+    }
+    auto items = iterate(subject, interp, offset);
+    std::reverse(items.begin(), items.end());
+    return Value::list(std::move(items));
+  }
+  if (name == "int") {
+    const Value& fallback = f.arg(0, "default", Value(int64_t{0}));
+    if (subject.is_int() || subject.is_bool()) return Value(subject.as_int());
+    if (subject.is_float()) return std::isfinite(subject.as_double()) ? Value(static_cast<int64_t>(subject.as_double())) : fallback;
+    if (subject.is_string()) {
+      int64_t i = 0;
+      double d = 0;
+      if (parse_python_int(subject.as_string(), i)) return Value(i);
+      if (parse_python_float(subject.as_string(), d) && std::isfinite(d)) return Value(static_cast<int64_t>(d));
+    }
+    return fallback;
+  }
+  if (name == "float") {
+    const Value& fallback = f.arg(0, "default", Value(0.0));
+    if (subject.is_number()) return Value(subject.as_double());
+    double d = 0;
+    if (subject.is_string() && parse_python_float(subject.as_string(), d)) return Value(d);
+    return fallback;
+  }
+  if (name == "abs") {
+    if (subject.is_float()) return Value(std::fabs(subject.as_double()));
+    if (subject.is_int() || subject.is_bool()) return Value(static_cast<int64_t>(std::llabs(subject.as_int())));
+    f.fail("bad operand type for abs()");
+  }
+  if (name == "items") {
+    if (subject.is_undefined()) return Value::list();
+    if (!subject.is_dict()) f.fail("Can only get item pairs from a mapping.");
+    return interp.call(bound_method(subject, "items"), CallArgs{}, offset);
+  }
+  if (name == "dictsort") {
+    if (!subject.is_dict()) f.fail("You can only sort by either 'key' or 'value'");
+    const bool case_sensitive = f.arg(0, "case_sensitive", Value(false)).truthy();
+    const std::string by = f.arg(1, "by", Value("key")).str();
+    const bool reverse = f.arg(2, "reverse", Value(false)).truthy();
+    if (by != "key" && by != "value") f.fail("You can only sort by either 'key' or 'value'");
+    std::vector<Value> pairs = interp.call(bound_method(subject, "items"), CallArgs{}, offset).as_list().items;
+    const size_t pos = by == "key" ? 0 : 1;
+    python_sort(pairs, [&](const Value& p) { return sort_key(p.as_list().items[pos], case_sensitive); }, reverse, f);
+    return Value::list(std::move(pairs));
+  }
+  if (name == "sort") {
+    std::vector<Value> items = iterate(subject, interp, offset);
+    const bool reverse = f.arg(0, "reverse", Value(false)).truthy();
+    const bool case_sensitive = f.arg(1, "case_sensitive", Value(false)).truthy();
+    const Value& attribute = f.arg(2, "attribute", none);
+    python_sort(items, [&](const Value& v) {
+      return sort_key(attribute.is_none() ? v : attribute_of(v, attribute.str(), f), case_sensitive);
+    }, reverse, f);
+    return Value::list(std::move(items));
+  }
+  if (name == "unique") {
+    const bool case_sensitive = f.arg(0, "case_sensitive", Value(false)).truthy();
+    const Value& attribute = f.arg(1, "attribute", none);
+    std::vector<Value> out, seen;
+    for (const Value& item : iterate(subject, interp, offset)) {
+      Value key = sort_key(attribute.is_none() ? item : attribute_of(item, attribute.str(), f), case_sensitive);
+      if (std::none_of(seen.begin(), seen.end(), [&](const Value& s) { return s.equals(key); })) {
+        seen.push_back(key);
+        out.push_back(item);
+      }
+    }
+    return Value::list(std::move(out));
+  }
+  if (name == "map") {
+    std::vector<Value> out;
+    const Value* attribute = args.get(SIZE_MAX, "attribute");
+    if (attribute) {
+      const Value& fallback = f.arg(SIZE_MAX, "default", Value());
+      for (const Value& item : iterate(subject, interp, offset)) {
+        Value v = attribute_of(item, attribute->str(), f);
+        out.push_back(v.is_undefined() && args.get(SIZE_MAX, "default") ? fallback : v);
+      }
+      return Value::list(std::move(out));
+    }
+    if (args.positional.empty()) f.fail("map requires a filter argument");
+    CallArgs filter_args;
+    filter_args.positional.assign(args.positional.begin() + 1, args.positional.end());
+    filter_args.keyword = args.keyword;
+    for (const Value& item : iterate(subject, interp, offset)) {
+      out.push_back(call_filter(args.positional[0].str(), item, filter_args, interp, offset));
+    }
+    return Value::list(std::move(out));
+  }
+  if (name == "select") return select_items(f, true, false);
+  if (name == "reject") return select_items(f, false, false);
+  if (name == "selectattr") return select_items(f, true, true);
+  if (name == "rejectattr") return select_items(f, false, true);
+  if (name == "tojson") {
+    const Value& indent = f.arg(SIZE_MAX, "indent", f.arg(0, "indent", none));
+    const Value& separators = f.arg(SIZE_MAX, "separators", none);
+    const bool sort_keys = f.arg(SIZE_MAX, "sort_keys", Value(false)).truthy();
+    const int indent_n = indent.is_none() ? -1 : static_cast<int>(indent.as_int());
+    std::string item_sep = indent.is_none() ? ", " : ",", key_sep = ": ";
+    if (separators.is_list() && separators.as_list().items.size() == 2) {
+      item_sep = separators.as_list().items[0].str();
+      key_sep = separators.as_list().items[1].str();
+    }
+    return Value(json_dumps(subject, indent_n, item_sep, key_sep, sort_keys, interp, offset));
+  }
+  if (name == "indent") {
+    return Value(indent_text(subject.str(), f.arg(0, "width", Value(int64_t{4})), f.arg(1, "first", Value(false)).truthy(),
+                             f.arg(2, "blank", Value(false)).truthy()));
+  }
+  if (name == "round") {
+    const int64_t precision = f.arg(0, "precision", Value(int64_t{0})).as_int();
+    const std::string method = f.arg(1, "method", Value("common")).str();
+    const double scale = std::pow(10.0, static_cast<double>(precision));
+    const double x = subject.as_double() * scale;
+    const double r = method == "ceil" ? std::ceil(x) : method == "floor" ? std::floor(x) : std::round(x);
+    return Value(r / scale);
+  }
+  if (name == "sum") {
+    const Value& attribute = f.arg(0, "attribute", none);
+    Value total = f.arg(1, "start", Value(int64_t{0}));
+    for (const Value& item : iterate(subject, interp, offset)) {
+      const Value v = attribute.is_none() ? item : attribute_of(item, attribute.str(), f);
+      if (!v.is_number() || !total.is_number()) f.fail("unsupported operand type(s) for +");
+      total = (total.is_float() || v.is_float()) ? Value(total.as_double() + v.as_double()) : Value(total.as_int() + v.as_int());
+    }
+    return total;
+  }
+  if (name == "attr") {
+    const Value& attribute = f.arg(0, "name", none);
+    if (subject.is_dict() || subject.is_namespace()) {
+      const Value* v = subject.as_dict().find(attribute.str());
+      if (v && subject.is_namespace()) return *v;
+    }
+    return Value::undefined("'" + subject.type_name() + "' has no attribute '" + attribute.str() + "'");
+  }
+  f.fail("No filter named '" + name + "'.");
+}
+
+}  // namespace torchllm::jinja

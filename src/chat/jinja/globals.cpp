@@ -1,0 +1,74 @@
+// Global functions available to every template, as transformers sets them up.
+#include <ctime>
+
+#include "chat/jinja/builtins.h"
+#include "chat/jinja/lexer.h"
+
+namespace torchllm::jinja {
+namespace {
+
+constexpr int64_t kMaxRange = 100000;  // Jinja's sandbox refuses larger ranges
+
+Value range(const CallArgs& args, Interpreter& interp) {
+  int64_t start = 0, stop = 0, step = 1;
+  const auto& p = args.positional;
+  for (const Value& v : p) {
+    if (!v.is_int() && !v.is_bool()) interp.fail("range() arguments must be integers", interp.current_offset());
+  }
+  if (p.size() == 1) {
+    stop = p[0].as_int();
+  } else if (p.size() == 2 || p.size() == 3) {
+    start = p[0].as_int();
+    stop = p[1].as_int();
+    if (p.size() == 3) step = p[2].as_int();
+  } else {
+    interp.fail("range expected 1 to 3 arguments", interp.current_offset());
+  }
+  if (step == 0) interp.fail("range() arg 3 must not be zero", interp.current_offset());
+  std::vector<Value> out;
+  for (int64_t i = start; step > 0 ? i < stop : i > stop; i += step) {
+    if (static_cast<int64_t>(out.size()) >= kMaxRange) {
+      interp.fail("Range too big. The sandbox blocks ranges larger than MAX_RANGE (100000).", interp.current_offset());
+    }
+    out.emplace_back(i);
+  }
+  return Value::list(std::move(out));
+}
+
+std::shared_ptr<ValueDict> attributes_from(const CallArgs& args, Interpreter& interp) {
+  auto attrs = std::make_shared<ValueDict>();
+  for (const Value& v : args.positional) {
+    if (!v.is_dict()) interp.fail("namespace()/dict() take a mapping or keyword arguments", interp.current_offset());
+    for (const auto& item : v.as_dict().items) attrs->set(item.first, item.second);
+  }
+  for (const auto& [key, value] : args.keyword) attrs->set(key, value);
+  return attrs;
+}
+
+}  // namespace
+
+void add_global_functions(ValueDict& globals) {
+  globals.set("range", Value::function("range", range));
+  globals.set("namespace", Value::function("namespace", [](const CallArgs& args, Interpreter& interp) {
+                return Value::namespace_object(attributes_from(args, interp));
+              }));
+  globals.set("dict", Value::function("dict", [](const CallArgs& args, Interpreter& interp) {
+                return Value::dict(attributes_from(args, interp));
+              }));
+  globals.set("raise_exception", Value::function("raise_exception", [](const CallArgs& args, Interpreter&) -> Value {
+                const Value* message = args.get(0, "message");
+                throw RaisedException(message ? message->str() : "");
+              }));
+  globals.set("strftime_now", Value::function("strftime_now", [](const CallArgs& args, Interpreter& interp) {
+                const Value* format = args.get(0, "format");
+                if (!format || !format->is_string()) interp.fail("strftime_now(format) needs a string", interp.current_offset());
+                const std::time_t now = std::time(nullptr);
+                std::tm local{};
+                localtime_r(&now, &local);
+                char buf[512];
+                const size_t n = std::strftime(buf, sizeof(buf), format->as_string().c_str(), &local);
+                return Value(std::string(buf, n));
+              }));
+}
+
+}  // namespace torchllm::jinja

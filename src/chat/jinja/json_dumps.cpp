@@ -1,0 +1,114 @@
+// Python's json.dumps as transformers' tojson filter calls it (ensure_ascii=False).
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+
+#include "chat/jinja/builtins.h"
+
+namespace torchllm::jinja {
+namespace {
+
+void dump_string(const std::string& s, std::string& out) {
+  out.push_back('"');
+  for (unsigned char c : s) {
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      case '\b': out += "\\b"; break;
+      case '\f': out += "\\f"; break;
+      default:
+        if (c < 0x20) {
+          char buf[8];
+          std::snprintf(buf, sizeof(buf), "\\u%04x", c);
+          out += buf;
+        } else {
+          out.push_back(static_cast<char>(c));
+        }
+    }
+  }
+  out.push_back('"');
+}
+
+struct Dumper {
+  int indent;
+  std::string item_sep, key_sep;
+  bool sort_keys;
+  Interpreter& interp;
+  size_t offset;
+
+  void newline(std::string& out, int level) const {
+    if (indent < 0) return;
+    out.push_back('\n');
+    out.append(static_cast<size_t>(indent) * static_cast<size_t>(level), ' ');
+  }
+
+  void dump(const Value& v, std::string& out, int level) {
+    interp.step(offset);
+    if (level > 512) interp.fail("tojson: value nests too deeply", offset);
+    switch (v.kind()) {
+      case Value::Kind::kNone: out += "null"; return;
+      case Value::Kind::kBool: out += v.as_bool() ? "true" : "false"; return;
+      case Value::Kind::kInt: out += std::to_string(v.as_int()); return;
+      case Value::Kind::kFloat: {
+        const double f = v.as_double();
+        out += std::isnan(f) ? "NaN" : std::isinf(f) ? (f > 0 ? "Infinity" : "-Infinity") : python_float_repr(f);
+        return;
+      }
+      case Value::Kind::kString: dump_string(v.as_string(), out); return;
+      case Value::Kind::kList: {
+        const auto& items = v.as_list().items;
+        if (items.empty()) {
+          out += "[]";
+          return;
+        }
+        out.push_back('[');
+        for (size_t i = 0; i < items.size(); ++i) {
+          if (i) out += item_sep;
+          newline(out, level + 1);
+          dump(items[i], out, level + 1);
+        }
+        newline(out, level);
+        out.push_back(']');
+        return;
+      }
+      case Value::Kind::kDict: {
+        auto items = v.as_dict().items;
+        if (items.empty()) {
+          out += "{}";
+          return;
+        }
+        if (sort_keys) {
+          std::stable_sort(items.begin(), items.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+        }
+        out.push_back('{');
+        for (size_t i = 0; i < items.size(); ++i) {
+          if (i) out += item_sep;
+          newline(out, level + 1);
+          dump_string(items[i].first, out);
+          out += key_sep;
+          dump(items[i].second, out, level + 1);
+        }
+        newline(out, level);
+        out.push_back('}');
+        return;
+      }
+      case Value::Kind::kUndefined: interp.fail("Object of type Undefined is not JSON serializable", offset);
+      case Value::Kind::kNamespace: interp.fail("Object of type Namespace is not JSON serializable", offset);
+      case Value::Kind::kCallable: interp.fail("Object of type function is not JSON serializable", offset);
+    }
+  }
+};
+
+}  // namespace
+
+std::string json_dumps(const Value& v, int indent, const std::string& item_separator, const std::string& key_separator,
+                       bool sort_keys, Interpreter& interp, size_t offset) {
+  std::string out;
+  Dumper{indent, item_separator, key_separator, sort_keys, interp, offset}.dump(v, out, 0);
+  return out;
+}
+
+}  // namespace torchllm::jinja

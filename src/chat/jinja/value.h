@@ -1,0 +1,107 @@
+#pragma once
+
+// Values of the template language, with Python's semantics (templates are written against Jinja2 running in
+// Python): lists and dicts are shared by reference, dicts keep insertion order, printing follows str()/repr().
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace torchllm::jinja {
+
+class Value;
+class Interpreter;
+
+struct ValueList {
+  std::vector<Value> items;
+  bool is_tuple = false;
+};
+
+struct ValueDict {
+  std::vector<std::pair<std::string, Value>> items;
+  const Value* find(const std::string& key) const;
+  void set(const std::string& key, Value value);
+};
+
+// Arguments of a call: positional then keyword, as written.
+struct CallArgs {
+  std::vector<Value> positional;
+  std::vector<std::pair<std::string, Value>> keyword;
+  // The argument at `index` or named `name`, or nullptr.
+  const Value* get(size_t index, const std::string& name) const;
+};
+
+using NativeFunction = std::function<Value(const CallArgs&, Interpreter&)>;
+
+struct Callable {
+  std::string name;
+  NativeFunction fn;
+};
+
+class Value {
+ public:
+  enum class Kind { kUndefined, kNone, kBool, kInt, kFloat, kString, kList, kDict, kNamespace, kCallable };
+
+  Value() = default;  // undefined
+  static Value undefined(std::string hint = "");
+  static Value none();
+  Value(bool b);
+  Value(int64_t i);
+  Value(int i) : Value(static_cast<int64_t>(i)) {}
+  Value(double f);
+  Value(std::string s);
+  Value(const char* s) : Value(std::string(s)) {}
+  static Value list(std::vector<Value> items = {}, bool is_tuple = false);
+  static Value dict(std::shared_ptr<ValueDict> d = nullptr);
+  static Value namespace_object(std::shared_ptr<ValueDict> attrs);
+  static Value function(std::string name, NativeFunction fn);
+
+  Kind kind() const { return kind_; }
+  bool is_undefined() const { return kind_ == Kind::kUndefined; }
+  bool is_none() const { return kind_ == Kind::kNone; }
+  bool is_bool() const { return kind_ == Kind::kBool; }
+  bool is_int() const { return kind_ == Kind::kInt; }
+  bool is_float() const { return kind_ == Kind::kFloat; }
+  bool is_number() const { return kind_ == Kind::kInt || kind_ == Kind::kFloat || kind_ == Kind::kBool; }
+  bool is_string() const { return kind_ == Kind::kString; }
+  bool is_list() const { return kind_ == Kind::kList; }
+  bool is_dict() const { return kind_ == Kind::kDict; }
+  bool is_namespace() const { return kind_ == Kind::kNamespace; }
+  bool is_callable() const { return kind_ == Kind::kCallable; }
+
+  bool as_bool() const { return b_; }
+  int64_t as_int() const { return kind_ == Kind::kBool ? (b_ ? 1 : 0) : i_; }
+  double as_double() const { return kind_ == Kind::kFloat ? f_ : static_cast<double>(as_int()); }
+  const std::string& as_string() const { return s_; }
+  ValueList& as_list() const { return *list_; }
+  ValueDict& as_dict() const { return *dict_; }
+  const Callable& as_callable() const { return *fn_; }
+  // For undefined values: what was looked up, for error messages.
+  const std::string& hint() const { return s_; }
+
+  bool truthy() const;
+  std::string str() const;   // Python str()
+  std::string repr() const;  // Python repr()
+  std::string type_name() const;  // as Jinja names objects in errors: "str object", "dict object", ...
+  bool equals(const Value& other) const;
+
+ private:
+  Kind kind_ = Kind::kUndefined;
+  bool b_ = false;
+  int64_t i_ = 0;
+  double f_ = 0;
+  std::string s_;
+  std::shared_ptr<ValueList> list_;
+  std::shared_ptr<ValueDict> dict_;  // also a namespace's attributes
+  std::shared_ptr<Callable> fn_;
+};
+
+// Python's repr() of a float: the shortest string that reads back to the same double.
+std::string python_float_repr(double f);
+// Python's repr() of a str.
+std::string python_string_repr(const std::string& s);
+
+}  // namespace torchllm::jinja
