@@ -15,7 +15,7 @@ struct FilterCall {
   Interpreter& interp;
   size_t offset;
 
-  const Value& arg(size_t i, const char* name, const Value& fallback) const {
+  Value arg(size_t i, const char* name, const Value& fallback) const {
     const Value* v = args.get(i, name);
     return v ? *v : fallback;
   }
@@ -95,7 +95,7 @@ Value select_items(FilterCall& f, bool keep_matching, bool by_attribute) {
   size_t test_arg = by_attribute ? 1 : 0;
   std::string attribute;
   if (by_attribute) {
-    const Value& a = f.arg(0, "attribute", Value());
+    const Value a = f.arg(0, "attribute", Value());
     if (!a.is_string()) f.fail("selectattr/rejectattr need an attribute name");
     attribute = a.as_string();
   }
@@ -194,9 +194,9 @@ Value call_filter(const std::string& name, const Value& subject, const CallArgs&
   }
   if (name == "trim") return Value(python_strip(subject.str(), f.arg(0, "chars", none), true, true));
   if (name == "replace") {
-    const Value& old = f.arg(0, "old", none);
-    const Value& replacement = f.arg(1, "new", none);
-    const Value& count = f.arg(2, "count", none);
+    const Value old = f.arg(0, "old", none);
+    const Value replacement = f.arg(1, "new", none);
+    const Value count = f.arg(2, "count", none);
     CallArgs method_args;
     method_args.positional = {Value(old.str()), Value(replacement.str())};
     if (!count.is_none()) method_args.positional.push_back(count);
@@ -208,8 +208,8 @@ Value call_filter(const std::string& name, const Value& subject, const CallArgs&
     return subject;
   }
   if (name == "join") {
-    const Value& separator = f.arg(0, "d", Value(""));
-    const Value& attribute = f.arg(1, "attribute", none);
+    const Value separator = f.arg(0, "d", Value(""));
+    const Value attribute = f.arg(1, "attribute", none);
     std::string out;
     bool first = true;
     for (const Value& item : iterate(subject, interp, offset)) {
@@ -239,7 +239,7 @@ Value call_filter(const std::string& name, const Value& subject, const CallArgs&
     return Value::list(std::move(items));
   }
   if (name == "int") {
-    const Value& fallback = f.arg(0, "default", Value(int64_t{0}));
+    const Value fallback = f.arg(0, "default", Value(int64_t{0}));
     if (subject.is_int() || subject.is_bool()) return Value(subject.as_int());
     if (subject.is_float()) return std::isfinite(subject.as_double()) ? Value(static_cast<int64_t>(subject.as_double())) : fallback;
     if (subject.is_string()) {
@@ -251,7 +251,7 @@ Value call_filter(const std::string& name, const Value& subject, const CallArgs&
     return fallback;
   }
   if (name == "float") {
-    const Value& fallback = f.arg(0, "default", Value(0.0));
+    const Value fallback = f.arg(0, "default", Value(0.0));
     if (subject.is_number()) return Value(subject.as_double());
     double d = 0;
     if (subject.is_string() && parse_python_float(subject.as_string(), d)) return Value(d);
@@ -282,7 +282,7 @@ Value call_filter(const std::string& name, const Value& subject, const CallArgs&
     std::vector<Value> items = iterate(subject, interp, offset);
     const bool reverse = f.arg(0, "reverse", Value(false)).truthy();
     const bool case_sensitive = f.arg(1, "case_sensitive", Value(false)).truthy();
-    const Value& attribute = f.arg(2, "attribute", none);
+    const Value attribute = f.arg(2, "attribute", none);
     python_sort(items, [&](const Value& v) {
       return sort_key(attribute.is_none() ? v : attribute_of(v, attribute.str(), f), case_sensitive);
     }, reverse, f);
@@ -290,7 +290,7 @@ Value call_filter(const std::string& name, const Value& subject, const CallArgs&
   }
   if (name == "unique") {
     const bool case_sensitive = f.arg(0, "case_sensitive", Value(false)).truthy();
-    const Value& attribute = f.arg(1, "attribute", none);
+    const Value attribute = f.arg(1, "attribute", none);
     std::vector<Value> out, seen;
     for (const Value& item : iterate(subject, interp, offset)) {
       Value key = sort_key(attribute.is_none() ? item : attribute_of(item, attribute.str(), f), case_sensitive);
@@ -305,7 +305,7 @@ Value call_filter(const std::string& name, const Value& subject, const CallArgs&
     std::vector<Value> out;
     const Value* attribute = args.get(SIZE_MAX, "attribute");
     if (attribute) {
-      const Value& fallback = f.arg(SIZE_MAX, "default", Value());
+      const Value fallback = f.arg(SIZE_MAX, "default", Value());
       for (const Value& item : iterate(subject, interp, offset)) {
         Value v = attribute_of(item, attribute->str(), f);
         out.push_back(v.is_undefined() && args.get(SIZE_MAX, "default") ? fallback : v);
@@ -326,8 +326,8 @@ Value call_filter(const std::string& name, const Value& subject, const CallArgs&
   if (name == "selectattr") return select_items(f, true, true);
   if (name == "rejectattr") return select_items(f, false, true);
   if (name == "tojson") {
-    const Value& indent = f.arg(SIZE_MAX, "indent", f.arg(0, "indent", none));
-    const Value& separators = f.arg(SIZE_MAX, "separators", none);
+    const Value indent = f.arg(SIZE_MAX, "indent", f.arg(0, "indent", none));
+    const Value separators = f.arg(SIZE_MAX, "separators", none);
     const bool sort_keys = f.arg(SIZE_MAX, "sort_keys", Value(false)).truthy();
     const int indent_n = indent.is_none() ? -1 : static_cast<int>(indent.as_int());
     std::string item_sep = indent.is_none() ? ", " : ",", key_sep = ": ";
@@ -346,11 +346,11 @@ Value call_filter(const std::string& name, const Value& subject, const CallArgs&
     const std::string method = f.arg(1, "method", Value("common")).str();
     const double scale = std::pow(10.0, static_cast<double>(precision));
     const double x = subject.as_double() * scale;
-    const double r = method == "ceil" ? std::ceil(x) : method == "floor" ? std::floor(x) : std::round(x);
+    const double r = method == "ceil" ? std::ceil(x) : method == "floor" ? std::floor(x) : std::nearbyint(x);
     return Value(r / scale);
   }
   if (name == "sum") {
-    const Value& attribute = f.arg(0, "attribute", none);
+    const Value attribute = f.arg(0, "attribute", none);
     Value total = f.arg(1, "start", Value(int64_t{0}));
     for (const Value& item : iterate(subject, interp, offset)) {
       const Value v = attribute.is_none() ? item : attribute_of(item, attribute.str(), f);
@@ -360,7 +360,7 @@ Value call_filter(const std::string& name, const Value& subject, const CallArgs&
     return total;
   }
   if (name == "attr") {
-    const Value& attribute = f.arg(0, "name", none);
+    const Value attribute = f.arg(0, "name", none);
     if (subject.is_dict() || subject.is_namespace()) {
       const Value* v = subject.as_dict().find(attribute.str());
       if (v && subject.is_namespace()) return *v;

@@ -259,17 +259,29 @@ void Interpreter::exec_for(const Stmt& s, std::string& out) {
 }
 
 Value Interpreter::make_macro(const Stmt& s, const Body* caller_body) {
-  // A macro sees the template's top level; a call block's caller sees everything at the call site.
-  std::vector<std::shared_ptr<Frame>> captured =
-      caller_body ? scopes_ : std::vector<std::shared_ptr<Frame>>{scopes_.front()};
+  // A macro sees the template's top level; a call block's caller sees everything at the call site. Frames are
+  // held weakly: a macro stored in a frame it captures must not keep that frame alive.
+  std::vector<std::weak_ptr<Frame>> captured;
+  if (caller_body) {
+    captured.assign(scopes_.begin(), scopes_.end());
+  } else {
+    captured.push_back(scopes_.front());
+  }
   const Body* body = caller_body ? caller_body : &s.body;
   const std::string name = caller_body ? "caller" : s.name;
   return Value::function(name, [this, &s, body, captured, name](const CallArgs& args, Interpreter&) {
-    if (++call_depth_ > limits_.max_call_depth) {
+    if (call_depth_ + 1 > limits_.max_call_depth) {
       fail("macro recursion deeper than " + std::to_string(limits_.max_call_depth), s.offset);
     }
-    if (args.positional.size() > s.params.size()) fail("macro '" + name + "' takes not more than " +
-                                                          std::to_string(s.params.size()) + " argument(s)", s.offset);
+    if (args.positional.size() > s.params.size()) {
+      fail("macro '" + name + "' takes not more than " + std::to_string(s.params.size()) + " argument(s)", s.offset);
+    }
+    std::vector<std::shared_ptr<Frame>> scopes;
+    for (const auto& weak : captured) {
+      auto frame = weak.lock();
+      if (!frame) fail("macro '" + name + "' called outside the template that defined it", s.offset);
+      scopes.push_back(std::move(frame));
+    }
     auto frame = std::make_shared<Frame>();
     for (const auto& [key, value] : args.keyword) {
       bool known = key == "caller";
@@ -277,26 +289,26 @@ Value Interpreter::make_macro(const Stmt& s, const Body* caller_body) {
       if (!known) fail("macro '" + name + "' takes no keyword argument '" + key + "'", s.offset);
       (*frame)[key] = value;
     }
-    auto saved = std::move(scopes_);
-    scopes_ = captured;
-    scopes_.push_back(frame);
-    for (size_t i = 0; i < s.params.size(); ++i) {
-      if (i < args.positional.size()) {
-        (*frame)[s.params[i]] = args.positional[i];
-      } else if (!frame->count(s.params[i])) {
-        (*frame)[s.params[i]] = s.defaults[i] ? eval(*s.defaults[i])
-                                               : Value::undefined("parameter '" + s.params[i] + "' was not provided");
-      }
-    }
+    scopes.push_back(frame);
+    std::swap(scopes, scopes_);
+    ++call_depth_;
     std::string out;
     try {
+      for (size_t i = 0; i < s.params.size(); ++i) {
+        if (i < args.positional.size()) {
+          (*frame)[s.params[i]] = args.positional[i];
+        } else if (!frame->count(s.params[i])) {
+          (*frame)[s.params[i]] = s.defaults[i] ? eval(*s.defaults[i])
+                                                 : Value::undefined("parameter '" + s.params[i] + "' was not provided");
+        }
+      }
       exec(*body, out);
     } catch (...) {
-      scopes_ = std::move(saved);
+      std::swap(scopes, scopes_);
       --call_depth_;
       throw;
     }
-    scopes_ = std::move(saved);
+    std::swap(scopes, scopes_);
     --call_depth_;
     return Value(std::move(out));
   });

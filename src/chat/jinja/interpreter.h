@@ -18,7 +18,7 @@ namespace torchllm::jinja {
 struct RenderLimits {
   size_t max_output_bytes = 16u << 20;
   int max_call_depth = 200;
-  uint64_t max_steps = 20'000'000;
+  uint64_t max_steps = 5'000'000;
 };
 
 class Interpreter {

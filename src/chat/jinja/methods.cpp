@@ -7,7 +7,7 @@
 namespace torchllm::jinja {
 namespace {
 
-const Value& arg(const CallArgs& args, size_t i, const char* name, const Value& fallback) {
+Value arg(const CallArgs& args, size_t i, const char* name, const Value& fallback) {
   const Value* v = args.get(i, name);
   return v ? *v : fallback;
 }
@@ -144,8 +144,8 @@ Value string_method(const std::string& s, const std::string& name) {
     if (name == "lstrip") return Value(python_strip(s, arg(args, 0, "chars", none), true, false));
     if (name == "rstrip") return Value(python_strip(s, arg(args, 0, "chars", none), false, true));
     if (name == "split") {
-      const Value& max = arg(args, 1, "maxsplit", Value(int64_t{-1}));
-      const Value& sep = arg(args, 0, "sep", none);
+      const Value max = arg(args, 1, "maxsplit", Value(int64_t{-1}));
+      const Value sep = arg(args, 0, "sep", none);
       if (sep.is_string() && sep.as_string().empty()) interp.fail("empty separator", interp.current_offset());
       return python_split(s, sep, max.as_int());
     }
@@ -156,7 +156,7 @@ Value string_method(const std::string& s, const std::string& name) {
     if (name == "title") return Value(title_case(s));
     if (name == "capitalize") return Value(capitalize(s));
     if (name == "replace") {
-      const Value& count = arg(args, 2, "count", Value(int64_t{-1}));
+      const Value count = arg(args, 2, "count", Value(int64_t{-1}));
       return Value(replace_all(s, string_arg(args, 0, "old", interp, "replace"), string_arg(args, 1, "new", interp, "replace"),
                                count.as_int()));
     }

@@ -239,7 +239,7 @@ class Parser {
     auto tuple = make(Expr::Kind::kTuple, offset);
     tuple->args.push_back(std::move(first));
     while (accept_op(",")) {
-      if (current().type == Type::kBlockEnd || current().type == Type::kVariableEnd || is_name("if")) break;
+      if (current().type == Type::kBlockEnd || current().type == Type::kVariableEnd || is_name("if") || is_op(")")) break;
       tuple->args.push_back(parse_expression(with_condition && !stop_at_if));
     }
     return tuple;
