@@ -21,9 +21,9 @@ Value bound_method(const Value& object, const std::string& name);
 // range, namespace, dict, raise_exception, strftime_now.
 void add_global_functions(ValueDict& globals);
 
-// Python's json.dumps(v, ensure_ascii=False, indent=indent, separators=..., sort_keys=...); indent < 0 = None.
+// Python's json.dumps(v, ensure_ascii=..., indent=indent, separators=..., sort_keys=...); indent < 0 = None.
 std::string json_dumps(const Value& v, int indent, const std::string& item_separator, const std::string& key_separator,
-                       bool sort_keys, Interpreter& interp, size_t offset);
+                       bool sort_keys, bool ensure_ascii, Interpreter& interp, size_t offset);
 
 // Python str methods the filters share.
 std::string python_strip(const std::string& s, const Value& chars, bool left, bool right);

@@ -329,13 +329,14 @@ Value call_filter(const std::string& name, const Value& subject, const CallArgs&
     const Value indent = f.arg(SIZE_MAX, "indent", f.arg(0, "indent", none));
     const Value separators = f.arg(SIZE_MAX, "separators", none);
     const bool sort_keys = f.arg(SIZE_MAX, "sort_keys", Value(false)).truthy();
+    const bool ensure_ascii = f.arg(SIZE_MAX, "ensure_ascii", Value(false)).truthy();
     const int indent_n = indent.is_none() ? -1 : static_cast<int>(indent.as_int());
     std::string item_sep = indent.is_none() ? ", " : ",", key_sep = ": ";
     if (separators.is_list() && separators.as_list().items.size() == 2) {
       item_sep = separators.as_list().items[0].str();
       key_sep = separators.as_list().items[1].str();
     }
-    return Value(json_dumps(subject, indent_n, item_sep, key_sep, sort_keys, interp, offset));
+    return Value(json_dumps(subject, indent_n, item_sep, key_sep, sort_keys, ensure_ascii, interp, offset));
   }
   if (name == "indent") {
     return Value(indent_text(subject.str(), f.arg(0, "width", Value(int64_t{4})), f.arg(1, "first", Value(false)).truthy(),

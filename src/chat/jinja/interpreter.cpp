@@ -176,7 +176,7 @@ Interpreter::Flow Interpreter::exec_stmt(const Stmt& s, std::string& out) {
     case Stmt::Kind::kSetBlock: {
       std::string captured;
       exec(s.body, captured);
-      assign(s.targets[0], Value(std::move(captured)));
+      assign(s.targets[0], s.expr ? apply_filter_chain(*s.expr, Value(std::move(captured))) : Value(std::move(captured)));
       break;
     }
     case Stmt::Kind::kMacro: assign(s.name, make_macro(s, nullptr)); break;
@@ -191,7 +191,7 @@ Interpreter::Flow Interpreter::exec_stmt(const Stmt& s, std::string& out) {
     case Stmt::Kind::kFilterBlock: {
       std::string captured;
       exec(s.body, captured);
-      append(out, apply_filter(s.expr->name, Value(std::move(captured)), eval_args(*s.expr, 1), s.offset).str());
+      append(out, apply_filter_chain(*s.expr, Value(std::move(captured))).str());
       break;
     }
     case Stmt::Kind::kBreak: return Flow::kBreak;
@@ -312,6 +312,12 @@ Value Interpreter::make_macro(const Stmt& s, const Body* caller_body) {
     --call_depth_;
     return Value(std::move(out));
   });
+}
+
+Value Interpreter::apply_filter_chain(const Expr& chain, Value block) {
+  if (chain.kind != Expr::Kind::kFilter) return block;  // the placeholder at the bottom of the chain
+  Value inner = apply_filter_chain(*chain.args[0], std::move(block));
+  return apply_filter(chain.name, inner, eval_args(chain, 1), chain.offset);
 }
 
 CallArgs Interpreter::eval_args(const Expr& e, size_t first) {

@@ -50,6 +50,8 @@ class Interpreter {
   Value get_item(const Value& obj, const Value& key, size_t offset);
   Value slice(const Value& obj, const Value& start, const Value& stop, const Value& step, size_t offset);
   CallArgs eval_args(const Expr& e, size_t first);
+  // Applies a parsed "| f | g" chain (see Stmt::expr of filter and set blocks) to a rendered block.
+  Value apply_filter_chain(const Expr& chain, Value block);
   Value make_macro(const Stmt& s, const Body* caller_body);
   Value lookup(const std::string& name) const;
   void assign(const std::string& name, Value value);

@@ -4,14 +4,21 @@
 #include <cstdio>
 
 #include "chat/jinja/builtins.h"
+#include "chat/jinja/unicode.h"
 
 namespace torchllm::jinja {
 namespace {
 
-void dump_string(const std::string& s, std::string& out) {
+void escape_code_point(char32_t cp, std::string& out) {
+  char buf[8];
+  std::snprintf(buf, sizeof(buf), "\\u%04x", static_cast<unsigned>(cp));
+  out += buf;
+}
+
+void dump_string(const std::string& s, bool ensure_ascii, std::string& out) {
   out.push_back('"');
-  for (unsigned char c : s) {
-    switch (c) {
+  for (char32_t cp : decode_utf8(s)) {
+    switch (cp) {
       case '"': out += "\\\""; break;
       case '\\': out += "\\\\"; break;
       case '\n': out += "\\n"; break;
@@ -20,12 +27,13 @@ void dump_string(const std::string& s, std::string& out) {
       case '\b': out += "\\b"; break;
       case '\f': out += "\\f"; break;
       default:
-        if (c < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof(buf), "\\u%04x", c);
-          out += buf;
+        if (cp < 0x20 || (ensure_ascii && cp >= 0x80 && cp < 0x10000)) {
+          escape_code_point(cp, out);
+        } else if (ensure_ascii && cp >= 0x10000) {  // astral planes as a surrogate pair
+          escape_code_point(0xd800 + ((cp - 0x10000) >> 10), out);
+          escape_code_point(0xdc00 + ((cp - 0x10000) & 0x3ff), out);
         } else {
-          out.push_back(static_cast<char>(c));
+          append_utf8(out, cp);
         }
     }
   }
@@ -36,6 +44,7 @@ struct Dumper {
   int indent;
   std::string item_sep, key_sep;
   bool sort_keys;
+  bool ensure_ascii;
   Interpreter& interp;
   size_t offset;
 
@@ -57,7 +66,7 @@ struct Dumper {
         out += std::isnan(f) ? "NaN" : std::isinf(f) ? (f > 0 ? "Infinity" : "-Infinity") : python_float_repr(f);
         return;
       }
-      case Value::Kind::kString: dump_string(v.as_string(), out); return;
+      case Value::Kind::kString: dump_string(v.as_string(), ensure_ascii, out); return;
       case Value::Kind::kList: {
         const auto& items = v.as_list().items;
         if (items.empty()) {
@@ -87,7 +96,7 @@ struct Dumper {
         for (size_t i = 0; i < items.size(); ++i) {
           if (i) out += item_sep;
           newline(out, level + 1);
-          dump_string(items[i].first, out);
+          dump_string(items[i].first, ensure_ascii, out);
           out += key_sep;
           dump(items[i].second, out, level + 1);
         }
@@ -105,9 +114,9 @@ struct Dumper {
 }  // namespace
 
 std::string json_dumps(const Value& v, int indent, const std::string& item_separator, const std::string& key_separator,
-                       bool sort_keys, Interpreter& interp, size_t offset) {
+                       bool sort_keys, bool ensure_ascii, Interpreter& interp, size_t offset) {
   std::string out;
-  Dumper{indent, item_separator, key_separator, sort_keys, interp, offset}.dump(v, out, 0);
+  Dumper{indent, item_separator, key_separator, sort_keys, ensure_ascii, interp, offset}.dump(v, out, 0);
   return out;
 }
 

@@ -293,9 +293,8 @@ Value bound_method(const Value& object, const std::string& name) {
       const Value* x = args.get(0, "x");
       if (!x) interp.fail(name + "() takes exactly one argument", interp.current_offset());
       auto& items = list.as_list().items;
-      if (name == "append") {
-        items.push_back(*x);
-        return Value::none();
+      if (name == "append") {  // transformers renders in Jinja2's immutable sandbox
+        interp.fail("access to attribute 'append' of 'list' object is unsafe.", interp.current_offset());
       }
       int64_t count = 0;
       for (size_t i = 0; i < items.size(); ++i) {

@@ -174,6 +174,7 @@ class Parser {
       } else {
         if (s->targets.size() != 1 || !s->attribute.empty()) fail("block set takes one plain name");
         s->kind = Stmt::Kind::kSetBlock;
+        if (accept_op("|")) s->expr = parse_filter_chain(offset);
         expect_block_end();
         s->body = parse_body({"endset"}, end);
       }
@@ -192,8 +193,7 @@ class Parser {
       s->body = parse_body({"endcall"}, end);
     } else if (tag == "filter") {
       s->kind = Stmt::Kind::kFilterBlock;
-      auto placeholder = make(Expr::Kind::kLiteral, offset);
-      s->expr = parse_filter(std::move(placeholder));
+      s->expr = parse_filter_chain(offset);
       expect_block_end();
       s->body = parse_body({"endfilter"}, end);
     } else if (tag == "break" || tag == "continue") {
@@ -559,6 +559,13 @@ class Parser {
     filter->name = expect_name();
     if (is_op("(")) parse_call_args(*filter);
     return filter;
+  }
+
+  // "name(args) | name2 ..." applied to a placeholder literal that stands for a rendered block.
+  ExprPtr parse_filter_chain(size_t offset) {
+    ExprPtr chain = parse_filter(make(Expr::Kind::kLiteral, offset));
+    while (accept_op("|")) chain = parse_filter(std::move(chain));
+    return chain;
   }
 
   ExprPtr parse_filter_expr(ExprPtr node) {
