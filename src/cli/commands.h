@@ -7,5 +7,6 @@ namespace torchllm::cli {
 // Each subcommand registers its options and the callback that runs it.
 void add_info_command(CLI::App& app);
 void add_template_command(CLI::App& app);
+void add_tokenize_command(CLI::App& app);
 
 }  // namespace torchllm::cli

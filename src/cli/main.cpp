@@ -38,6 +38,7 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   app.set_version_flag("--version", "torchllm 0.1.0");
   torchllm::cli::add_info_command(app);
+  torchllm::cli::add_tokenize_command(app);
   torchllm::cli::add_template_command(app);
   try {
     app.parse(argc, argv);
