@@ -1,6 +1,7 @@
 #pragma once
 
-// A conversation turned into the ids a model sees, as transformers' apply_chat_template(tokenize=True) does it.
+// A conversation turned into the ids a model sees, as transformers' apply_chat_template(tokenize=True) does
+// it.
 
 #include <string>
 #include <vector>

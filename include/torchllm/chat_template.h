@@ -5,10 +5,9 @@
 
 #include <map>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
-
-#include <nlohmann/json.hpp>
 
 namespace torchllm {
 
@@ -19,7 +18,7 @@ class Lexer;
 
 struct ChatRenderOptions {
   bool add_generation_prompt = true;
-  nlohmann::ordered_json tools;                                    // null: no tools (the template sees None)
+  nlohmann::ordered_json tools;  // null: no tools (the template sees None)
   nlohmann::ordered_json kwargs = nlohmann::ordered_json::object();  // extra variables, e.g. enable_thinking
 };
 
@@ -44,7 +43,8 @@ class ChatTemplate {
 
   // The template a Hugging Face model directory ships: chat_template.jinja, else tokenizer_config.json's
   // chat_template (a string, or a list of {name, template} where `name` picks one, "default" otherwise).
-  static std::optional<std::string> find_in_model_dir(const std::string& model_dir, const std::string& name = "default");
+  static std::optional<std::string> find_in_model_dir(const std::string& model_dir,
+                                                      const std::string& name = "default");
 
  private:
   std::string source_;

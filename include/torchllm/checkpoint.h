@@ -3,12 +3,12 @@
 // The weights of a Hugging Face model directory: model.safetensors, or shards listed in
 // model.safetensors.index.json. Tensors are read from memory maps straight into their destination.
 
+#include <ATen/Tensor.h>
+
 #include <map>
 #include <memory>
 #include <string>
 #include <vector>
-
-#include <ATen/Tensor.h>
 
 #include "torchllm/safetensors.h"
 

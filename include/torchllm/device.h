@@ -1,17 +1,17 @@
 #pragma once
 
-#include <string>
-
 #include <c10/core/Device.h>
 #include <c10/core/ScalarType.h>
+
+#include <string>
 
 namespace torchllm {
 
 // "auto" | "cpu" | "cuda" | "cuda:N" | "mps"; auto picks CUDA, then MPS, then CPU. Throws when unavailable.
 c10::Device resolve_device(const std::string& spec);
 
-// "auto" | "bf16" | "fp16" | "fp32" (also "bfloat16", "float16", "float32"). auto: bf16 on CUDA and on CPUs with
-// native bf16 (AVX512-BF16 / AMX), fp16 on MPS, else fp32.
+// "auto" | "bf16" | "fp16" | "fp32" (also "bfloat16", "float16", "float32"). auto: bf16 on CUDA and on CPUs
+// with native bf16 (AVX512-BF16 / AMX), fp16 on MPS, else fp32.
 c10::ScalarType resolve_dtype(const std::string& spec, const c10::Device& device);
 
 const char* dtype_name(c10::ScalarType dtype);

@@ -1,14 +1,15 @@
 #pragma once
 
+#include <ATen/Tensor.h>
+
 #include <cstdint>
 #include <optional>
 #include <vector>
 
-#include <ATen/Tensor.h>
-
 namespace torchllm {
 
-// K/V tensors for every layer, allocated once for max_batch sequences x max_seq positions and written in place.
+// K/V tensors for every layer, allocated once for max_batch sequences x max_seq positions and written in
+// place.
 class KvCache {
  public:
   KvCache(int64_t num_layers, int64_t max_batch, int64_t max_seq, int64_t kv_heads, int64_t head_dim,

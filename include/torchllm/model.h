@@ -3,13 +3,13 @@
 // The transformer shared by Qwen3, Qwen2, Llama and Mistral: load a checkpoint and run forward passes over a
 // batch of sequences at different positions (decode steps and prompt chunks together).
 
+#include <ATen/Tensor.h>
+#include <c10/core/Device.h>
+
 #include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
-
-#include <ATen/Tensor.h>
-#include <c10/core/Device.h>
 
 #include "torchllm/architecture.h"
 #include "torchllm/checkpoint.h"
@@ -23,7 +23,8 @@ struct LoadOptions {
   std::string dtype = "auto";   // auto | bf16 | fp16 | fp32
 };
 
-// One sequence's part of a forward pass: `tokens` go to positions [start, start + tokens.size()) of cache `slot`.
+// One sequence's part of a forward pass: `tokens` go to positions [start, start + tokens.size()) of cache
+// `slot`.
 struct SequenceChunk {
   int64_t slot = 0;
   int64_t start = 0;
@@ -49,7 +50,8 @@ class Transformer {
  public:
   static std::unique_ptr<Transformer> load(const std::string& model_dir, const LoadOptions& options);
   // Random weights (normal, std 0.02; norms 1) for benchmarks and tests that need no file.
-  static std::unique_ptr<Transformer> random(const ModelConfig& config, const LoadOptions& options, uint64_t seed);
+  static std::unique_ptr<Transformer> random(const ModelConfig& config, const LoadOptions& options,
+                                             uint64_t seed);
   ~Transformer();
 
   const ModelConfig& config() const { return config_; }
@@ -61,8 +63,8 @@ class Transformer {
 
   KvCache make_cache(int64_t max_batch, int64_t max_seq) const;
 
-  // Writes K/V of every chunk into `cache` and returns float32 logits [rows, vocab]: one row per chunk (its last
-  // token), or one per token for chunks with all_logits, in chunk order. Slots must be distinct.
+  // Writes K/V of every chunk into `cache` and returns float32 logits [rows, vocab]: one row per chunk (its
+  // last token), or one per token for chunks with all_logits, in chunk order. Slots must be distinct.
   at::Tensor forward(const std::vector<SequenceChunk>& batch, KvCache& cache) const;
 
  private:

@@ -4,10 +4,9 @@
 // spelling (rope_theta + rope_scaling, torch_dtype) and the 5.x one (rope_parameters, dtype) are read.
 
 #include <cstdint>
+#include <nlohmann/json_fwd.hpp>
 #include <optional>
 #include <string>
-
-#include <nlohmann/json_fwd.hpp>
 
 namespace torchllm {
 
@@ -15,8 +14,8 @@ struct RopeScaling {
   enum class Type { kDefault, kLinear, kLlama3 };
   Type type = Type::kDefault;
   double factor = 1.0;
-  double low_freq_factor = 1.0;   // llama3
-  double high_freq_factor = 4.0;  // llama3
+  double low_freq_factor = 1.0;                     // llama3
+  double high_freq_factor = 4.0;                    // llama3
   int64_t original_max_position_embeddings = 8192;  // llama3
 };
 

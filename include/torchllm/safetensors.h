@@ -3,14 +3,14 @@
 // Reader (memory-mapped) and writer for the safetensors format: an 8-byte little-endian header length, a JSON
 // header mapping tensor names to {dtype, shape, data_offsets}, then the raw bytes.
 
+#include <ATen/Tensor.h>
+
 #include <cstddef>
 #include <cstdint>
 #include <map>
 #include <string>
 #include <utility>
 #include <vector>
-
-#include <ATen/Tensor.h>
 
 namespace torchllm {
 
@@ -36,8 +36,8 @@ struct SafetensorsHeader {
 };
 
 // Parses and validates a whole file image (header + data). Throws Error(kCorruptInput / kUnsupported) naming
-// `where` for anything inconsistent: short file, header length past the end, bad JSON, unknown dtype, shape and
-// byte-size mismatch, out-of-range or overlapping offsets.
+// `where` for anything inconsistent: short file, header length past the end, bad JSON, unknown dtype, shape
+// and byte-size mismatch, out-of-range or overlapping offsets.
 SafetensorsHeader parse_safetensors(const uint8_t* bytes, size_t size, const std::string& where);
 
 // A read-only memory map of one .safetensors file with its validated header.
@@ -65,7 +65,8 @@ class SafetensorsFile {
 };
 
 // Writes tensors (any device; stored as F32/F16/BF16) in the order given.
-void write_safetensors(const std::string& path, const std::vector<std::pair<std::string, at::Tensor>>& tensors,
+void write_safetensors(const std::string& path,
+                       const std::vector<std::pair<std::string, at::Tensor>>& tensors,
                        const std::map<std::string, std::string>& metadata = {});
 
 }  // namespace torchllm

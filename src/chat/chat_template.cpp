@@ -14,12 +14,18 @@ namespace {
 
 jinja::Value to_value(const nlohmann::ordered_json& j) {
   switch (j.type()) {
-    case nlohmann::ordered_json::value_t::null: return jinja::Value::none();
-    case nlohmann::ordered_json::value_t::boolean: return jinja::Value(j.get<bool>());
-    case nlohmann::ordered_json::value_t::number_integer: return jinja::Value(j.get<int64_t>());
-    case nlohmann::ordered_json::value_t::number_unsigned: return jinja::Value(static_cast<int64_t>(j.get<uint64_t>()));
-    case nlohmann::ordered_json::value_t::number_float: return jinja::Value(j.get<double>());
-    case nlohmann::ordered_json::value_t::string: return jinja::Value(j.get<std::string>());
+    case nlohmann::ordered_json::value_t::null:
+      return jinja::Value::none();
+    case nlohmann::ordered_json::value_t::boolean:
+      return jinja::Value(j.get<bool>());
+    case nlohmann::ordered_json::value_t::number_integer:
+      return jinja::Value(j.get<int64_t>());
+    case nlohmann::ordered_json::value_t::number_unsigned:
+      return jinja::Value(static_cast<int64_t>(j.get<uint64_t>()));
+    case nlohmann::ordered_json::value_t::number_float:
+      return jinja::Value(j.get<double>());
+    case nlohmann::ordered_json::value_t::string:
+      return jinja::Value(j.get<std::string>());
     case nlohmann::ordered_json::value_t::array: {
       std::vector<jinja::Value> items;
       for (const auto& item : j) items.push_back(to_value(item));
@@ -30,13 +36,14 @@ jinja::Value to_value(const nlohmann::ordered_json& j) {
       for (const auto& item : j.items()) dict->items.emplace_back(item.key(), to_value(item.value()));
       return jinja::Value::dict(dict);
     }
-    default: return jinja::Value::none();
+    default:
+      return jinja::Value::none();
   }
 }
 
 std::string position_error(const jinja::TemplateError& e) {
-  return "chat template error at line " + std::to_string(e.line()) + ", column " + std::to_string(e.column()) + ": " +
-         e.what();
+  return "chat template error at line " + std::to_string(e.line()) + ", column " +
+         std::to_string(e.column()) + ": " + e.what();
 }
 
 }  // namespace
@@ -55,7 +62,8 @@ ChatTemplate::~ChatTemplate() = default;
 ChatTemplate::ChatTemplate(ChatTemplate&&) noexcept = default;
 ChatTemplate& ChatTemplate::operator=(ChatTemplate&&) noexcept = default;
 
-std::string ChatTemplate::render(const nlohmann::ordered_json& messages, const ChatRenderOptions& options) const {
+std::string ChatTemplate::render(const nlohmann::ordered_json& messages,
+                                 const ChatRenderOptions& options) const {
   if (!messages.is_array()) throw Error::invalid_argument("messages must be a JSON array");
   if (!options.kwargs.is_object()) throw Error::invalid_argument("template kwargs must be a JSON object");
   jinja::ValueDict globals;
@@ -83,7 +91,8 @@ const char* ChatTemplate::chatml_source() {
          "{%- if add_generation_prompt %}{{- '<|im_start|>assistant\\n' }}{%- endif %}";
 }
 
-std::optional<std::string> ChatTemplate::find_in_model_dir(const std::string& model_dir, const std::string& name) {
+std::optional<std::string> ChatTemplate::find_in_model_dir(const std::string& model_dir,
+                                                           const std::string& name) {
   const std::string jinja_path = model_dir + "/chat_template.jinja";
   if (file_exists(jinja_path)) {
     std::ifstream in(jinja_path, std::ios::binary);

@@ -9,7 +9,8 @@ namespace torchllm::cli {
 // error); main prints the message as one line.
 class CommandFailed : public std::runtime_error {
  public:
-  CommandFailed(const std::string& message, int exit_code) : std::runtime_error(message), exit_code_(exit_code) {}
+  CommandFailed(const std::string& message, int exit_code)
+      : std::runtime_error(message), exit_code_(exit_code) {}
   int exit_code() const { return exit_code_; }
 
  private:

@@ -1,6 +1,5 @@
 #include <iostream>
 #include <memory>
-
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
@@ -19,9 +18,12 @@ struct InfoOptions {
 
 const char* rope_name(RopeScaling::Type type) {
   switch (type) {
-    case RopeScaling::Type::kDefault: return "default";
-    case RopeScaling::Type::kLinear: return "linear";
-    case RopeScaling::Type::kLlama3: return "llama3";
+    case RopeScaling::Type::kDefault:
+      return "default";
+    case RopeScaling::Type::kLinear:
+      return "linear";
+    case RopeScaling::Type::kLlama3:
+      return "llama3";
   }
   return "?";
 }
@@ -71,8 +73,8 @@ void run_info(const InfoOptions& options) {
     return;
   }
   for (const auto& item : info.items()) {
-    std::cout << item.key() << ": " << (item.value().is_string() ? item.value().get<std::string>() : item.value().dump())
-              << "\n";
+    std::cout << item.key() << ": "
+              << (item.value().is_string() ? item.value().get<std::string>() : item.value().dump()) << "\n";
   }
 }
 
@@ -80,7 +82,8 @@ void run_info(const InfoOptions& options) {
 
 void add_info_command(CLI::App& app) {
   auto options = std::make_shared<InfoOptions>();
-  CLI::App* cmd = app.add_subcommand("info", "Describe a model: architecture, sizes, parameters, memory per token");
+  CLI::App* cmd =
+      app.add_subcommand("info", "Describe a model: architecture, sizes, parameters, memory per token");
   options->model.add_to(*cmd);
   cmd->add_flag("--json", options->json, "Print one JSON object");
   cmd->callback([options] { run_info(*options); });

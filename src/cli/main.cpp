@@ -1,8 +1,8 @@
-#include <iostream>
-#include <string>
+#include <c10/util/Exception.h>
 
 #include <CLI/CLI.hpp>
-#include <c10/util/Exception.h>
+#include <iostream>
+#include <string>
 
 #include "cli/command_failed.h"
 #include "cli/commands.h"
@@ -13,12 +13,18 @@ namespace {
 // Exit codes scripts can rely on (documented in the README).
 int exit_code(torchllm::Error::Kind kind) {
   switch (kind) {
-    case torchllm::Error::Kind::kInvalidArgument: return 2;
-    case torchllm::Error::Kind::kNotFound: return 3;
-    case torchllm::Error::Kind::kUnsupported: return 4;
-    case torchllm::Error::Kind::kCorruptInput: return 5;
-    case torchllm::Error::Kind::kResourceExhausted: return 6;
-    case torchllm::Error::Kind::kInternal: return 1;
+    case torchllm::Error::Kind::kInvalidArgument:
+      return 2;
+    case torchllm::Error::Kind::kNotFound:
+      return 3;
+    case torchllm::Error::Kind::kUnsupported:
+      return 4;
+    case torchllm::Error::Kind::kCorruptInput:
+      return 5;
+    case torchllm::Error::Kind::kResourceExhausted:
+      return 6;
+    case torchllm::Error::Kind::kInternal:
+      return 1;
   }
   return 1;
 }

@@ -20,7 +20,8 @@ std::string shipped_model_dir() {
   if (DIR* dir = ::opendir(root.c_str())) {
     while (dirent* e = ::readdir(dir)) {
       const std::string name = e->d_name;
-      if (name[0] != '.' && file_exists(root + "/" + name + "/config.json")) candidates.push_back(root + "/" + name);
+      if (name[0] != '.' && file_exists(root + "/" + name + "/config.json"))
+        candidates.push_back(root + "/" + name);
     }
     ::closedir(dir);
   }
@@ -31,12 +32,16 @@ std::string shipped_model_dir() {
 }  // namespace
 
 void ModelOptions::add_to(CLI::App& command) {
-  command.add_option("-m,--model", model_dir,
-                     "Hugging Face model directory (default: $TORCHLLM_MODEL, else the model shipped in models/)");
+  command.add_option(
+      "-m,--model", model_dir,
+      "Hugging Face model directory (default: $TORCHLLM_MODEL, else the model shipped in models/)");
   command.add_option("--device", load.device, "auto | cpu | cuda | cuda:N | mps")->capture_default_str();
-  command.add_option("--dtype", load.dtype, "auto | bf16 | fp16 | fp32 (auto: bf16 on CUDA and bf16-capable CPUs)")
+  command
+      .add_option("--dtype", load.dtype,
+                  "auto | bf16 | fp16 | fp32 (auto: bf16 on CUDA and bf16-capable CPUs)")
       ->capture_default_str();
-  command.add_option("--threads", threads, "CPU threads for the math (0 = one per core)")->capture_default_str();
+  command.add_option("--threads", threads, "CPU threads for the math (0 = one per core)")
+      ->capture_default_str();
 }
 
 std::string ModelOptions::resolved_model_dir() const {

@@ -1,8 +1,7 @@
 #pragma once
 
-#include <string>
-
 #include <CLI/CLI.hpp>
+#include <string>
 
 #include "torchllm/model.h"
 
@@ -15,7 +14,8 @@ struct ModelOptions {
   int threads = 0;
 
   void add_to(CLI::App& command);
-  // The directory to use: -m, else $TORCHLLM_MODEL, else the model shipped in models/. Throws when none exists.
+  // The directory to use: -m, else $TORCHLLM_MODEL, else the model shipped in models/. Throws when none
+  // exists.
   std::string resolved_model_dir() const;
   // Applies --threads to libtorch's CPU pool.
   void apply_threads() const;

@@ -1,9 +1,8 @@
 #include <fstream>
 #include <iostream>
 #include <memory>
-#include <sstream>
-
 #include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "cli/command_failed.h"
 #include "cli/commands.h"
@@ -50,7 +49,8 @@ std::map<std::string, std::string> special_tokens_of(const std::string& model_di
     auto it = config.find(key);
     if (it == config.end()) continue;
     if (it->is_string()) tokens[key] = it->get<std::string>();
-    if (it->is_object() && it->contains("content") && (*it)["content"].is_string()) tokens[key] = (*it)["content"];
+    if (it->is_object() && it->contains("content") && (*it)["content"].is_string())
+      tokens[key] = (*it)["content"];
   }
   return tokens;
 }
@@ -92,13 +92,15 @@ void run_template(const TemplateOptions& o) {
 
 void add_template_command(CLI::App& app) {
   auto o = std::make_shared<TemplateOptions>();
-  CLI::App* cmd = app.add_subcommand("template", "Render a chat template for a conversation and print the prompt");
+  CLI::App* cmd =
+      app.add_subcommand("template", "Render a chat template for a conversation and print the prompt");
   cmd->add_option("-m,--model", o->model_dir, "Model directory whose chat template to use");
   cmd->add_option("--template", o->template_file, "A Jinja template file instead of a model's");
   cmd->add_option("--messages", o->messages_file, "JSON file with the messages array")->required();
   cmd->add_option("--tools", o->tools_file, "JSON file with the tools array");
   cmd->add_flag("--no-generation-prompt", o->no_generation_prompt, "Render with add_generation_prompt=false");
-  cmd->add_option("--kwargs", o->kwargs, "JSON object of extra template variables, e.g. {\"enable_thinking\": false}")
+  cmd->add_option("--kwargs", o->kwargs,
+                  "JSON object of extra template variables, e.g. {\"enable_thinking\": false}")
       ->capture_default_str();
   cmd->add_option("--bos", o->bos, "bos_token (default: the model's, else empty)");
   cmd->add_option("--eos", o->eos, "eos_token (default: the model's, else empty)");

@@ -1,8 +1,8 @@
 #include "torchllm/checkpoint.h"
 
-#include <algorithm>
-
 #include <ATen/ATen.h>
+
+#include <algorithm>
 #include <nlohmann/json.hpp>
 
 #include "torchllm/error.h"
@@ -34,16 +34,19 @@ Checkpoint::Checkpoint(const std::string& model_dir) {
       throw Error::corrupt(index_path + ": missing the 'weight_map' object");
     }
     for (const auto& item : map->items()) {
-      if (!item.value().is_string()) throw Error::corrupt(index_path + ": weight_map values must be file names");
+      if (!item.value().is_string())
+        throw Error::corrupt(index_path + ": weight_map values must be file names");
       const std::string shard = item.value().get<std::string>();
       check_shard_name(shard, index_path);
       expected_file[item.key()] = shard;
       const std::string path = model_dir + "/" + shard;
-      if (std::find(file_paths_.begin(), file_paths_.end(), path) == file_paths_.end()) file_paths_.push_back(path);
+      if (std::find(file_paths_.begin(), file_paths_.end(), path) == file_paths_.end())
+        file_paths_.push_back(path);
     }
     if (file_paths_.empty()) throw Error::corrupt(index_path + ": weight_map is empty");
   } else {
-    throw Error::not_found(model_dir + ": no model.safetensors or model.safetensors.index.json (torchllm reads "
+    throw Error::not_found(model_dir +
+                           ": no model.safetensors or model.safetensors.index.json (torchllm reads "
                            "Hugging Face safetensors checkpoints)");
   }
 
@@ -57,15 +60,16 @@ Checkpoint::Checkpoint(const std::string& model_dir) {
       if (!expected_file.empty()) {
         auto it = expected_file.find(entry.name);
         if (it == expected_file.end() || it->second != shard) {
-          throw Error::corrupt(file_paths_[f] + ": tensor '" + entry.name + "' is not listed for this shard in " +
-                               index_path);
+          throw Error::corrupt(file_paths_[f] + ": tensor '" + entry.name +
+                               "' is not listed for this shard in " + index_path);
         }
       }
     }
   }
   for (const auto& [name, shard] : expected_file) {
     if (!index_.count(name)) {
-      throw Error::corrupt(index_path + ": tensor '" + name + "' is listed in " + shard + " but not stored there");
+      throw Error::corrupt(index_path + ": tensor '" + name + "' is listed in " + shard +
+                           " but not stored there");
     }
   }
 }
@@ -94,8 +98,8 @@ void Checkpoint::load_into(const std::string& name, at::Tensor dst) const {
   const SafetensorsFile& file = *files_[it->second.file];
   const TensorEntry& entry = *it->second.entry;
   if (dst.sizes().vec() != entry.shape) {
-    throw Error::corrupt(file.path() + ": tensor '" + name + "' has shape " + c10::str(at::IntArrayRef(entry.shape)) +
-                         ", expected " + c10::str(dst.sizes()));
+    throw Error::corrupt(file.path() + ": tensor '" + name + "' has shape " +
+                         c10::str(at::IntArrayRef(entry.shape)) + ", expected " + c10::str(dst.sizes()));
   }
   dst.copy_(file.view(entry));
   file.release(entry);

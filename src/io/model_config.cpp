@@ -18,7 +18,9 @@ class Fields {
     if (!has(key)) throw Error::corrupt(where_ + ": missing required field '" + key + "'");
     return positive_int_value(json_.at(key), key);
   }
-  int64_t positive_int(const char* key, int64_t fallback) const { return has(key) ? positive_int(key) : fallback; }
+  int64_t positive_int(const char* key, int64_t fallback) const {
+    return has(key) ? positive_int(key) : fallback;
+  }
 
   double positive_number(const char* key, double fallback) const {
     if (!has(key)) return fallback;
@@ -31,7 +33,8 @@ class Fields {
 
   bool boolean(const char* key, bool fallback) const {
     if (!has(key)) return fallback;
-    if (!json_.at(key).is_boolean()) throw Error::corrupt(where_ + ": field '" + key + "' must be true or false");
+    if (!json_.at(key).is_boolean())
+      throw Error::corrupt(where_ + ": field '" + key + "' must be true or false");
     return json_.at(key).get<bool>();
   }
 
@@ -76,8 +79,9 @@ RopeScaling parse_rope(const nlohmann::json& spec, const std::string& where, dou
     rope.original_max_position_embeddings = f.positive_int("original_max_position_embeddings", 0);
     if (rope.factor == 0 || rope.low_freq_factor == 0 || rope.high_freq_factor == 0 ||
         rope.original_max_position_embeddings == 0 || rope.high_freq_factor <= rope.low_freq_factor) {
-      throw Error::corrupt(where + ": llama3 rope scaling needs factor, low_freq_factor < high_freq_factor and "
-                                  "original_max_position_embeddings");
+      throw Error::corrupt(where +
+                           ": llama3 rope scaling needs factor, low_freq_factor < high_freq_factor and "
+                           "original_max_position_embeddings");
     }
     return rope;
   }
@@ -107,7 +111,8 @@ ModelConfig parse_model_config(const nlohmann::json& json, const std::string& wh
     throw Error::corrupt(where + ": num_attention_heads must be a multiple of num_key_value_heads");
   }
   if (!f.has("head_dim") && c.hidden_size % c.num_heads != 0) {
-    throw Error::corrupt(where + ": hidden_size is not a multiple of num_attention_heads and no head_dim is given");
+    throw Error::corrupt(where +
+                         ": hidden_size is not a multiple of num_attention_heads and no head_dim is given");
   }
   c.head_dim = f.positive_int("head_dim", c.hidden_size / c.num_heads);
   if (c.head_dim % 2 != 0) throw Error::corrupt(where + ": head_dim must be even for rotary embeddings");
@@ -125,10 +130,12 @@ ModelConfig parse_model_config(const nlohmann::json& json, const std::string& wh
   }
 
   const std::string act = f.string("hidden_act", "silu");
-  if (act != "silu") throw Error::unsupported(where + ": hidden_act '" + act + "' is not supported (only silu)");
+  if (act != "silu")
+    throw Error::unsupported(where + ": hidden_act '" + act + "' is not supported (only silu)");
   if (f.boolean("mlp_bias", false)) throw Error::unsupported(where + ": mlp_bias=true is not supported");
   if (f.boolean("use_sliding_window", false)) {
-    throw Error::unsupported(where + ": use_sliding_window=true (per-layer sliding windows) is not supported");
+    throw Error::unsupported(where +
+                             ": use_sliding_window=true (per-layer sliding windows) is not supported");
   }
   if (c.model_type == "mistral" && f.has("sliding_window")) {
     c.sliding_window = f.positive_int_value(json.at("sliding_window"), "sliding_window");

@@ -1,3 +1,4 @@
+#include <ATen/ATen.h>
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -5,8 +6,6 @@
 
 #include <cerrno>
 #include <cstring>
-
-#include <ATen/ATen.h>
 
 #include "torchllm/error.h"
 #include "torchllm/safetensors.h"
@@ -16,9 +15,12 @@ namespace {
 
 at::ScalarType to_scalar_type(StorageDtype dtype) {
   switch (dtype) {
-    case StorageDtype::kF32: return at::kFloat;
-    case StorageDtype::kF16: return at::kHalf;
-    case StorageDtype::kBF16: return at::kBFloat16;
+    case StorageDtype::kF32:
+      return at::kFloat;
+    case StorageDtype::kF16:
+      return at::kHalf;
+    case StorageDtype::kBF16:
+      return at::kBFloat16;
   }
   return at::kFloat;
 }

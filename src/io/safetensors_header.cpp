@@ -1,7 +1,6 @@
 #include <algorithm>
 #include <cstring>
 #include <limits>
-
 #include <nlohmann/json.hpp>
 
 #include "torchllm/error.h"
@@ -17,8 +16,8 @@ StorageDtype parse_dtype(const std::string& name, const std::string& tensor, con
   if (name == "F32") return StorageDtype::kF32;
   if (name == "F16") return StorageDtype::kF16;
   if (name == "BF16") return StorageDtype::kBF16;
-  static const char* const kKnownUnsupported[] = {"F64", "I64", "I32", "I16", "I8", "U8", "U16", "U32",
-                                                  "U64", "BOOL", "F8_E4M3", "F8_E5M2"};
+  static const char* const kKnownUnsupported[] = {"F64", "I64", "I32", "I16",  "I8",      "U8",
+                                                  "U16", "U32", "U64", "BOOL", "F8_E4M3", "F8_E5M2"};
   for (const char* known : kKnownUnsupported) {
     if (name == known) {
       throw Error::unsupported(where + ": tensor '" + tensor + "' has dtype " + name +
@@ -43,7 +42,8 @@ TensorEntry parse_entry(const std::string& name, const nlohmann::json& spec, con
   auto offsets = spec.find("data_offsets");
   if (dtype == spec.end() || !dtype->is_string() || shape == spec.end() || !shape->is_array() ||
       offsets == spec.end() || !offsets->is_array() || offsets->size() != 2) {
-    throw Error::corrupt(where + ": " + what + " needs a string 'dtype', an array 'shape' and two 'data_offsets'");
+    throw Error::corrupt(where + ": " + what +
+                         " needs a string 'dtype', an array 'shape' and two 'data_offsets'");
   }
   TensorEntry entry;
   entry.name = name;
@@ -60,7 +60,8 @@ TensorEntry parse_entry(const std::string& name, const nlohmann::json& spec, con
   }
   entry.begin = as_count((*offsets)[0], what + " data_offsets", where);
   entry.end = as_count((*offsets)[1], what + " data_offsets", where);
-  if (entry.end < entry.begin) throw Error::corrupt(where + ": " + what + " has data_offsets end before begin");
+  if (entry.end < entry.begin)
+    throw Error::corrupt(where + ": " + what + " has data_offsets end before begin");
   if (entry.end - entry.begin != numel * storage_dtype_size(entry.dtype)) {
     throw Error::corrupt(where + ": " + what + " holds " + std::to_string(entry.end - entry.begin) +
                          " bytes but its shape and dtype need " +
@@ -73,9 +74,12 @@ TensorEntry parse_entry(const std::string& name, const nlohmann::json& spec, con
 
 const char* storage_dtype_name(StorageDtype dtype) {
   switch (dtype) {
-    case StorageDtype::kF32: return "F32";
-    case StorageDtype::kF16: return "F16";
-    case StorageDtype::kBF16: return "BF16";
+    case StorageDtype::kF32:
+      return "F32";
+    case StorageDtype::kF16:
+      return "F16";
+    case StorageDtype::kBF16:
+      return "BF16";
   }
   return "?";
 }
@@ -93,11 +97,12 @@ SafetensorsHeader parse_safetensors(const uint8_t* bytes, size_t size, const std
   uint64_t header_len = 0;
   for (int i = 7; i >= 0; --i) header_len = (header_len << 8) | bytes[i];
   if (header_len > kMaxHeaderBytes) {
-    throw Error::corrupt(where + ": header length " + std::to_string(header_len) + " exceeds the 100 MB limit");
+    throw Error::corrupt(where + ": header length " + std::to_string(header_len) +
+                         " exceeds the 100 MB limit");
   }
   if (header_len > size - 8) {
-    throw Error::corrupt(where + ": header length " + std::to_string(header_len) + " runs past the end of the " +
-                         std::to_string(size) + "-byte file (truncated?)");
+    throw Error::corrupt(where + ": header length " + std::to_string(header_len) +
+                         " runs past the end of the " + std::to_string(size) + "-byte file (truncated?)");
   }
   nlohmann::json json = nlohmann::json::parse(bytes + 8, bytes + 8 + header_len, nullptr, false);
   if (json.is_discarded()) throw Error::corrupt(where + ": header is not valid JSON");
@@ -122,13 +127,15 @@ SafetensorsHeader parse_safetensors(const uint8_t* bytes, size_t size, const std
     }
     header.tensors.push_back(std::move(entry));
   }
-  std::sort(header.tensors.begin(), header.tensors.end(),
-            [](const TensorEntry& a, const TensorEntry& b) { return a.begin < b.begin || (a.begin == b.begin && a.end < b.end); });
+  std::sort(header.tensors.begin(), header.tensors.end(), [](const TensorEntry& a, const TensorEntry& b) {
+    return a.begin < b.begin || (a.begin == b.begin && a.end < b.end);
+  });
   for (size_t i = 1; i < header.tensors.size(); ++i) {
     const TensorEntry& prev = header.tensors[i - 1];
     const TensorEntry& cur = header.tensors[i];
     if (cur.begin < prev.end) {
-      throw Error::corrupt(where + ": tensors '" + prev.name + "' and '" + cur.name + "' overlap in the file");
+      throw Error::corrupt(where + ": tensors '" + prev.name + "' and '" + cur.name +
+                           "' overlap in the file");
     }
   }
   return header;

@@ -24,8 +24,8 @@ const Architecture& find_architecture(const std::string& name) {
   for (const Architecture& a : kArchitectures) {
     if (name == a.name) return a;
   }
-  throw Error::unsupported("architecture '" + name + "' is not supported (supported: " + supported_architectures() +
-                           ")");
+  throw Error::unsupported("architecture '" + name +
+                           "' is not supported (supported: " + supported_architectures() + ")");
 }
 
 }  // namespace torchllm

@@ -1,8 +1,8 @@
 #include "model/attention.h"
 
-#include <algorithm>
-
 #include <ATen/ATen.h>
+
+#include <algorithm>
 
 #include "model/torch_compat.h"
 
@@ -76,8 +76,10 @@ at::Tensor AttentionPlan::attend(const at::Tensor& q, const at::Tensor& key_cach
   for (const Span& s : spans_) {
     // [1, heads, len, head_dim] views of the query rows and the live cache range
     at::Tensor qs = q.narrow(0, s.row, s.count).unsqueeze(0).transpose(1, 2);
-    at::Tensor ks = key_cache[s.slot].narrow(0, s.key_begin, s.key_end - s.key_begin).unsqueeze(0).transpose(1, 2);
-    at::Tensor vs = value_cache[s.slot].narrow(0, s.key_begin, s.key_end - s.key_begin).unsqueeze(0).transpose(1, 2);
+    at::Tensor ks =
+        key_cache[s.slot].narrow(0, s.key_begin, s.key_end - s.key_begin).unsqueeze(0).transpose(1, 2);
+    at::Tensor vs =
+        value_cache[s.slot].narrow(0, s.key_begin, s.key_end - s.key_begin).unsqueeze(0).transpose(1, 2);
     c10::optional<at::Tensor> mask;
     if (s.mask.defined()) mask = s.mask;
     at::Tensor o = compat::attention(qs, ks, vs, mask, s.causal);  // [1, q_heads, count, head_dim]
@@ -91,8 +93,9 @@ at::Tensor AttentionPlan::attend(const at::Tensor& q, const at::Tensor& key_cach
       return g.contiguous_slots ? live.narrow(0, g.first_slot, count) : live.index_select(0, g.slots);
     };
     at::Tensor qd = q.index_select(0, g.rows).unsqueeze(2);  // [batch, q_heads, 1, head_dim]
-    at::Tensor o = compat::attention(qd, gather(key_cache).transpose(1, 2), gather(value_cache).transpose(1, 2),
-                                     g.mask, false);  // [batch, q_heads, 1, head_dim]
+    at::Tensor o =
+        compat::attention(qd, gather(key_cache).transpose(1, 2), gather(value_cache).transpose(1, 2), g.mask,
+                          false);  // [batch, q_heads, 1, head_dim]
     out.index_copy_(0, g.rows, o.squeeze(2));
   }
   return out;

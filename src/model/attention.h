@@ -1,16 +1,17 @@
 #pragma once
 
+#include <ATen/Tensor.h>
+
 #include <optional>
 #include <vector>
-
-#include <ATen/Tensor.h>
 
 #include "torchllm/model.h"
 
 namespace torchllm {
 
 // How the tokens of one forward pass attend to the cache, worked out once and reused by every layer.
-// Single-token chunks (decode steps) form one batched group; each longer chunk (a prompt piece) attends alone.
+// Single-token chunks (decode steps) form one batched group; each longer chunk (a prompt piece) attends
+// alone.
 class AttentionPlan {
  public:
   AttentionPlan(const std::vector<SequenceChunk>& batch, std::optional<int64_t> sliding_window,

@@ -1,10 +1,10 @@
 #include "torchllm/device.h"
 
-#include <fstream>
-#include <thread>
-
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
+
+#include <fstream>
+#include <thread>
 
 #include "model/torch_compat.h"
 #include "torchllm/error.h"
@@ -38,12 +38,14 @@ c10::Device resolve_device(const std::string& spec) {
   }
   if (spec == "cuda" || spec.rfind("cuda:", 0) == 0) {
     if (!at::hasCUDA()) {
-      throw Error::unsupported("device '" + spec + "' requested but this libtorch has no CUDA or no GPU is visible");
+      throw Error::unsupported("device '" + spec +
+                               "' requested but this libtorch has no CUDA or no GPU is visible");
     }
     int index = 0;
     if (spec.size() > 5) {
       const std::string digits = spec.substr(5);
-      if (digits.empty() || digits.size() > 3 || digits.find_first_not_of("0123456789") != std::string::npos) {
+      if (digits.empty() || digits.size() > 3 ||
+          digits.find_first_not_of("0123456789") != std::string::npos) {
         throw Error::invalid_argument("invalid device '" + spec + "' (expected cuda:N)");
       }
       index = std::stoi(digits);
@@ -61,7 +63,8 @@ c10::ScalarType resolve_dtype(const std::string& spec, const c10::Device& device
   if (spec == "bf16" || spec == "bfloat16") return at::kBFloat16;
   if (spec == "fp16" || spec == "float16" || spec == "half") return at::kHalf;
   if (spec == "fp32" || spec == "float32" || spec == "float") return at::kFloat;
-  if (spec != "auto") throw Error::invalid_argument("unknown dtype '" + spec + "' (expected auto, bf16, fp16, fp32)");
+  if (spec != "auto")
+    throw Error::invalid_argument("unknown dtype '" + spec + "' (expected auto, bf16, fp16, fp32)");
   if (device.is_cuda()) return at::kBFloat16;
   if (device.is_mps()) return at::kHalf;
   return cpu_has_native_bf16() ? at::kBFloat16 : at::kFloat;
@@ -69,10 +72,14 @@ c10::ScalarType resolve_dtype(const std::string& spec, const c10::Device& device
 
 const char* dtype_name(c10::ScalarType dtype) {
   switch (dtype) {
-    case at::kBFloat16: return "bf16";
-    case at::kHalf: return "fp16";
-    case at::kFloat: return "fp32";
-    default: return "other";
+    case at::kBFloat16:
+      return "bf16";
+    case at::kHalf:
+      return "fp16";
+    case at::kFloat:
+      return "fp32";
+    default:
+      return "other";
   }
 }
 

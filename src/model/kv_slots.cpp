@@ -6,7 +6,9 @@
 namespace torchllm {
 
 KvSlots::KvSlots(int64_t max_batch, int64_t max_seq)
-    : max_seq_(max_seq), lengths_(static_cast<size_t>(max_batch), 0), used_(static_cast<size_t>(max_batch), false) {}
+    : max_seq_(max_seq),
+      lengths_(static_cast<size_t>(max_batch), 0),
+      used_(static_cast<size_t>(max_batch), false) {}
 
 void KvSlots::check(int64_t slot) const {
   if (slot < 0 || slot >= static_cast<int64_t>(used_.size()) || !used_[slot]) {
@@ -39,8 +41,8 @@ int64_t KvSlots::length(int64_t slot) const {
 void KvSlots::advance(int64_t slot, int64_t n) {
   check(slot);
   if (n < 0 || lengths_[slot] + n > max_seq_) {
-    throw Error::exhausted("sequence needs " + std::to_string(lengths_[slot] + n) + " positions but the context is " +
-                           std::to_string(max_seq_));
+    throw Error::exhausted("sequence needs " + std::to_string(lengths_[slot] + n) +
+                           " positions but the context is " + std::to_string(max_seq_));
   }
   lengths_[slot] += n;
 }

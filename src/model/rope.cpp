@@ -1,8 +1,8 @@
 #include "model/rope.h"
 
-#include <cmath>
-
 #include <ATen/ATen.h>
+
+#include <cmath>
 
 namespace torchllm {
 namespace {
@@ -31,10 +31,10 @@ at::Tensor inverse_frequencies(const ModelConfig& c) {
 
 std::pair<at::Tensor, at::Tensor> rope_tables(const ModelConfig& config, int64_t positions,
                                               const at::TensorOptions& options) {
-  at::Tensor inv_freq = inverse_frequencies(config);                                 // [dim / 2]
-  at::Tensor pos = at::arange(positions, at::kLong).to(at::kFloat);                  // [positions]
-  at::Tensor freqs = at::outer(pos, inv_freq);                                       // [positions, dim / 2]
-  at::Tensor emb = at::cat({freqs, freqs}, -1);                                      // [positions, dim]
+  at::Tensor inv_freq = inverse_frequencies(config);                 // [dim / 2]
+  at::Tensor pos = at::arange(positions, at::kLong).to(at::kFloat);  // [positions]
+  at::Tensor freqs = at::outer(pos, inv_freq);                       // [positions, dim / 2]
+  at::Tensor emb = at::cat({freqs, freqs}, -1);                      // [positions, dim]
   return {emb.cos().to(options), emb.sin().to(options)};
 }
 

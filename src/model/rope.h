@@ -1,8 +1,8 @@
 #pragma once
 
-#include <utility>
-
 #include <ATen/Tensor.h>
+
+#include <utility>
 
 #include "torchllm/model_config.h"
 

@@ -1,13 +1,14 @@
 #pragma once
 
-// Every difference between the libtorch versions torchllm builds against (Debian's 1.13, 2.x wheels) lives here.
-
-#include <cmath>
-#include <limits>
+// Every difference between the libtorch versions torchllm builds against (Debian's 1.13, 2.x wheels) lives
+// here.
 
 #include <ATen/ATen.h>
 #include <c10/util/Optional.h>
 #include <torch/version.h>
+
+#include <cmath>
+#include <limits>
 
 namespace torchllm::compat {
 
@@ -18,24 +19,26 @@ inline bool has_mps() { return at::hasMPS(); }
 inline int cuda_device_count() { return static_cast<int>(at::getNumGPUs()); }
 
 // Scaled dot-product attention with grouped-query heads.
-//   q [batch, q_heads, q_len, head_dim], k/v [batch, kv_heads, kv_len, head_dim] (q_heads a multiple of kv_heads)
-//   mask: optional bool [batch or 1, 1, q_len, kv_len], true = may attend. is_causal: top-left aligned causal mask.
+//   q [batch, q_heads, q_len, head_dim], k/v [batch, kv_heads, kv_len, head_dim] (q_heads a multiple of
+//   kv_heads) mask: optional bool [batch or 1, 1, q_len, kv_len], true = may attend. is_causal: top-left
+//   aligned causal mask.
 // Returns [batch, q_heads, q_len, head_dim].
 inline at::Tensor attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
                             const c10::optional<at::Tensor>& mask, bool is_causal) {
   const int64_t groups = q.size(1) / k.size(1);
 #if TORCHLLM_TORCH_AT_LEAST(2, 5)
-  return at::scaled_dot_product_attention(q, k, v, mask, 0.0, is_causal, c10::nullopt, /*enable_gqa=*/groups > 1);
+  return at::scaled_dot_product_attention(q, k, v, mask, 0.0, is_causal, c10::nullopt,
+                                          /*enable_gqa=*/groups > 1);
 #elif TORCHLLM_TORCH_AT_LEAST(2, 0)
   const at::Tensor kr = groups > 1 ? k.repeat_interleave(groups, 1) : k;
   const at::Tensor vr = groups > 1 ? v.repeat_interleave(groups, 1) : v;
   return at::scaled_dot_product_attention(q, kr, vr, mask, 0.0, is_causal);
 #else
-  // 1.13 has no public SDPA: grouped math without repeating K/V. Query heads of one group are stacked along the
-  // query axis so each K/V head is read once.
+  // 1.13 has no public SDPA: grouped math without repeating K/V. Query heads of one group are stacked along
+  // the query axis so each K/V head is read once.
   const int64_t b = q.size(0), hq = q.size(1), t = q.size(2), d = q.size(3), hkv = k.size(1), s = k.size(2);
-  at::Tensor qg = q.reshape({b, hkv, groups * t, d});                            // [b, hkv, g*t, d]
-  at::Tensor scores = at::matmul(qg, k.transpose(-1, -2)).to(at::kFloat);     // [b, hkv, g*t, s]
+  at::Tensor qg = q.reshape({b, hkv, groups * t, d});                      // [b, hkv, g*t, d]
+  at::Tensor scores = at::matmul(qg, k.transpose(-1, -2)).to(at::kFloat);  // [b, hkv, g*t, s]
   scores.mul_(1.0 / std::sqrt(static_cast<double>(d)));
   scores = scores.view({b, hkv, groups, t, s});
   at::Tensor allowed;

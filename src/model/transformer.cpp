@@ -1,7 +1,7 @@
-#include <set>
-
 #include <ATen/ATen.h>
 #include <c10/core/InferenceMode.h>
+
+#include <set>
 
 #include "model/attention.h"
 #include "model/rope.h"
@@ -82,7 +82,8 @@ uint64_t Transformer::weight_bytes() const { return parameter_count() * c10::ele
 void Transformer::ensure_rope(int64_t positions) const {
   if (rope_cos_.defined() && rope_cos_.size(0) >= positions) return;
   c10::InferenceMode guard;
-  std::tie(rope_cos_, rope_sin_) = rope_tables(config_, positions, at::TensorOptions().dtype(dtype_).device(device_));
+  std::tie(rope_cos_, rope_sin_) =
+      rope_tables(config_, positions, at::TensorOptions().dtype(dtype_).device(device_));
 }
 
 KvCache Transformer::make_cache(int64_t max_batch, int64_t max_seq) const {
@@ -101,16 +102,18 @@ at::Tensor Transformer::forward(const std::vector<SequenceChunk>& batch, KvCache
     const auto n = static_cast<int64_t>(chunk.tokens.size());
     if (n == 0) throw Error::invalid_argument("forward: a chunk has no tokens");
     if (chunk.slot < 0 || chunk.slot >= cache.max_batch() || !seen_slots.insert(chunk.slot).second) {
-      throw Error::invalid_argument("forward: slot " + std::to_string(chunk.slot) + " is out of range or repeated");
+      throw Error::invalid_argument("forward: slot " + std::to_string(chunk.slot) +
+                                    " is out of range or repeated");
     }
     if (chunk.start < 0 || chunk.start + n > cache.max_seq()) {
-      throw Error::exhausted("sequence needs " + std::to_string(chunk.start + n) + " positions but the context is " +
-                             std::to_string(cache.max_seq()) + " tokens");
+      throw Error::exhausted("sequence needs " + std::to_string(chunk.start + n) +
+                             " positions but the context is " + std::to_string(cache.max_seq()) + " tokens");
     }
     for (int64_t i = 0; i < n; ++i) {
       const int64_t token = chunk.tokens[i];
       if (token < 0 || token >= config_.vocab_size) {
-        throw Error::invalid_argument("token id " + std::to_string(token) + " is outside the vocabulary (size " +
+        throw Error::invalid_argument("token id " + std::to_string(token) +
+                                      " is outside the vocabulary (size " +
                                       std::to_string(config_.vocab_size) + ")");
       }
       if (chunk.all_logits || i == n - 1) logit_rows.push_back(static_cast<int64_t>(ids.size()));

@@ -1,10 +1,10 @@
 #include "model/weights.h"
 
-#include <functional>
-#include <set>
-
 #include <ATen/ATen.h>
 #include <ATen/CPUGeneratorImpl.h>
+
+#include <functional>
+#include <set>
 
 #include "torchllm/error.h"
 #include "torchllm/model.h"
@@ -19,7 +19,8 @@ std::string layer_name(int64_t layer, const char* suffix) {
 // Tensors that checkpoints sometimes carry and the math never needs.
 bool is_ignorable(const std::string& name, const ModelConfig& config) {
   const std::string inv_freq = "rotary_emb.inv_freq";
-  if (name.size() > inv_freq.size() && name.compare(name.size() - inv_freq.size(), inv_freq.size(), inv_freq) == 0) {
+  if (name.size() > inv_freq.size() &&
+      name.compare(name.size() - inv_freq.size(), inv_freq.size(), inv_freq) == 0) {
     return true;
   }
   return config.tie_word_embeddings && name == "lm_head.weight";
@@ -60,7 +61,8 @@ ModelWeightSet build_weights(const ModelConfig& c, const Architecture& arch, con
     fill(layer_name(l, "post_attention_layernorm.weight"), lw.post_norm);
     lw.gate_up_weight = at::empty({2 * c.intermediate_size, c.hidden_size}, options);
     fill(layer_name(l, "mlp.gate_proj.weight"), lw.gate_up_weight.narrow(0, 0, c.intermediate_size));
-    fill(layer_name(l, "mlp.up_proj.weight"), lw.gate_up_weight.narrow(0, c.intermediate_size, c.intermediate_size));
+    fill(layer_name(l, "mlp.up_proj.weight"),
+         lw.gate_up_weight.narrow(0, c.intermediate_size, c.intermediate_size));
     lw.down_weight = at::empty({c.hidden_size, c.intermediate_size}, options);
     fill(layer_name(l, "mlp.down_proj.weight"), lw.down_weight);
     w.layers.push_back(std::move(lw));
@@ -78,13 +80,17 @@ ModelWeightSet build_weights(const ModelConfig& c, const Architecture& arch, con
 
 }  // namespace
 
-bool has_qkv_bias(const ModelConfig& config, const Architecture& arch) { return arch.qkv_bias || config.attention_bias; }
+bool has_qkv_bias(const ModelConfig& config, const Architecture& arch) {
+  return arch.qkv_bias || config.attention_bias;
+}
 
 std::vector<TensorSpec> checkpoint_tensor_specs(const ModelConfig& config) {
   // A dry run of the loader on meta tensors: the names and shapes it asks for are the checkpoint's.
   std::vector<TensorSpec> specs;
   build_weights(config, find_architecture(config.architecture), at::TensorOptions().device(at::kMeta),
-                [&](const std::string& name, at::Tensor dst) { specs.push_back({name, dst.sizes().vec()}); });
+                [&](const std::string& name, at::Tensor dst) {
+                  specs.push_back({name, dst.sizes().vec()});
+                });
   return specs;
 }
 
@@ -92,12 +98,14 @@ void check_checkpoint_tensors(const Checkpoint& checkpoint, const ModelConfig& c
   std::set<std::string> expected;
   for (const TensorSpec& spec : checkpoint_tensor_specs(config)) {
     if (!checkpoint.contains(spec.name)) {
-      throw Error::corrupt("checkpoint is missing tensor '" + spec.name + "' required by " + config.architecture);
+      throw Error::corrupt("checkpoint is missing tensor '" + spec.name + "' required by " +
+                           config.architecture);
     }
     const TensorEntry& entry = checkpoint.entry(spec.name);
     if (entry.shape != spec.shape) {
-      throw Error::corrupt("checkpoint tensor '" + spec.name + "' has shape " + c10::str(at::IntArrayRef(entry.shape)) +
-                           " but config.json implies " + c10::str(at::IntArrayRef(spec.shape)));
+      throw Error::corrupt("checkpoint tensor '" + spec.name + "' has shape " +
+                           c10::str(at::IntArrayRef(entry.shape)) + " but config.json implies " +
+                           c10::str(at::IntArrayRef(spec.shape)));
     }
     expected.insert(spec.name);
   }
@@ -109,15 +117,15 @@ void check_checkpoint_tensors(const Checkpoint& checkpoint, const ModelConfig& c
   }
 }
 
-ModelWeightSet load_weight_set(const Checkpoint& checkpoint, const ModelConfig& config, const Architecture& arch,
-                               const at::TensorOptions& options) {
+ModelWeightSet load_weight_set(const Checkpoint& checkpoint, const ModelConfig& config,
+                               const Architecture& arch, const at::TensorOptions& options) {
   check_checkpoint_tensors(checkpoint, config);
   return build_weights(config, arch, options,
                        [&](const std::string& name, at::Tensor dst) { checkpoint.load_into(name, dst); });
 }
 
-ModelWeightSet random_weight_set(const ModelConfig& config, const Architecture& arch, const at::TensorOptions& options,
-                                 uint64_t seed) {
+ModelWeightSet random_weight_set(const ModelConfig& config, const Architecture& arch,
+                                 const at::TensorOptions& options, uint64_t seed) {
   at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(seed);
   return build_weights(config, arch, options, [&](const std::string& name, at::Tensor dst) {
     const bool is_norm = name.find("norm") != std::string::npos;

@@ -1,8 +1,8 @@
 #pragma once
 
-#include <vector>
-
 #include <ATen/Tensor.h>
+
+#include <vector>
 
 #include "torchllm/architecture.h"
 #include "torchllm/checkpoint.h"
@@ -31,12 +31,12 @@ struct ModelWeightSet {
 
 bool has_qkv_bias(const ModelConfig& config, const Architecture& arch);
 
-// Validates the checkpoint's tensor names against the configuration (missing and unexpected tensors are errors)
-// and copies every tensor into freshly allocated weights.
-ModelWeightSet load_weight_set(const Checkpoint& checkpoint, const ModelConfig& config, const Architecture& arch,
-                               const at::TensorOptions& options);
+// Validates the checkpoint's tensor names against the configuration (missing and unexpected tensors are
+// errors) and copies every tensor into freshly allocated weights.
+ModelWeightSet load_weight_set(const Checkpoint& checkpoint, const ModelConfig& config,
+                               const Architecture& arch, const at::TensorOptions& options);
 
-ModelWeightSet random_weight_set(const ModelConfig& config, const Architecture& arch, const at::TensorOptions& options,
-                                 uint64_t seed);
+ModelWeightSet random_weight_set(const ModelConfig& config, const Architecture& arch,
+                                 const at::TensorOptions& options, uint64_t seed);
 
 }  // namespace torchllm

@@ -1,9 +1,10 @@
-#include <fstream>
+#include "torchllm/chat_template.h"
 
 #include <gtest/gtest.h>
+
+#include <fstream>
 #include <nlohmann/json.hpp>
 
-#include "torchllm/chat_template.h"
 #include "torchllm/error.h"
 
 namespace torchllm {
@@ -11,7 +12,8 @@ namespace {
 
 using Json = nlohmann::ordered_json;
 
-std::string render(const std::string& source, const Json& messages = Json::array(), ChatRenderOptions options = {}) {
+std::string render(const std::string& source, const Json& messages = Json::array(),
+                   ChatRenderOptions options = {}) {
   return ChatTemplate(source, {{"bos_token", "<s>"}, {"eos_token", "</s>"}}).render(messages, options);
 }
 
@@ -34,7 +36,8 @@ const Json kConversation = Json::parse(R"([
 ])");
 
 TEST(ChatTemplate, ChatMlRendersEveryTurnAndTheGenerationPrompt) {
-  const Json messages = Json::parse(R"([{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Yo"}])");
+  const Json messages =
+      Json::parse(R"([{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Yo"}])");
   EXPECT_EQ(render(ChatTemplate::chatml_source(), messages),
             "<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\nYo<|im_end|>\n<|im_start|>assistant\n");
   ChatRenderOptions no_prompt;
@@ -50,15 +53,19 @@ TEST(ChatTemplate, GlobalsSpecialTokensToolsAndKwargs) {
                    "{{ add_generation_prompt }}|{{ messages|length }}",
                    kConversation, options),
             "<s>|</s>|True|True|True|4");
-  options.tools = Json::parse(R"([{"type": "function", "function": {"name": "f", "parameters": {"type": "object"}}}])");
+  options.tools =
+      Json::parse(R"([{"type": "function", "function": {"name": "f", "parameters": {"type": "object"}}}])");
   EXPECT_EQ(render("{{ tools[0].function.name }} {{ tools[0]|tojson }}", kConversation, options),
             R"(f {"type": "function", "function": {"name": "f", "parameters": {"type": "object"}}})");
 }
 
 TEST(ChatTemplate, ContentPartsAndUndefinedBehaveAsInJinja2) {
-  EXPECT_EQ(render("{% for p in messages[3].content %}{{ p.text }}{% endfor %}", kConversation), "part one two");
-  EXPECT_EQ(render("[{{ nothing }}]{% if nothing %}x{% endif %}{{ nothing is defined }}{{ messages[0].nope }}", kConversation),
-            "[]False");
+  EXPECT_EQ(render("{% for p in messages[3].content %}{{ p.text }}{% endfor %}", kConversation),
+            "part one two");
+  EXPECT_EQ(
+      render("[{{ nothing }}]{% if nothing %}x{% endif %}{{ nothing is defined }}{{ messages[0].nope }}",
+             kConversation),
+      "[]False");
   EXPECT_NE(error_of("{{ nothing.attr }}").find("'nothing' is undefined"), std::string::npos);
 }
 
@@ -79,13 +86,16 @@ TEST(ChatTemplate, RunawayTemplatesStopWithAnError) {
   EXPECT_NE(error_of("{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}")
                 .find("work limit"),
             std::string::npos);
-  EXPECT_NE(error_of("{% macro f(n) %}{{ f(n + 1) }}{% endmacro %}{{ f(0) }}").find("recursion"), std::string::npos);
+  EXPECT_NE(error_of("{% macro f(n) %}{{ f(n + 1) }}{% endmacro %}{{ f(0) }}").find("recursion"),
+            std::string::npos);
   EXPECT_NE(error_of("{{ 'x' * 100000000 }}").find("too large"), std::string::npos);
-  EXPECT_NE(error_of("{% set s = 'abcdefgh' * 1000000 %}{% for i in range(10) %}{{ s }}{% endfor %}").find("exceeds"),
+  EXPECT_NE(error_of("{% set s = 'abcdefgh' * 1000000 %}{% for i in range(10) %}{{ s }}{% endfor %}")
+                .find("exceeds"),
             std::string::npos);
   EXPECT_NE(error_of("{{ range(1000000)|length }}").find("Range too big"), std::string::npos);
-  EXPECT_NE(error_of("{{ " + std::string(5000, '(') + "1" + std::string(5000, ')') + " }}").find("nests deeper"),
-            std::string::npos);
+  EXPECT_NE(
+      error_of("{{ " + std::string(5000, '(') + "1" + std::string(5000, ')') + " }}").find("nests deeper"),
+      std::string::npos);
 }
 
 TEST(ChatTemplate, FindsTheTemplateOfAModelDirectory) {

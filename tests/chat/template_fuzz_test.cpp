@@ -1,10 +1,10 @@
 // Random and mutated templates (built with AddressSanitizer): parsing must end in a clean Error or a parsed
 // template, never a crash, a hang or unbounded memory; what parses is also rendered under the render limits.
-#include <chrono>
-#include <random>
-
 #include <gtest/gtest.h>
+
+#include <chrono>
 #include <nlohmann/json.hpp>
+#include <random>
 
 #include "torchllm/chat_template.h"
 #include "torchllm/error.h"
@@ -20,10 +20,51 @@ const char* const kSeeds[] = {
     R"({{ {'a': [1, 2.5, none, true], 'b': {'c': 'd'}}|tojson(indent=2) }}{{ "x,y".split(',')|map('upper')|join('-') }}{{ [3,1]|sort|first }}{% call(x) caller_macro() %}{{ x }}{% endcall %})",
 };
 
-const char* const kFragments[] = {"{{", "}}", "{%", "%}", "{#", "#}", "{%-", "-%}", "(", ")", "[", "]", "{", "}",
-                                  "'", "\"", "|", ".", ",", " if ", " else ", " for ", " in ", " endfor ", " endif ",
-                                  " set ", " macro ", " call ", " not ", " is ", "~", "**", "//", "::", "-", "+",
-                                  "\\", "\n", "loop", "messages", "range(99999)", "\xff", "\xc3", "0", "1e309"};
+const char* const kFragments[] = {"{{",
+                                  "}}",
+                                  "{%",
+                                  "%}",
+                                  "{#",
+                                  "#}",
+                                  "{%-",
+                                  "-%}",
+                                  "(",
+                                  ")",
+                                  "[",
+                                  "]",
+                                  "{",
+                                  "}",
+                                  "'",
+                                  "\"",
+                                  "|",
+                                  ".",
+                                  ",",
+                                  " if ",
+                                  " else ",
+                                  " for ",
+                                  " in ",
+                                  " endfor ",
+                                  " endif ",
+                                  " set ",
+                                  " macro ",
+                                  " call ",
+                                  " not ",
+                                  " is ",
+                                  "~",
+                                  "**",
+                                  "//",
+                                  "::",
+                                  "-",
+                                  "+",
+                                  "\\",
+                                  "\n",
+                                  "loop",
+                                  "messages",
+                                  "range(99999)",
+                                  "\xff",
+                                  "\xc3",
+                                  "0",
+                                  "1e309"};
 
 TEST(TemplateFuzz, RandomAndMutatedTemplatesNeverCrashOrHang) {
   std::mt19937_64 rng(1123);
@@ -34,15 +75,22 @@ TEST(TemplateFuzz, RandomAndMutatedTemplatesNeverCrashOrHang) {
   for (int i = 0; i < 3000; ++i) {
     std::string source;
     if (i % 3 == 0) {
-      for (int k = 0, n = 1 + static_cast<int>(rng() % 30); k < n; ++k) source += kFragments[rng() % std::size(kFragments)];
+      for (int k = 0, n = 1 + static_cast<int>(rng() % 30); k < n; ++k)
+        source += kFragments[rng() % std::size(kFragments)];
     } else {
       source = kSeeds[rng() % std::size(kSeeds)];
       for (int k = 0, n = 1 + static_cast<int>(rng() % 4); k < n; ++k) {
         const size_t at = rng() % (source.size() + 1);
         switch (rng() % 3) {
-          case 0: source.insert(at, kFragments[rng() % std::size(kFragments)]); break;
-          case 1: source.erase(at, 1 + rng() % 8); break;
-          case 2: if (at < source.size()) source[at] = static_cast<char>(rng() % 256); break;
+          case 0:
+            source.insert(at, kFragments[rng() % std::size(kFragments)]);
+            break;
+          case 1:
+            source.erase(at, 1 + rng() % 8);
+            break;
+          case 2:
+            if (at < source.size()) source[at] = static_cast<char>(rng() % 256);
+            break;
         }
       }
     }
@@ -60,8 +108,8 @@ TEST(TemplateFuzz, RandomAndMutatedTemplatesNeverCrashOrHang) {
     }
   }
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  std::cout << "templates: 3000, parsed: " << parsed << ", rejected: " << rejected << ", rendered: " << rendered
-            << ", seconds: " << seconds << "\n";
+  std::cout << "templates: 3000, parsed: " << parsed << ", rejected: " << rejected
+            << ", rendered: " << rendered << ", seconds: " << seconds << "\n";
   EXPECT_GT(parsed, 100);
   EXPECT_GT(rejected, 1000);
 }

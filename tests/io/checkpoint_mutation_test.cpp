@@ -1,11 +1,11 @@
-// Random corruptions of a small checkpoint (built under AddressSanitizer): every one must end in a torchllm::Error
-// or in a model that loads and runs — never a crash, a foreign exception or a memory error.
+// Random corruptions of a small checkpoint (built under AddressSanitizer): every one must end in a
+// torchllm::Error or in a model that loads and runs — never a crash, a foreign exception or a memory error.
+#include <ATen/ATen.h>
+#include <gtest/gtest.h>
+
 #include <fstream>
 #include <random>
 #include <sstream>
-
-#include <ATen/ATen.h>
-#include <gtest/gtest.h>
 
 #include "tiny_checkpoint.h"
 #include "torchllm/error.h"
@@ -74,7 +74,8 @@ Mutation mutate(const std::string& st, const std::string& config, std::mt19937_6
     }
     case 3:
     case 4: {
-      for (int i = 0, n = 1 + static_cast<int>(rng() % 3); i < n; ++i) change_digit(m.safetensors, 8, hend, rng);
+      for (int i = 0, n = 1 + static_cast<int>(rng() % 3); i < n; ++i)
+        change_digit(m.safetensors, 8, hend, rng);
       m.description = "digits changed in header JSON";
       break;
     }

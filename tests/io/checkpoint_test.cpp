@@ -1,10 +1,11 @@
-#include <fstream>
+#include "torchllm/checkpoint.h"
 
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
 
+#include <fstream>
+
 #include "tiny_checkpoint.h"
-#include "torchllm/checkpoint.h"
 #include "torchllm/error.h"
 
 namespace torchllm {
@@ -28,7 +29,9 @@ TEST(Checkpoint, ReadsShardsThroughTheIndex) {
   const std::string dir = testing::make_temp_dir("ckpt");
   write_safetensors(dir + "/model-00001-of-00002.safetensors", {{"a", at::ones({2, 2})}});
   write_safetensors(dir + "/model-00002-of-00002.safetensors", {{"b", at::full({3}, 2.0).to(at::kBFloat16)}});
-  write_index(dir, R"({"metadata":{},"weight_map":{"a":"model-00001-of-00002.safetensors","b":"model-00002-of-00002.safetensors"}})");
+  write_index(
+      dir,
+      R"({"metadata":{},"weight_map":{"a":"model-00001-of-00002.safetensors","b":"model-00002-of-00002.safetensors"}})");
   Checkpoint checkpoint(dir);
   EXPECT_EQ(checkpoint.files().size(), 2u);
   EXPECT_TRUE(checkpoint.contains("a"));

@@ -1,9 +1,11 @@
+#include "torchllm/model_config.h"
+
 #include <gtest/gtest.h>
+
 #include <nlohmann/json.hpp>
 
 #include "tiny_checkpoint.h"
 #include "torchllm/error.h"
-#include "torchllm/model_config.h"
 
 namespace torchllm {
 namespace {

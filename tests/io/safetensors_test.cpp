@@ -1,12 +1,13 @@
-#include <fstream>
-#include <sstream>
+#include "torchllm/safetensors.h"
 
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
 
+#include <fstream>
+#include <sstream>
+
 #include "tiny_checkpoint.h"
 #include "torchllm/error.h"
-#include "torchllm/safetensors.h"
 
 namespace torchllm {
 namespace {
@@ -46,8 +47,9 @@ TEST(Safetensors, RoundTripsEveryStorageDtype) {
 }
 
 TEST(Safetensors, AcceptsAMinimalValidHeader) {
-  const std::string file =
-      bytes_with_header(R"({"w":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"e":{"dtype":"BF16","shape":[0],"data_offsets":[8,8]}})", 8);
+  const std::string file = bytes_with_header(
+      R"({"w":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"e":{"dtype":"BF16","shape":[0],"data_offsets":[8,8]}})",
+      8);
   SafetensorsHeader h = parse_safetensors(reinterpret_cast<const uint8_t*>(file.data()), file.size(), "t");
   EXPECT_EQ(h.tensors.size(), 2u);
 }
@@ -67,30 +69,38 @@ TEST(Safetensors, RejectsBadJson) {
   EXPECT_EQ(parse_error_kind(bytes_with_header("[1,2]", 0)), Error::Kind::kCorruptInput);
   EXPECT_EQ(parse_error_kind(bytes_with_header(R"({"w":{"dtype":"F32","shape":[2]}})", 8)),
             Error::Kind::kCorruptInput);
-  EXPECT_EQ(parse_error_kind(bytes_with_header(R"({"w":{"dtype":"F32","shape":[-2],"data_offsets":[0,8]}})", 8)),
-            Error::Kind::kCorruptInput);
-  EXPECT_EQ(parse_error_kind(bytes_with_header(R"({"w":{"dtype":"F32","shape":[2.5],"data_offsets":[0,8]}})", 8)),
-            Error::Kind::kCorruptInput);
+  EXPECT_EQ(
+      parse_error_kind(bytes_with_header(R"({"w":{"dtype":"F32","shape":[-2],"data_offsets":[0,8]}})", 8)),
+      Error::Kind::kCorruptInput);
+  EXPECT_EQ(
+      parse_error_kind(bytes_with_header(R"({"w":{"dtype":"F32","shape":[2.5],"data_offsets":[0,8]}})", 8)),
+      Error::Kind::kCorruptInput);
 }
 
 TEST(Safetensors, RejectsUnknownAndUnsupportedDtypes) {
-  EXPECT_EQ(parse_error_kind(bytes_with_header(R"({"w":{"dtype":"Q4","shape":[2],"data_offsets":[0,8]}})", 8)),
-            Error::Kind::kCorruptInput);
-  EXPECT_EQ(parse_error_kind(bytes_with_header(R"({"w":{"dtype":"I64","shape":[1],"data_offsets":[0,8]}})", 8)),
-            Error::Kind::kUnsupported);
+  EXPECT_EQ(
+      parse_error_kind(bytes_with_header(R"({"w":{"dtype":"Q4","shape":[2],"data_offsets":[0,8]}})", 8)),
+      Error::Kind::kCorruptInput);
+  EXPECT_EQ(
+      parse_error_kind(bytes_with_header(R"({"w":{"dtype":"I64","shape":[1],"data_offsets":[0,8]}})", 8)),
+      Error::Kind::kUnsupported);
 }
 
 TEST(Safetensors, RejectsSizeMismatchOutOfRangeAndOverlap) {
-  EXPECT_EQ(parse_error_kind(bytes_with_header(R"({"w":{"dtype":"F32","shape":[3],"data_offsets":[0,8]}})", 8)),
-            Error::Kind::kCorruptInput);
-  EXPECT_EQ(parse_error_kind(bytes_with_header(R"({"w":{"dtype":"F32","shape":[2],"data_offsets":[8,16]}})", 8)),
-            Error::Kind::kCorruptInput);
-  EXPECT_EQ(parse_error_kind(bytes_with_header(R"({"w":{"dtype":"F32","shape":[2],"data_offsets":[8,0]}})", 8)),
-            Error::Kind::kCorruptInput);
-  EXPECT_EQ(parse_error_kind(bytes_with_header(
-                R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}})",
-                12)),
-            Error::Kind::kCorruptInput);
+  EXPECT_EQ(
+      parse_error_kind(bytes_with_header(R"({"w":{"dtype":"F32","shape":[3],"data_offsets":[0,8]}})", 8)),
+      Error::Kind::kCorruptInput);
+  EXPECT_EQ(
+      parse_error_kind(bytes_with_header(R"({"w":{"dtype":"F32","shape":[2],"data_offsets":[8,16]}})", 8)),
+      Error::Kind::kCorruptInput);
+  EXPECT_EQ(
+      parse_error_kind(bytes_with_header(R"({"w":{"dtype":"F32","shape":[2],"data_offsets":[8,0]}})", 8)),
+      Error::Kind::kCorruptInput);
+  EXPECT_EQ(
+      parse_error_kind(bytes_with_header(
+          R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}})",
+          12)),
+      Error::Kind::kCorruptInput);
   EXPECT_EQ(parse_error_kind(bytes_with_header(
                 R"({"w":{"dtype":"F32","shape":[1099511627776,1099511627776],"data_offsets":[0,8]}})", 8)),
             Error::Kind::kCorruptInput);

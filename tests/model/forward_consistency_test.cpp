@@ -75,16 +75,15 @@ TEST_P(ForwardConsistency, BatchedSequencesAtDifferentPositionsMatchSoloRuns) {
   model->forward({{2, 0, {a.begin(), a.begin() + 7}}}, cache);
   model->forward({{0, 0, {b.begin(), b.begin() + 11}}, {1, 0, {d.begin(), d.begin() + 2}}}, cache);
 
-  at::Tensor step1 = model->forward({{2, 7, {a[7]}}, {0, 11, {b[11]}}, {3, 0, {c.begin(), c.begin() + 4}, true}},
-                                    cache);
+  at::Tensor step1 =
+      model->forward({{2, 7, {a[7]}}, {0, 11, {b[11]}}, {3, 0, {c.begin(), c.begin() + 4}, true}}, cache);
   ASSERT_EQ(step1.size(0), 6);
   EXPECT_LE((step1[0] - ra[7]).abs().max().item<double>(), kTolerance);
   EXPECT_LE((step1[1] - rb[11]).abs().max().item<double>(), kTolerance);
   EXPECT_LE((step1.narrow(0, 2, 4) - rc.narrow(0, 0, 4)).abs().max().item<double>(), kTolerance);
 
-  at::Tensor step2 = model->forward({{3, 4, {c.begin() + 4, c.end()}}, {1, 2, {d[2]}}, {0, 12, {b[12]}},
-                                     {2, 8, {a[8]}}},
-                                    cache);
+  at::Tensor step2 = model->forward(
+      {{3, 4, {c.begin() + 4, c.end()}}, {1, 2, {d[2]}}, {0, 12, {b[12]}}, {2, 8, {a[8]}}}, cache);
   EXPECT_LE((step2[0] - rc[8]).abs().max().item<double>(), kTolerance);
   EXPECT_LE((step2[1] - rd[2]).abs().max().item<double>(), kTolerance);
   EXPECT_LE((step2[2] - rb[12]).abs().max().item<double>(), kTolerance);

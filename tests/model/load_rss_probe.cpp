@@ -37,7 +37,8 @@ int main(int argc, char** argv) {
   const int64_t peak = status_kib("VmHWM");
   const double weights_kib = static_cast<double>(model->weight_bytes()) / 1024.0;
   const double ratio = static_cast<double>(peak - baseline) / weights_kib;
-  std::cout << "dtype " << argv[2] << ": weights " << weights_kib / 1024 << " MiB, baseline RSS " << baseline / 1024
-            << " MiB, peak RSS " << peak / 1024 << " MiB, load peak / weights = " << ratio << "\n";
+  std::cout << "dtype " << argv[2] << ": weights " << weights_kib / 1024 << " MiB, baseline RSS "
+            << baseline / 1024 << " MiB, peak RSS " << peak / 1024 << " MiB, load peak / weights = " << ratio
+            << "\n";
   return ratio <= 1.3 ? 0 : 1;
 }

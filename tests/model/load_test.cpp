@@ -1,7 +1,7 @@
-#include <fstream>
-
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
+
+#include <fstream>
 
 #include "tiny_checkpoint.h"
 #include "torchllm/error.h"
@@ -60,7 +60,8 @@ TEST(Load, MissingUnexpectedAndMisshapenTensorsAreErrors) {
   dir = checkpoint_dir("qwen3", config);
   edit_tensors(dir, [](auto& t) { t.emplace_back("model.layers.0.mlp.extra.weight", at::ones({2})); });
   e = expect_load_error(dir);
-  EXPECT_NE(std::string(e.what()).find("unexpected tensor 'model.layers.0.mlp.extra.weight'"), std::string::npos);
+  EXPECT_NE(std::string(e.what()).find("unexpected tensor 'model.layers.0.mlp.extra.weight'"),
+            std::string::npos);
 
   dir = checkpoint_dir("qwen3", config);
   edit_tensors(dir, [](auto& t) {
@@ -93,14 +94,16 @@ TEST(Load, ShardedAndSingleFileCheckpointsGiveTheSameLogits) {
     for (const TensorEntry& e : file.header().tensors) {
       auto& shard = e.name.find("layers.1.") == std::string::npos ? first : second;
       shard.emplace_back(e.name, file.view(e).clone());
-      weight_map[e.name] = &shard == &first ? "model-00001-of-00002.safetensors" : "model-00002-of-00002.safetensors";
+      weight_map[e.name] =
+          &shard == &first ? "model-00001-of-00002.safetensors" : "model-00002-of-00002.safetensors";
     }
   }
   const std::string sharded = testing::make_temp_dir("sharded");
   std::ofstream(sharded + "/config.json") << testing::tiny_config_json("qwen2").dump();
   write_safetensors(sharded + "/model-00001-of-00002.safetensors", first);
   write_safetensors(sharded + "/model-00002-of-00002.safetensors", second);
-  std::ofstream(sharded + "/model.safetensors.index.json") << nlohmann::json{{"weight_map", weight_map}}.dump();
+  std::ofstream(sharded + "/model.safetensors.index.json")
+      << nlohmann::json{{"weight_map", weight_map}}.dump();
   auto split = Transformer::load(sharded, LoadOptions{"cpu", "fp32"});
   KvCache c1 = single->make_cache(1, 16), c2 = split->make_cache(1, 16);
   EXPECT_TRUE(single->forward({{0, 0, {1, 2, 3}}}, c1).equal(split->forward({{0, 0, {1, 2, 3}}}, c2)));
@@ -144,7 +147,8 @@ TEST(Load, StorageDtypeIsConvertedOnLoad) {
   EXPECT_EQ(from_bf16->dtype(), at::kFloat);
   KvCache a = from_f32_as_bf16->make_cache(1, 8), b = bf16_native->make_cache(1, 8);
   // Rounding fp32 weights to bf16 at load gives the same model as weights stored in bf16.
-  EXPECT_TRUE(from_f32_as_bf16->forward({{0, 0, {4, 5}}}, a).equal(bf16_native->forward({{0, 0, {4, 5}}}, b)));
+  EXPECT_TRUE(
+      from_f32_as_bf16->forward({{0, 0, {4, 5}}}, a).equal(bf16_native->forward({{0, 0, {4, 5}}}, b)));
 }
 
 TEST(Load, RandomWeightsNeedNoFiles) {

@@ -1,9 +1,9 @@
-// Against Hugging Face transformers: fixtures made by tools/make_reference.py (random-weight checkpoints saved
-// with save_pretrained, HF's fp32 logits for a prompt and HF's greedy continuation).
-#include <dirent.h>
-
+// Against Hugging Face transformers: fixtures made by tools/make_reference.py (random-weight checkpoints
+// saved with save_pretrained, HF's fp32 logits for a prompt and HF's greedy continuation).
 #include <ATen/ATen.h>
+#include <dirent.h>
 #include <gtest/gtest.h>
+
 #include <nlohmann/json.hpp>
 
 #include "torchllm/json_file.h"
@@ -19,7 +19,8 @@ std::vector<std::string> fixture_names() {
   if (DIR* dir = ::opendir(kReferenceDir.c_str())) {
     while (dirent* e = ::readdir(dir)) {
       const std::string name = e->d_name;
-      if (name[0] != '.' && file_exists(kReferenceDir + "/" + name + "/reference.json")) names.push_back(name);
+      if (name[0] != '.' && file_exists(kReferenceDir + "/" + name + "/reference.json"))
+        names.push_back(name);
     }
     ::closedir(dir);
   }
@@ -34,7 +35,8 @@ std::vector<int64_t> greedy(const Transformer& model, const std::vector<int64_t>
   while (out.size() < count) {
     out.push_back(logits[0].argmax().item<int64_t>());
     if (out.size() < count) {
-      logits = model.forward({{0, static_cast<int64_t>(prompt.size() + out.size() - 1), {out.back()}}}, cache);
+      logits =
+          model.forward({{0, static_cast<int64_t>(prompt.size() + out.size() - 1), {out.back()}}}, cache);
     }
   }
   return out;

@@ -1,4 +1,5 @@
-// make_tiny_checkpoint VARIANT DIR [SEED] [F32|BF16|F16]: writes a small random checkpoint for end-to-end tests.
+// make_tiny_checkpoint VARIANT DIR [SEED] [F32|BF16|F16]: writes a small random checkpoint for end-to-end
+// tests.
 #include <iostream>
 #include <string>
 
@@ -11,6 +12,7 @@ int main(int argc, char** argv) {
   }
   const uint64_t seed = argc > 3 ? std::stoull(argv[3]) : 1;
   const std::string dtype = argc > 4 ? argv[4] : "F32";
-  torchllm::testing::write_tiny_checkpoint(argv[2], torchllm::testing::tiny_config_json(argv[1]), seed, dtype);
+  torchllm::testing::write_tiny_checkpoint(argv[2], torchllm::testing::tiny_config_json(argv[1]), seed,
+                                           dtype);
   return 0;
 }

@@ -1,13 +1,12 @@
 #include "tiny_checkpoint.h"
 
+#include <ATen/ATen.h>
+#include <ATen/CPUGeneratorImpl.h>
 #include <unistd.h>
 
 #include <cstdlib>
 #include <fstream>
 #include <stdexcept>
-
-#include <ATen/ATen.h>
-#include <ATen/CPUGeneratorImpl.h>
 
 #include "torchllm/model.h"
 #include "torchllm/model_config.h"
@@ -19,10 +18,17 @@ std::vector<std::string> tiny_variants() { return {"qwen3", "qwen2", "llama3", "
 
 nlohmann::json tiny_config_json(const std::string& variant) {
   nlohmann::json c = {
-      {"vocab_size", 96},          {"hidden_size", 64},  {"intermediate_size", 96},
-      {"num_hidden_layers", 2},    {"num_attention_heads", 4}, {"num_key_value_heads", 2},
-      {"max_position_embeddings", 256}, {"rms_norm_eps", 1e-6}, {"rope_theta", 10000.0},
-      {"hidden_act", "silu"},      {"torch_dtype", "float32"},
+      {"vocab_size", 96},
+      {"hidden_size", 64},
+      {"intermediate_size", 96},
+      {"num_hidden_layers", 2},
+      {"num_attention_heads", 4},
+      {"num_key_value_heads", 2},
+      {"max_position_embeddings", 256},
+      {"rms_norm_eps", 1e-6},
+      {"rope_theta", 10000.0},
+      {"hidden_act", "silu"},
+      {"torch_dtype", "float32"},
   };
   if (variant == "qwen3") {
     c["architectures"] = {"Qwen3ForCausalLM"};
@@ -39,8 +45,11 @@ nlohmann::json tiny_config_json(const std::string& variant) {
     c["model_type"] = "llama";
     c["tie_word_embeddings"] = true;
     c["rope_theta"] = 500000.0;
-    c["rope_scaling"] = {{"rope_type", "llama3"},        {"factor", 32.0}, {"low_freq_factor", 1.0},
-                         {"high_freq_factor", 4.0}, {"original_max_position_embeddings", 16}};
+    c["rope_scaling"] = {{"rope_type", "llama3"},
+                         {"factor", 32.0},
+                         {"low_freq_factor", 1.0},
+                         {"high_freq_factor", 4.0},
+                         {"original_max_position_embeddings", 16}};
   } else if (variant == "llama2") {
     c["architectures"] = {"LlamaForCausalLM"};
     c["model_type"] = "llama";
@@ -71,7 +80,9 @@ void write_tiny_checkpoint(const std::string& dir, const nlohmann::json& config,
   std::ofstream(dir + "/config.json") << config.dump(2);
   const ModelConfig parsed = parse_model_config(config, dir + "/config.json");
   at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(seed);
-  const at::ScalarType dtype = storage_dtype == "BF16" ? at::kBFloat16 : storage_dtype == "F16" ? at::kHalf : at::kFloat;
+  const at::ScalarType dtype = storage_dtype == "BF16"  ? at::kBFloat16
+                               : storage_dtype == "F16" ? at::kHalf
+                                                        : at::kFloat;
   std::vector<std::pair<std::string, at::Tensor>> tensors;
   for (const TensorSpec& spec : checkpoint_tensor_specs(parsed)) {
     at::Tensor t = at::normal(0.0, std, spec.shape, gen, at::TensorOptions().dtype(at::kFloat));

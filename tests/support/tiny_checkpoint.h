@@ -2,10 +2,9 @@
 
 // Small random-weight checkpoints in the Hugging Face layout, made on the fly for tests.
 
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 namespace torchllm::testing {
 

@@ -64,7 +64,7 @@ struct Stmt {
     kFilterBlock,  // filter name(args): body — expr holds the filter applied to a placeholder
     kBreak,
     kContinue,
-    kScope,        // a body rendered as is ({% generation %})
+    kScope,  // a body rendered as is ({% generation %})
   };
   Kind kind;
   size_t offset = 0;

@@ -3,6 +3,7 @@
 // The built-in filters, tests, methods and global functions of the template language.
 
 #include <string>
+#include <vector>
 
 #include "chat/jinja/interpreter.h"
 #include "chat/jinja/value.h"
@@ -22,11 +23,14 @@ Value bound_method(const Value& object, const std::string& name);
 void add_global_functions(ValueDict& globals);
 
 // Python's json.dumps(v, ensure_ascii=..., indent=indent, separators=..., sort_keys=...); indent < 0 = None.
-std::string json_dumps(const Value& v, int indent, const std::string& item_separator, const std::string& key_separator,
-                       bool sort_keys, bool ensure_ascii, Interpreter& interp, size_t offset);
+std::string json_dumps(const Value& v, int indent, const std::string& item_separator,
+                       const std::string& key_separator, bool sort_keys, bool ensure_ascii,
+                       Interpreter& interp, size_t offset);
 
 // Python str methods the filters share.
 std::string python_strip(const std::string& s, const Value& chars, bool left, bool right);
+std::string python_capitalize(const std::string& s);
+std::vector<std::string> python_splitlines(const std::string& s);
 Value python_split(const std::string& s, const Value& separator, int64_t max_split);
 
 }  // namespace torchllm::jinja

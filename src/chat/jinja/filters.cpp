@@ -36,7 +36,8 @@ std::string jinja_title(const std::string& s) {
   std::string out;
   bool word_start = true;
   for (char32_t cp : decode_utf8(s)) {
-    const bool boundary = is_python_space(cp) || cp == '-' || cp == '(' || cp == '{' || cp == '[' || cp == '<';
+    const bool boundary =
+        is_python_space(cp) || cp == '-' || cp == '(' || cp == '{' || cp == '[' || cp == '<';
     if (boundary) {
       append_utf8(out, cp);
       word_start = true;
@@ -101,7 +102,8 @@ Value select_items(FilterCall& f, bool keep_matching, bool by_attribute) {
   }
   const Value* test = test_arg < f.args.positional.size() ? &f.args.positional[test_arg] : nullptr;
   CallArgs test_args;
-  for (size_t i = test_arg + 1; i < f.args.positional.size(); ++i) test_args.positional.push_back(f.args.positional[i]);
+  for (size_t i = test_arg + 1; i < f.args.positional.size(); ++i)
+    test_args.positional.push_back(f.args.positional[i]);
   for (const Value& item : iterate(f.subject, f.interp, f.offset)) {
     const Value probe = by_attribute ? attribute_of(item, attribute, f) : item;
     const bool matches = test ? f.interp.apply_test(test->str(), probe, test_args, f.offset) : probe.truthy();
@@ -111,27 +113,17 @@ Value select_items(FilterCall& f, bool keep_matching, bool by_attribute) {
 }
 
 std::string indent_text(const std::string& text, const Value& width, bool first, bool blank) {
-  const std::string indention = width.is_string() ? width.as_string() : std::string(static_cast<size_t>(std::max<int64_t>(0, width.as_int())), ' ');
-  // Python: (s + "\n").splitlines()
-  std::vector<std::string> lines;
-  std::vector<char32_t> line;
-  const auto cps = decode_utf8(text + "\n");
-  for (size_t i = 0; i < cps.size(); ++i) {
-    if (!is_line_break(cps[i])) {
-      line.push_back(cps[i]);
-      continue;
-    }
-    if (cps[i] == '\r' && i + 1 < cps.size() && cps[i + 1] == '\n') ++i;
-    lines.push_back(encode_utf8(line));
-    line.clear();
-  }
-  if (!line.empty()) lines.push_back(encode_utf8(line));
+  const std::string indention =
+      width.is_string() ? width.as_string()
+                        : std::string(static_cast<size_t>(std::max<int64_t>(0, width.as_int())), ' ');
+  const std::vector<std::string> lines = python_splitlines(text + "\n");  // Jinja's own quirk: s + "\n"
   std::string rv;
   if (blank) {
     for (size_t i = 0; i < lines.size(); ++i) rv += (i ? "\n" + indention : "") + lines[i];
   } else {
     rv = lines.empty() ? "" : lines[0];
-    for (size_t i = 1; i < lines.size(); ++i) rv += "\n" + (lines[i].empty() ? lines[i] : indention + lines[i]);
+    for (size_t i = 1; i < lines.size(); ++i)
+      rv += "\n" + (lines[i].empty() ? lines[i] : indention + lines[i]);
   }
   return first ? indention + rv : rv;
 }
@@ -140,17 +132,21 @@ bool parse_python_float(const std::string& text, double& out) {
   const std::string s = python_strip(text, Value::none(), true, true);
   if (s.empty()) return false;
   std::string lower = to_lower(s);
-  for (const char* special : {"inf", "+inf", "-inf", "infinity", "+infinity", "-infinity", "nan", "+nan", "-nan"}) {
+  for (const char* special :
+       {"inf", "+inf", "-inf", "infinity", "+infinity", "-infinity", "nan", "+nan", "-nan"}) {
     if (lower == special) {
       out = std::strtod(lower.c_str(), nullptr);
       return true;
     }
   }
   for (char c : s) {
-    if (!(std::isdigit(static_cast<unsigned char>(c)) || c == '.' || c == 'e' || c == 'E' || c == '+' || c == '-' || c == '_')) return false;
+    if (!(std::isdigit(static_cast<unsigned char>(c)) || c == '.' || c == 'e' || c == 'E' || c == '+' ||
+          c == '-' || c == '_'))
+      return false;
   }
   std::string cleaned;
-  for (char c : s) if (c != '_') cleaned.push_back(c);
+  for (char c : s)
+    if (c != '_') cleaned.push_back(c);
   char* end = nullptr;
   out = std::strtod(cleaned.c_str(), &end);
   return end && *end == 0;
@@ -163,8 +159,10 @@ bool parse_python_int(const std::string& text, int64_t& out) {
   if (i == s.size()) return false;
   std::string digits = s.substr(0, i);
   for (; i < s.size(); ++i) {
-    if (std::isdigit(static_cast<unsigned char>(s[i]))) digits.push_back(s[i]);
-    else if (s[i] != '_' || i + 1 == s.size() || s[i + 1] == '_') return false;
+    if (std::isdigit(static_cast<unsigned char>(s[i])))
+      digits.push_back(s[i]);
+    else if (s[i] != '_' || i + 1 == s.size() || s[i + 1] == '_')
+      return false;
   }
   errno = 0;
   out = std::strtoll(digits.c_str(), nullptr, 10);
@@ -183,15 +181,7 @@ Value call_filter(const std::string& name, const Value& subject, const CallArgs&
   if (name == "upper") return Value(to_upper(subject.str()));
   if (name == "lower") return Value(to_lower(subject.str()));
   if (name == "title") return Value(jinja_title(subject.str()));
-  if (name == "capitalize") {
-    std::string out;
-    bool first = true;
-    for (char32_t cp : decode_utf8(subject.str())) {
-      append_utf8(out, first ? upper_cp(cp) : lower_cp(cp));
-      first = false;
-    }
-    return Value(std::move(out));
-  }
+  if (name == "capitalize") return Value(python_capitalize(subject.str()));
   if (name == "trim") return Value(python_strip(subject.str(), f.arg(0, "chars", none), true, true));
   if (name == "replace") {
     const Value old = f.arg(0, "old", none);
@@ -241,12 +231,14 @@ Value call_filter(const std::string& name, const Value& subject, const CallArgs&
   if (name == "int") {
     const Value fallback = f.arg(0, "default", Value(int64_t{0}));
     if (subject.is_int() || subject.is_bool()) return Value(subject.as_int());
-    if (subject.is_float()) return std::isfinite(subject.as_double()) ? Value(static_cast<int64_t>(subject.as_double())) : fallback;
+    if (subject.is_float())
+      return std::isfinite(subject.as_double()) ? Value(static_cast<int64_t>(subject.as_double())) : fallback;
     if (subject.is_string()) {
       int64_t i = 0;
       double d = 0;
       if (parse_python_int(subject.as_string(), i)) return Value(i);
-      if (parse_python_float(subject.as_string(), d) && std::isfinite(d)) return Value(static_cast<int64_t>(d));
+      if (parse_python_float(subject.as_string(), d) && std::isfinite(d))
+        return Value(static_cast<int64_t>(d));
     }
     return fallback;
   }
@@ -259,7 +251,8 @@ Value call_filter(const std::string& name, const Value& subject, const CallArgs&
   }
   if (name == "abs") {
     if (subject.is_float()) return Value(std::fabs(subject.as_double()));
-    if (subject.is_int() || subject.is_bool()) return Value(static_cast<int64_t>(std::llabs(subject.as_int())));
+    if (subject.is_int() || subject.is_bool())
+      return Value(static_cast<int64_t>(std::llabs(subject.as_int())));
     f.fail("bad operand type for abs()");
   }
   if (name == "items") {
@@ -273,9 +266,11 @@ Value call_filter(const std::string& name, const Value& subject, const CallArgs&
     const std::string by = f.arg(1, "by", Value("key")).str();
     const bool reverse = f.arg(2, "reverse", Value(false)).truthy();
     if (by != "key" && by != "value") f.fail("You can only sort by either 'key' or 'value'");
-    std::vector<Value> pairs = interp.call(bound_method(subject, "items"), CallArgs{}, offset).as_list().items;
+    std::vector<Value> pairs =
+        interp.call(bound_method(subject, "items"), CallArgs{}, offset).as_list().items;
     const size_t pos = by == "key" ? 0 : 1;
-    python_sort(pairs, [&](const Value& p) { return sort_key(p.as_list().items[pos], case_sensitive); }, reverse, f);
+    python_sort(
+        pairs, [&](const Value& p) { return sort_key(p.as_list().items[pos], case_sensitive); }, reverse, f);
     return Value::list(std::move(pairs));
   }
   if (name == "sort") {
@@ -283,9 +278,12 @@ Value call_filter(const std::string& name, const Value& subject, const CallArgs&
     const bool reverse = f.arg(0, "reverse", Value(false)).truthy();
     const bool case_sensitive = f.arg(1, "case_sensitive", Value(false)).truthy();
     const Value attribute = f.arg(2, "attribute", none);
-    python_sort(items, [&](const Value& v) {
-      return sort_key(attribute.is_none() ? v : attribute_of(v, attribute.str(), f), case_sensitive);
-    }, reverse, f);
+    python_sort(
+        items,
+        [&](const Value& v) {
+          return sort_key(attribute.is_none() ? v : attribute_of(v, attribute.str(), f), case_sensitive);
+        },
+        reverse, f);
     return Value::list(std::move(items));
   }
   if (name == "unique") {
@@ -293,7 +291,8 @@ Value call_filter(const std::string& name, const Value& subject, const CallArgs&
     const Value attribute = f.arg(1, "attribute", none);
     std::vector<Value> out, seen;
     for (const Value& item : iterate(subject, interp, offset)) {
-      Value key = sort_key(attribute.is_none() ? item : attribute_of(item, attribute.str(), f), case_sensitive);
+      Value key =
+          sort_key(attribute.is_none() ? item : attribute_of(item, attribute.str(), f), case_sensitive);
       if (std::none_of(seen.begin(), seen.end(), [&](const Value& s) { return s.equals(key); })) {
         seen.push_back(key);
         out.push_back(item);
@@ -339,7 +338,8 @@ Value call_filter(const std::string& name, const Value& subject, const CallArgs&
     return Value(json_dumps(subject, indent_n, item_sep, key_sep, sort_keys, ensure_ascii, interp, offset));
   }
   if (name == "indent") {
-    return Value(indent_text(subject.str(), f.arg(0, "width", Value(int64_t{4})), f.arg(1, "first", Value(false)).truthy(),
+    return Value(indent_text(subject.str(), f.arg(0, "width", Value(int64_t{4})),
+                             f.arg(1, "first", Value(false)).truthy(),
                              f.arg(2, "blank", Value(false)).truthy()));
   }
   if (name == "round") {
@@ -356,7 +356,8 @@ Value call_filter(const std::string& name, const Value& subject, const CallArgs&
     for (const Value& item : iterate(subject, interp, offset)) {
       const Value v = attribute.is_none() ? item : attribute_of(item, attribute.str(), f);
       if (!v.is_number() || !total.is_number()) f.fail("unsupported operand type(s) for +");
-      total = (total.is_float() || v.is_float()) ? Value(total.as_double() + v.as_double()) : Value(total.as_int() + v.as_int());
+      total = (total.is_float() || v.is_float()) ? Value(total.as_double() + v.as_double())
+                                                 : Value(total.as_int() + v.as_int());
     }
     return total;
   }

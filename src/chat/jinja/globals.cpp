@@ -13,7 +13,8 @@ Value range(const CallArgs& args, Interpreter& interp) {
   int64_t start = 0, stop = 0, step = 1;
   const auto& p = args.positional;
   for (const Value& v : p) {
-    if (!v.is_int() && !v.is_bool()) interp.fail("range() arguments must be integers", interp.current_offset());
+    if (!v.is_int() && !v.is_bool())
+      interp.fail("range() arguments must be integers", interp.current_offset());
   }
   if (p.size() == 1) {
     stop = p[0].as_int();
@@ -28,7 +29,8 @@ Value range(const CallArgs& args, Interpreter& interp) {
   std::vector<Value> out;
   for (int64_t i = start; step > 0 ? i < stop : i > stop; i += step) {
     if (static_cast<int64_t>(out.size()) >= kMaxRange) {
-      interp.fail("Range too big. The sandbox blocks ranges larger than MAX_RANGE (100000).", interp.current_offset());
+      interp.fail("Range too big. The sandbox blocks ranges larger than MAX_RANGE (100000).",
+                  interp.current_offset());
     }
     out.emplace_back(i);
   }
@@ -38,7 +40,8 @@ Value range(const CallArgs& args, Interpreter& interp) {
 std::shared_ptr<ValueDict> attributes_from(const CallArgs& args, Interpreter& interp) {
   auto attrs = std::make_shared<ValueDict>();
   for (const Value& v : args.positional) {
-    if (!v.is_dict()) interp.fail("namespace()/dict() take a mapping or keyword arguments", interp.current_offset());
+    if (!v.is_dict())
+      interp.fail("namespace()/dict() take a mapping or keyword arguments", interp.current_offset());
     for (const auto& item : v.as_dict().items) attrs->set(item.first, item.second);
   }
   for (const auto& [key, value] : args.keyword) attrs->set(key, value);
@@ -55,13 +58,15 @@ void add_global_functions(ValueDict& globals) {
   globals.set("dict", Value::function("dict", [](const CallArgs& args, Interpreter& interp) {
                 return Value::dict(attributes_from(args, interp));
               }));
-  globals.set("raise_exception", Value::function("raise_exception", [](const CallArgs& args, Interpreter&) -> Value {
+  globals.set("raise_exception",
+              Value::function("raise_exception", [](const CallArgs& args, Interpreter&) -> Value {
                 const Value* message = args.get(0, "message");
                 throw RaisedException(message ? message->str() : "");
               }));
   globals.set("strftime_now", Value::function("strftime_now", [](const CallArgs& args, Interpreter& interp) {
                 const Value* format = args.get(0, "format");
-                if (!format || !format->is_string()) interp.fail("strftime_now(format) needs a string", interp.current_offset());
+                if (!format || !format->is_string())
+                  interp.fail("strftime_now(format) needs a string", interp.current_offset());
                 const std::time_t now = std::time(nullptr);
                 std::tm local{};
                 localtime_r(&now, &local);

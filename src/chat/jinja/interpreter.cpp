@@ -11,14 +11,22 @@ namespace {
 
 std::string kind_name(const Value& v) {
   switch (v.kind()) {
-    case Value::Kind::kNone: return "NoneType";
-    case Value::Kind::kBool: return "bool";
-    case Value::Kind::kInt: return "int";
-    case Value::Kind::kFloat: return "float";
-    case Value::Kind::kString: return "str";
-    case Value::Kind::kList: return v.as_list().is_tuple ? "tuple" : "list";
-    case Value::Kind::kDict: return "dict";
-    default: return "object";
+    case Value::Kind::kNone:
+      return "NoneType";
+    case Value::Kind::kBool:
+      return "bool";
+    case Value::Kind::kInt:
+      return "int";
+    case Value::Kind::kFloat:
+      return "float";
+    case Value::Kind::kString:
+      return "str";
+    case Value::Kind::kList:
+      return v.as_list().is_tuple ? "tuple" : "list";
+    case Value::Kind::kDict:
+      return "dict";
+    default:
+      return "object";
   }
 }
 
@@ -33,7 +41,8 @@ int64_t floor_div(int64_t a, int64_t b) {
 }
 
 // Python's slice.indices(length) followed by the index walk.
-std::vector<int64_t> slice_indices(int64_t length, const Value& start_v, const Value& stop_v, const Value& step_v) {
+std::vector<int64_t> slice_indices(int64_t length, const Value& start_v, const Value& stop_v,
+                                   const Value& step_v) {
   auto is_set = [](const Value& v) { return !v.is_undefined() && !v.is_none(); };
   const int64_t step = is_set(step_v) ? step_v.as_int() : 1;
   int64_t start, stop;
@@ -66,7 +75,8 @@ int python_compare(const Value& a, const Value& b) {
     if (both_ints(a, b)) return a.as_int() < b.as_int() ? -1 : a.as_int() > b.as_int() ? 1 : 0;
     return a.as_double() < b.as_double() ? -1 : a.as_double() > b.as_double() ? 1 : 0;
   }
-  if (a.is_string() && b.is_string()) return a.as_string().compare(b.as_string()) < 0 ? -1 : a.as_string() == b.as_string() ? 0 : 1;
+  if (a.is_string() && b.is_string())
+    return a.as_string().compare(b.as_string()) < 0 ? -1 : a.as_string() == b.as_string() ? 0 : 1;
   if (a.is_list() && b.is_list()) {
     const auto& x = a.as_list().items;
     const auto& y = b.as_list().items;
@@ -75,13 +85,16 @@ int python_compare(const Value& a, const Value& b) {
     }
     return x.size() < y.size() ? -1 : x.size() > y.size() ? 1 : 0;
   }
-  throw std::invalid_argument("'<' not supported between instances of '" + kind_name(a) + "' and '" + kind_name(b) + "'");
+  throw std::invalid_argument("'<' not supported between instances of '" + kind_name(a) + "' and '" +
+                              kind_name(b) + "'");
 }
 
 std::vector<Value> iterate(const Value& v, Interpreter& interp, size_t offset) {
   switch (v.kind()) {
-    case Value::Kind::kUndefined: return {};
-    case Value::Kind::kList: return v.as_list().items;
+    case Value::Kind::kUndefined:
+      return {};
+    case Value::Kind::kList:
+      return v.as_list().items;
     case Value::Kind::kDict: {
       std::vector<Value> keys;
       for (const auto& item : v.as_dict().items) keys.emplace_back(item.first);
@@ -96,7 +109,8 @@ std::vector<Value> iterate(const Value& v, Interpreter& interp, size_t offset) {
       }
       return chars;
     }
-    default: interp.fail("'" + kind_name(v) + "' object is not iterable", offset);
+    default:
+      interp.fail("'" + kind_name(v) + "' object is not iterable", offset);
   }
 }
 
@@ -150,14 +164,20 @@ Interpreter::Flow Interpreter::exec_stmt(const Stmt& s, std::string& out) {
   offset_ = s.offset;
   step(s.offset);
   switch (s.kind) {
-    case Stmt::Kind::kText: append(out, s.text); break;
-    case Stmt::Kind::kOutput: append(out, eval(*s.expr).str()); break;
+    case Stmt::Kind::kText:
+      append(out, s.text);
+      break;
+    case Stmt::Kind::kOutput:
+      append(out, eval(*s.expr).str());
+      break;
     case Stmt::Kind::kIf:
       for (const auto& [condition, body] : s.branches) {
         if (!condition || eval(*condition).truthy()) return exec(body, out);
       }
       break;
-    case Stmt::Kind::kFor: exec_for(s, out); break;
+    case Stmt::Kind::kFor:
+      exec_for(s, out);
+      break;
     case Stmt::Kind::kSet: {
       Value value = eval(*s.expr);
       if (!s.attribute.empty()) {
@@ -176,10 +196,13 @@ Interpreter::Flow Interpreter::exec_stmt(const Stmt& s, std::string& out) {
     case Stmt::Kind::kSetBlock: {
       std::string captured;
       exec(s.body, captured);
-      assign(s.targets[0], s.expr ? apply_filter_chain(*s.expr, Value(std::move(captured))) : Value(std::move(captured)));
+      assign(s.targets[0],
+             s.expr ? apply_filter_chain(*s.expr, Value(std::move(captured))) : Value(std::move(captured)));
       break;
     }
-    case Stmt::Kind::kMacro: assign(s.name, make_macro(s, nullptr)); break;
+    case Stmt::Kind::kMacro:
+      assign(s.name, make_macro(s, nullptr));
+      break;
     case Stmt::Kind::kCallBlock: {
       const Expr& call = *s.expr;
       Value callee = eval(*call.args[0]);
@@ -194,9 +217,12 @@ Interpreter::Flow Interpreter::exec_stmt(const Stmt& s, std::string& out) {
       append(out, apply_filter_chain(*s.expr, Value(std::move(captured))).str());
       break;
     }
-    case Stmt::Kind::kBreak: return Flow::kBreak;
-    case Stmt::Kind::kContinue: return Flow::kContinue;
-    case Stmt::Kind::kScope: return exec(s.body, out);
+    case Stmt::Kind::kBreak:
+      return Flow::kBreak;
+    case Stmt::Kind::kContinue:
+      return Flow::kContinue;
+    case Stmt::Kind::kScope:
+      return exec(s.body, out);
   }
   return Flow::kNormal;
 }
@@ -247,7 +273,8 @@ void Interpreter::exec_for(const Stmt& s, std::string& out) {
     loop->set("previtem", i > 0 ? items[i - 1] : Value::undefined("there is no previous item"));
     loop->set("nextitem", i + 1 < n ? items[i + 1] : Value::undefined("there is no next item"));
     loop->set("cycle", Value::function("cycle", [i](const CallArgs& args, Interpreter& interp) {
-                if (args.positional.empty()) interp.fail("no items for cycling given", interp.current_offset());
+                if (args.positional.empty())
+                  interp.fail("no items for cycling given", interp.current_offset());
                 return args.positional[static_cast<size_t>(i) % args.positional.size()];
               }));
     (*frame)["loop"] = Value::dict(loop);
@@ -274,7 +301,8 @@ Value Interpreter::make_macro(const Stmt& s, const Body* caller_body) {
       fail("macro recursion deeper than " + std::to_string(limits_.max_call_depth), s.offset);
     }
     if (args.positional.size() > s.params.size()) {
-      fail("macro '" + name + "' takes not more than " + std::to_string(s.params.size()) + " argument(s)", s.offset);
+      fail("macro '" + name + "' takes not more than " + std::to_string(s.params.size()) + " argument(s)",
+           s.offset);
     }
     std::vector<std::shared_ptr<Frame>> scopes;
     for (const auto& weak : captured) {
@@ -298,8 +326,9 @@ Value Interpreter::make_macro(const Stmt& s, const Body* caller_body) {
         if (i < args.positional.size()) {
           (*frame)[s.params[i]] = args.positional[i];
         } else if (!frame->count(s.params[i])) {
-          (*frame)[s.params[i]] = s.defaults[i] ? eval(*s.defaults[i])
-                                                 : Value::undefined("parameter '" + s.params[i] + "' was not provided");
+          (*frame)[s.params[i]] = s.defaults[i]
+                                      ? eval(*s.defaults[i])
+                                      : Value::undefined("parameter '" + s.params[i] + "' was not provided");
         }
       }
       exec(*body, out);
@@ -333,11 +362,13 @@ Value Interpreter::call(const Value& callee, const CallArgs& args, size_t offset
   return callee.as_callable().fn(args, *this);
 }
 
-Value Interpreter::apply_filter(const std::string& name, const Value& subject, const CallArgs& args, size_t offset) {
+Value Interpreter::apply_filter(const std::string& name, const Value& subject, const CallArgs& args,
+                                size_t offset) {
   return call_filter(name, subject, args, *this, offset);
 }
 
-bool Interpreter::apply_test(const std::string& name, const Value& subject, const CallArgs& args, size_t offset) {
+bool Interpreter::apply_test(const std::string& name, const Value& subject, const CallArgs& args,
+                             size_t offset) {
   return call_test(name, subject, args, *this, offset);
 }
 
@@ -376,24 +407,28 @@ Value Interpreter::get_item(const Value& obj, const Value& key, size_t offset) {
   return Value::undefined("'" + obj.type_name() + "' has no element " + key.repr());
 }
 
-Value Interpreter::slice(const Value& obj, const Value& start, const Value& stop, const Value& step_v, size_t offset) {
+Value Interpreter::slice(const Value& obj, const Value& start, const Value& stop, const Value& step_v,
+                         size_t offset) {
   if (obj.is_undefined()) fail_undefined(obj, offset);
   for (const Value* v : {&start, &stop, &step_v}) {
     if (!v->is_undefined() && !v->is_none() && !v->is_int() && !v->is_bool()) {
       fail("slice indices must be integers or None", offset);
     }
   }
-  if (!step_v.is_undefined() && !step_v.is_none() && step_v.as_int() == 0) fail("slice step cannot be zero", offset);
+  if (!step_v.is_undefined() && !step_v.is_none() && step_v.as_int() == 0)
+    fail("slice step cannot be zero", offset);
   if (obj.is_list()) {
     const auto& items = obj.as_list().items;
     std::vector<Value> out;
-    for (int64_t i : slice_indices(static_cast<int64_t>(items.size()), start, stop, step_v)) out.push_back(items[i]);
+    for (int64_t i : slice_indices(static_cast<int64_t>(items.size()), start, stop, step_v))
+      out.push_back(items[i]);
     return Value::list(std::move(out), obj.as_list().is_tuple);
   }
   if (obj.is_string()) {
     const auto cps = decode_utf8(obj.as_string());
     std::vector<char32_t> out;
-    for (int64_t i : slice_indices(static_cast<int64_t>(cps.size()), start, stop, step_v)) out.push_back(cps[i]);
+    for (int64_t i : slice_indices(static_cast<int64_t>(cps.size()), start, stop, step_v))
+      out.push_back(cps[i]);
     return Value(encode_utf8(out));
   }
   fail("'" + kind_name(obj) + "' object is not subscriptable", offset);
@@ -403,7 +438,8 @@ Value Interpreter::eval_binary(const std::string& op, const Value& a, const Valu
   if (a.is_undefined()) fail_undefined(a, offset);
   if (b.is_undefined()) fail_undefined(b, offset);
   auto unsupported = [&]() {
-    fail("unsupported operand type(s) for " + op + ": '" + kind_name(a) + "' and '" + kind_name(b) + "'", offset);
+    fail("unsupported operand type(s) for " + op + ": '" + kind_name(a) + "' and '" + kind_name(b) + "'",
+         offset);
   };
   if (op == "+") {
     if (both_ints(a, b)) return Value(a.as_int() + b.as_int());
@@ -424,14 +460,16 @@ Value Interpreter::eval_binary(const std::string& op, const Value& a, const Valu
     if ((count.is_int() || count.is_bool()) && (seq.is_string() || seq.is_list())) {
       const int64_t n = count.as_int();
       const size_t unit = seq.is_string() ? seq.as_string().size() : seq.as_list().items.size();
-      if (n > 0 && unit * static_cast<size_t>(n) > limits_.max_output_bytes) fail("repetition result too large", offset);
+      if (n > 0 && unit * static_cast<size_t>(n) > limits_.max_output_bytes)
+        fail("repetition result too large", offset);
       if (seq.is_string()) {
         std::string out;
         for (int64_t i = 0; i < n; ++i) out += seq.as_string();
         return Value(std::move(out));
       }
       std::vector<Value> out;
-      for (int64_t i = 0; i < n; ++i) out.insert(out.end(), seq.as_list().items.begin(), seq.as_list().items.end());
+      for (int64_t i = 0; i < n; ++i)
+        out.insert(out.end(), seq.as_list().items.begin(), seq.as_list().items.end());
       return Value::list(std::move(out));
     }
     unsupported();
@@ -446,7 +484,8 @@ Value Interpreter::eval_binary(const std::string& op, const Value& a, const Valu
     return Value(a.as_double() / b.as_double());
   }
   if (op == "//" || op == "%") {
-    if (b.as_double() == 0) fail(op == "//" ? "integer division or modulo by zero" : "modulo by zero", offset);
+    if (b.as_double() == 0)
+      fail(op == "//" ? "integer division or modulo by zero" : "modulo by zero", offset);
     if (both_ints(a, b)) {
       const int64_t q = floor_div(a.as_int(), b.as_int());
       return op == "//" ? Value(q) : Value(a.as_int() - q * b.as_int());
@@ -508,8 +547,10 @@ bool Interpreter::compare(const std::string& op, const Value& a, const Value& b,
 Value Interpreter::eval(const Expr& e) {
   step(e.offset);
   switch (e.kind) {
-    case Expr::Kind::kLiteral: return e.literal;
-    case Expr::Kind::kName: return lookup(e.name);
+    case Expr::Kind::kLiteral:
+      return e.literal;
+    case Expr::Kind::kName:
+      return lookup(e.name);
     case Expr::Kind::kList:
     case Expr::Kind::kTuple: {
       std::vector<Value> items;
@@ -525,7 +566,8 @@ Value Interpreter::eval(const Expr& e) {
       }
       return Value::dict(dict);
     }
-    case Expr::Kind::kGetAttr: return get_attr(eval(*e.args[0]), e.name, e.offset);
+    case Expr::Kind::kGetAttr:
+      return get_attr(eval(*e.args[0]), e.name, e.offset);
     case Expr::Kind::kGetItem: {
       Value obj = eval(*e.args[0]);
       return get_item(obj, eval(*e.args[1]), e.offset);
@@ -552,12 +594,15 @@ Value Interpreter::eval(const Expr& e) {
     case Expr::Kind::kPos: {
       Value v = eval(*e.args[0]);
       if (v.is_undefined()) fail_undefined(v, e.offset);
-      if (!v.is_number()) fail("bad operand type for unary " + std::string(e.kind == Expr::Kind::kNeg ? "-" : "+") +
-                               ": '" + kind_name(v) + "'", e.offset);
+      if (!v.is_number())
+        fail("bad operand type for unary " + std::string(e.kind == Expr::Kind::kNeg ? "-" : "+") + ": '" +
+                 kind_name(v) + "'",
+             e.offset);
       if (e.kind == Expr::Kind::kPos) return v.is_bool() ? Value(v.as_int()) : v;
       return v.is_float() ? Value(-v.as_double()) : Value(-v.as_int());
     }
-    case Expr::Kind::kNot: return Value(!eval(*e.args[0]).truthy());
+    case Expr::Kind::kNot:
+      return Value(!eval(*e.args[0]).truthy());
     case Expr::Kind::kAnd: {
       Value left = eval(*e.args[0]);
       return left.truthy() ? eval(*e.args[1]) : left;
@@ -589,7 +634,10 @@ Value Interpreter::eval(const Expr& e) {
     }
     case Expr::Kind::kCondition:
       if (eval(*e.args[0]).truthy()) return eval(*e.args[1]);
-      return e.args[2] ? eval(*e.args[2]) : Value::undefined("the inline if-expression on line evaluated to false and no else section was defined");
+      return e.args[2]
+                 ? eval(*e.args[2])
+                 : Value::undefined(
+                       "the inline if-expression on line evaluated to false and no else section was defined");
   }
   fail("unknown expression", e.offset);
 }

@@ -1,7 +1,7 @@
 #pragma once
 
-// Renders a parsed template. Bounded: output size, macro recursion and total work all have limits, so a hostile
-// template ends in a TemplateError instead of a hang or a crash.
+// Renders a parsed template. Bounded: output size, macro recursion and total work all have limits, so a
+// hostile template ends in a TemplateError instead of a hang or a crash.
 
 #include <cstdint>
 #include <memory>
@@ -66,7 +66,8 @@ class Interpreter {
   size_t offset_ = 0;
 };
 
-// Python's ordering for <, <=, >, >= between numbers, strings and lists; throws std::invalid_argument otherwise.
+// Python's ordering for <, <=, >, >= between numbers, strings and lists; throws std::invalid_argument
+// otherwise.
 int python_compare(const Value& a, const Value& b);
 // Python's iteration: list items, dict keys, string characters; undefined iterates as empty.
 std::vector<Value> iterate(const Value& v, Interpreter& interp, size_t offset);

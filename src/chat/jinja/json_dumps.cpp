@@ -10,7 +10,7 @@ namespace torchllm::jinja {
 namespace {
 
 void escape_code_point(char32_t cp, std::string& out) {
-  char buf[8];
+  char buf[16];
   std::snprintf(buf, sizeof(buf), "\\u%04x", static_cast<unsigned>(cp));
   out += buf;
 }
@@ -19,13 +19,27 @@ void dump_string(const std::string& s, bool ensure_ascii, std::string& out) {
   out.push_back('"');
   for (char32_t cp : decode_utf8(s)) {
     switch (cp) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      case '\b': out += "\\b"; break;
-      case '\f': out += "\\f"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      case '\b':
+        out += "\\b";
+        break;
+      case '\f':
+        out += "\\f";
+        break;
       default:
         if (cp < 0x20 || (ensure_ascii && cp >= 0x80 && cp < 0x10000)) {
           escape_code_point(cp, out);
@@ -58,15 +72,25 @@ struct Dumper {
     interp.step(offset);
     if (level > 512) interp.fail("tojson: value nests too deeply", offset);
     switch (v.kind()) {
-      case Value::Kind::kNone: out += "null"; return;
-      case Value::Kind::kBool: out += v.as_bool() ? "true" : "false"; return;
-      case Value::Kind::kInt: out += std::to_string(v.as_int()); return;
+      case Value::Kind::kNone:
+        out += "null";
+        return;
+      case Value::Kind::kBool:
+        out += v.as_bool() ? "true" : "false";
+        return;
+      case Value::Kind::kInt:
+        out += std::to_string(v.as_int());
+        return;
       case Value::Kind::kFloat: {
         const double f = v.as_double();
-        out += std::isnan(f) ? "NaN" : std::isinf(f) ? (f > 0 ? "Infinity" : "-Infinity") : python_float_repr(f);
+        out += std::isnan(f)   ? "NaN"
+               : std::isinf(f) ? (f > 0 ? "Infinity" : "-Infinity")
+                               : python_float_repr(f);
         return;
       }
-      case Value::Kind::kString: dump_string(v.as_string(), ensure_ascii, out); return;
+      case Value::Kind::kString:
+        dump_string(v.as_string(), ensure_ascii, out);
+        return;
       case Value::Kind::kList: {
         const auto& items = v.as_list().items;
         if (items.empty()) {
@@ -90,7 +114,8 @@ struct Dumper {
           return;
         }
         if (sort_keys) {
-          std::stable_sort(items.begin(), items.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+          std::stable_sort(items.begin(), items.end(),
+                           [](const auto& a, const auto& b) { return a.first < b.first; });
         }
         out.push_back('{');
         for (size_t i = 0; i < items.size(); ++i) {
@@ -104,17 +129,21 @@ struct Dumper {
         out.push_back('}');
         return;
       }
-      case Value::Kind::kUndefined: interp.fail("Object of type Undefined is not JSON serializable", offset);
-      case Value::Kind::kNamespace: interp.fail("Object of type Namespace is not JSON serializable", offset);
-      case Value::Kind::kCallable: interp.fail("Object of type function is not JSON serializable", offset);
+      case Value::Kind::kUndefined:
+        interp.fail("Object of type Undefined is not JSON serializable", offset);
+      case Value::Kind::kNamespace:
+        interp.fail("Object of type Namespace is not JSON serializable", offset);
+      case Value::Kind::kCallable:
+        interp.fail("Object of type function is not JSON serializable", offset);
     }
   }
 };
 
 }  // namespace
 
-std::string json_dumps(const Value& v, int indent, const std::string& item_separator, const std::string& key_separator,
-                       bool sort_keys, bool ensure_ascii, Interpreter& interp, size_t offset) {
+std::string json_dumps(const Value& v, int indent, const std::string& item_separator,
+                       const std::string& key_separator, bool sort_keys, bool ensure_ascii,
+                       Interpreter& interp, size_t offset) {
   std::string out;
   Dumper{indent, item_separator, key_separator, sort_keys, ensure_ascii, interp, offset}.dump(v, out, 0);
   return out;

@@ -55,27 +55,56 @@ std::string unescape(const std::string& body) {
       for (size_t k = 1; k <= digits; ++k) {
         const char h = body[i + k];
         if (!std::isxdigit(static_cast<unsigned char>(h))) return false;
-        cp = cp * 16 + static_cast<char32_t>(std::isdigit(static_cast<unsigned char>(h)) ? h - '0' : (std::tolower(h) - 'a' + 10));
+        cp = cp * 16 + static_cast<char32_t>(std::isdigit(static_cast<unsigned char>(h))
+                                                 ? h - '0'
+                                                 : (std::tolower(h) - 'a' + 10));
       }
       append_utf8(out, cp);
       i += digits;
       return true;
     };
     switch (c) {
-      case '\n': break;
-      case '\\': out.push_back('\\'); break;
-      case '\'': out.push_back('\''); break;
-      case '"': out.push_back('"'); break;
-      case 'a': out.push_back('\a'); break;
-      case 'b': out.push_back('\b'); break;
-      case 'f': out.push_back('\f'); break;
-      case 'n': out.push_back('\n'); break;
-      case 'r': out.push_back('\r'); break;
-      case 't': out.push_back('\t'); break;
-      case 'v': out.push_back('\v'); break;
-      case 'x': if (!hex(2)) out += "\\x"; break;
-      case 'u': if (!hex(4)) out += "\\u"; break;
-      case 'U': if (!hex(8)) out += "\\U"; break;
+      case '\n':
+        break;
+      case '\\':
+        out.push_back('\\');
+        break;
+      case '\'':
+        out.push_back('\'');
+        break;
+      case '"':
+        out.push_back('"');
+        break;
+      case 'a':
+        out.push_back('\a');
+        break;
+      case 'b':
+        out.push_back('\b');
+        break;
+      case 'f':
+        out.push_back('\f');
+        break;
+      case 'n':
+        out.push_back('\n');
+        break;
+      case 'r':
+        out.push_back('\r');
+        break;
+      case 't':
+        out.push_back('\t');
+        break;
+      case 'v':
+        out.push_back('\v');
+        break;
+      case 'x':
+        if (!hex(2)) out += "\\x";
+        break;
+      case 'u':
+        if (!hex(4)) out += "\\u";
+        break;
+      case 'U':
+        if (!hex(8)) out += "\\U";
+        break;
       default:
         if (c >= '0' && c <= '7') {
           char32_t cp = static_cast<char32_t>(c - '0');
@@ -138,7 +167,9 @@ void Lexer::tokenize() {
   while (pos < src_.size()) {
     size_t start = pos;
     while ((start = src_.find('{', start)) != std::string::npos) {
-      if (start + 1 < src_.size() && (src_[start + 1] == '{' || src_[start + 1] == '%' || src_[start + 1] == '#')) break;
+      if (start + 1 < src_.size() &&
+          (src_[start + 1] == '{' || src_[start + 1] == '%' || src_[start + 1] == '#'))
+        break;
       ++start;
     }
     if (start == std::string::npos) {
@@ -146,7 +177,8 @@ void Lexer::tokenize() {
       break;
     }
     const char kind = src_[start + 1];
-    const char sign = start + 2 < src_.size() && (src_[start + 2] == '-' || src_[start + 2] == '+') ? src_[start + 2] : 0;
+    const char sign =
+        start + 2 < src_.size() && (src_[start + 2] == '-' || src_[start + 2] == '+') ? src_[start + 2] : 0;
     std::string text = src_.substr(pos, start - pos);
     if (sign == '-') {
       text = rstrip_python(text);
@@ -260,19 +292,22 @@ void Lexer::lex_tag(bool is_block, size_t& pos) {
     if (const size_t ws = space_run(src_, pos)) {
       pos += ws;
     } else if (std::isdigit(static_cast<unsigned char>(c)) &&
-               !(pos > 0 && src_[pos - 1] == '.' && !tokens_.empty() && tokens_.back().type == Token::Type::kOperator)) {
+               !(pos > 0 && src_[pos - 1] == '.' && !tokens_.empty() &&
+                 tokens_.back().type == Token::Type::kOperator)) {
       size_t end = pos;
       auto digits = [&](size_t& p) {
         const size_t begin = p;
         while (p < src_.size() && (std::isdigit(static_cast<unsigned char>(src_[p])) ||
-                                   (src_[p] == '_' && p + 1 < src_.size() && std::isdigit(static_cast<unsigned char>(src_[p + 1]))))) {
+                                   (src_[p] == '_' && p + 1 < src_.size() &&
+                                    std::isdigit(static_cast<unsigned char>(src_[p + 1]))))) {
           ++p;
         }
         return p > begin;
       };
       digits(end);
       bool is_float = false;
-      if (end + 1 < src_.size() && src_[end] == '.' && std::isdigit(static_cast<unsigned char>(src_[end + 1]))) {
+      if (end + 1 < src_.size() && src_[end] == '.' &&
+          std::isdigit(static_cast<unsigned char>(src_[end + 1]))) {
         ++end;
         digits(end);
         is_float = true;
@@ -308,8 +343,9 @@ void Lexer::lex_tag(bool is_block, size_t& pos) {
       tokens_.push_back({Token::Type::kString, unescape(src_.substr(pos + 1, end - pos - 1)), pos});
       pos = end + 1;
     } else {
-      static const char* const kOperators[] = {"//", "**", "==", "!=", ">=", "<=", "+", "-", "/", "*", "%", "~",
-                                               "[", "]", "(", ")", "{", "}", ">", "<", "=", ".", ":", "|", ",", ";"};
+      static const char* const kOperators[] = {"//", "**", "==", "!=", ">=", "<=", "+", "-", "/",
+                                               "*",  "%",  "~",  "[",  "]",  "(",  ")", "{", "}",
+                                               ">",  "<",  "=",  ".",  ":",  "|",  ",", ";"};
       const char* match = nullptr;
       for (const char* op : kOperators) {
         if (starts_with(src_, pos, op)) {
@@ -323,7 +359,8 @@ void Lexer::lex_tag(bool is_block, size_t& pos) {
         balance.push_back(op == "(" ? ')' : op == "[" ? ']' : '}');
       } else if (op == ")" || op == "]" || op == "}") {
         if (balance.empty()) fail("unexpected '" + op + "'", pos);
-        if (balance.back() != op[0]) fail("unexpected '" + op + "', expected '" + std::string(1, balance.back()) + "'", pos);
+        if (balance.back() != op[0])
+          fail("unexpected '" + op + "', expected '" + std::string(1, balance.back()) + "'", pos);
         balance.pop_back();
       }
       tokens_.push_back({Token::Type::kOperator, op, pos});

@@ -30,8 +30,19 @@ class RaisedException : public std::runtime_error {
 };
 
 struct Token {
-  enum class Type { kText, kVariableBegin, kVariableEnd, kBlockBegin, kBlockEnd, kName, kString, kInt, kFloat,
-                    kOperator, kEnd };
+  enum class Type {
+    kText,
+    kVariableBegin,
+    kVariableEnd,
+    kBlockBegin,
+    kBlockEnd,
+    kName,
+    kString,
+    kInt,
+    kFloat,
+    kOperator,
+    kEnd
+  };
   Type type;
   std::string value;  // text, name, operator, unescaped string, or number spelling
   size_t offset;      // in the normalized source

@@ -15,7 +15,8 @@ Value arg(const CallArgs& args, size_t i, const char* name, const Value& fallbac
 const std::string& string_arg(const CallArgs& args, size_t i, const char* name, Interpreter& interp,
                               const char* method) {
   const Value* v = args.get(i, name);
-  if (!v || !v->is_string()) interp.fail(std::string(method) + "() argument must be str", interp.current_offset());
+  if (!v || !v->is_string())
+    interp.fail(std::string(method) + "() argument must be str", interp.current_offset());
   return v->as_string();
 }
 
@@ -30,19 +31,10 @@ std::string title_case(const std::string& s) {
   return out;
 }
 
-std::string capitalize(const std::string& s) {
-  std::string out;
-  bool first = true;
-  for (char32_t cp : decode_utf8(s)) {
-    append_utf8(out, first ? upper_cp(cp) : lower_cp(cp));
-    first = false;
-  }
-  return out;
-}
-
 bool matches_affix(const std::string& s, const Value& affix, bool prefix, Interpreter& interp) {
   auto one = [&](const Value& a) {
-    if (!a.is_string()) interp.fail("startswith/endswith first arg must be str or a tuple of str", interp.current_offset());
+    if (!a.is_string())
+      interp.fail("startswith/endswith first arg must be str or a tuple of str", interp.current_offset());
     const std::string& x = a.as_string();
     if (x.size() > s.size()) return false;
     return prefix ? s.compare(0, x.size(), x) == 0 : s.compare(s.size() - x.size(), x.size(), x) == 0;
@@ -56,7 +48,8 @@ bool matches_affix(const std::string& s, const Value& affix, bool prefix, Interp
   return one(affix);
 }
 
-std::string replace_all(const std::string& s, const std::string& old, const std::string& replacement, int64_t count) {
+std::string replace_all(const std::string& s, const std::string& old, const std::string& replacement,
+                        int64_t count) {
   if (old.empty()) {  // Python inserts the replacement between every character
     std::string out;
     int64_t done = 0;
@@ -91,9 +84,11 @@ std::string python_format(const std::string& fmt, const CallArgs& args, Interpre
   size_t auto_index = 0;
   for (size_t i = 0; i < fmt.size(); ++i) {
     const char c = fmt[i];
-    if (c == '}' ) {
-      if (i + 1 < fmt.size() && fmt[i + 1] == '}') ++i;
-      else interp.fail("Single '}' encountered in format string", interp.current_offset());
+    if (c == '}') {
+      if (i + 1 < fmt.size() && fmt[i + 1] == '}')
+        ++i;
+      else
+        interp.fail("Single '}' encountered in format string", interp.current_offset());
       out.push_back('}');
       continue;
     }
@@ -107,7 +102,8 @@ std::string python_format(const std::string& fmt, const CallArgs& args, Interpre
       continue;
     }
     const size_t close = fmt.find('}', i);
-    if (close == std::string::npos) interp.fail("Single '{' encountered in format string", interp.current_offset());
+    if (close == std::string::npos)
+      interp.fail("Single '{' encountered in format string", interp.current_offset());
     std::string field = fmt.substr(i + 1, close - i - 1);
     i = close;
     char conversion = 0;
@@ -115,7 +111,8 @@ std::string python_format(const std::string& fmt, const CallArgs& args, Interpre
       conversion = bang + 1 < field.size() ? field[bang + 1] : 0;
       field = field.substr(0, bang);
     }
-    if (field.find(':') != std::string::npos) interp.fail("format specs are not supported", interp.current_offset());
+    if (field.find(':') != std::string::npos)
+      interp.fail("format specs are not supported", interp.current_offset());
     const Value* v = nullptr;
     if (field.empty()) {
       v = args.get(auto_index++, "");
@@ -131,9 +128,10 @@ std::string python_format(const std::string& fmt, const CallArgs& args, Interpre
 }
 
 Value string_method(const std::string& s, const std::string& name) {
-  static const char* const kMethods[] = {"strip", "lstrip", "rstrip", "split", "startswith", "endswith", "upper",
-                                         "lower", "replace", "title", "capitalize", "format", "join", "find",
-                                         "count", "splitlines", "isdigit", "isalpha", "isspace", "islower", "isupper"};
+  static const char* const kMethods[] = {
+      "strip", "lstrip",     "rstrip",  "split",      "startswith", "endswith", "upper",
+      "lower", "replace",    "title",   "capitalize", "format",     "join",     "find",
+      "count", "splitlines", "isdigit", "isalpha",    "isspace",    "islower",  "isupper"};
   if (std::find_if(std::begin(kMethods), std::end(kMethods), [&](const char* m) { return name == m; }) ==
       std::end(kMethods)) {
     return Value::undefined("'str object' has no attribute '" + name + "'");
@@ -154,19 +152,21 @@ Value string_method(const std::string& s, const std::string& name) {
     if (name == "upper") return Value(to_upper(s));
     if (name == "lower") return Value(to_lower(s));
     if (name == "title") return Value(title_case(s));
-    if (name == "capitalize") return Value(capitalize(s));
+    if (name == "capitalize") return Value(python_capitalize(s));
     if (name == "replace") {
       const Value count = arg(args, 2, "count", Value(int64_t{-1}));
-      return Value(replace_all(s, string_arg(args, 0, "old", interp, "replace"), string_arg(args, 1, "new", interp, "replace"),
-                               count.as_int()));
+      return Value(replace_all(s, string_arg(args, 0, "old", interp, "replace"),
+                               string_arg(args, 1, "new", interp, "replace"), count.as_int()));
     }
     if (name == "format") return Value(python_format(s, args, interp));
     if (name == "join") {
       std::string out;
-      const std::vector<Value> items = iterate(arg(args, 0, "iterable", none), interp, interp.current_offset());
+      const std::vector<Value> items =
+          iterate(arg(args, 0, "iterable", none), interp, interp.current_offset());
       for (size_t i = 0; i < items.size(); ++i) {
-        if (!items[i].is_string()) interp.fail("sequence item " + std::to_string(i) + ": expected str instance",
-                                               interp.current_offset());
+        if (!items[i].is_string())
+          interp.fail("sequence item " + std::to_string(i) + ": expected str instance",
+                      interp.current_offset());
         if (i) out += s;
         out += items[i].as_string();
       }
@@ -176,7 +176,8 @@ Value string_method(const std::string& s, const std::string& name) {
       const std::string& needle = string_arg(args, 0, "sub", interp, name.c_str());
       if (name == "find") {
         const size_t at = s.find(needle);
-        return Value(at == std::string::npos ? int64_t{-1} : static_cast<int64_t>(decode_utf8(s.substr(0, at)).size()));
+        return Value(at == std::string::npos ? int64_t{-1}
+                                             : static_cast<int64_t>(decode_utf8(s.substr(0, at)).size()));
       }
       if (needle.empty()) return Value(static_cast<int64_t>(decode_utf8(s).size() + 1));
       int64_t n = 0;
@@ -185,18 +186,7 @@ Value string_method(const std::string& s, const std::string& name) {
     }
     if (name == "splitlines") {
       std::vector<Value> lines;
-      std::vector<char32_t> line;
-      const auto cps = decode_utf8(s);
-      for (size_t i = 0; i < cps.size(); ++i) {
-        if (!is_line_break(cps[i])) {
-          line.push_back(cps[i]);
-          continue;
-        }
-        if (cps[i] == '\r' && i + 1 < cps.size() && cps[i + 1] == '\n') ++i;
-        lines.emplace_back(encode_utf8(line));
-        line.clear();
-      }
-      if (!line.empty()) lines.emplace_back(encode_utf8(line));
+      for (std::string& line : python_splitlines(s)) lines.emplace_back(std::move(line));
       return Value::list(std::move(lines));
     }
     const auto cps = decode_utf8(s);
@@ -214,6 +204,33 @@ Value string_method(const std::string& s, const std::string& name) {
 }
 
 }  // namespace
+
+std::string python_capitalize(const std::string& s) {
+  std::string out;
+  bool first = true;
+  for (char32_t cp : decode_utf8(s)) {
+    append_utf8(out, first ? upper_cp(cp) : lower_cp(cp));
+    first = false;
+  }
+  return out;
+}
+
+std::vector<std::string> python_splitlines(const std::string& s) {
+  std::vector<std::string> lines;
+  std::vector<char32_t> line;
+  const auto cps = decode_utf8(s);
+  for (size_t i = 0; i < cps.size(); ++i) {
+    if (!is_line_break(cps[i])) {
+      line.push_back(cps[i]);
+      continue;
+    }
+    if (cps[i] == '\r' && i + 1 < cps.size() && cps[i + 1] == '\n') ++i;
+    lines.push_back(encode_utf8(line));
+    line.clear();
+  }
+  if (!line.empty()) lines.push_back(encode_utf8(line));
+  return lines;
+}
 
 std::string python_strip(const std::string& s, const Value& chars, bool left, bool right) {
   const auto cps = decode_utf8(s);
@@ -241,8 +258,8 @@ Value python_split(const std::string& s, const Value& separator, int64_t max_spl
       if (max_split >= 0 && static_cast<int64_t>(parts.size()) == max_split) {
         size_t end = cps.size();
         while (end > i && is_python_space(cps[end - 1])) --end;
-        parts.emplace_back(encode_utf8(std::vector<char32_t>(cps.begin() + static_cast<std::ptrdiff_t>(i),
-                                                             cps.begin() + static_cast<std::ptrdiff_t>(end))));
+        parts.emplace_back(encode_utf8(std::vector<char32_t>(
+            cps.begin() + static_cast<std::ptrdiff_t>(i), cps.begin() + static_cast<std::ptrdiff_t>(end))));
         break;
       }
       size_t j = i;

@@ -51,22 +51,29 @@ class Parser {
     return name;
   }
   void expect_block_end() {
-    if (current().type != Type::kBlockEnd) fail("expected end of statement block, got " + describe(current()));
+    if (current().type != Type::kBlockEnd)
+      fail("expected end of statement block, got " + describe(current()));
     advance();
   }
   static std::string describe(const Token& t) {
     switch (t.type) {
-      case Type::kBlockEnd: return "end of statement block";
-      case Type::kVariableEnd: return "end of print statement";
-      case Type::kEnd: return "end of template";
-      case Type::kString: return "string";
-      default: return "'" + t.value + "'";
+      case Type::kBlockEnd:
+        return "end of statement block";
+      case Type::kVariableEnd:
+        return "end of print statement";
+      case Type::kEnd:
+        return "end of template";
+      case Type::kString:
+        return "string";
+      default:
+        return "'" + t.value + "'";
     }
   }
 
   struct Depth {
     Depth(Parser& p) : p_(p) {
-      if (++p_.depth_ > kMaxNesting) p_.fail("template nests deeper than " + std::to_string(kMaxNesting) + " levels");
+      if (++p_.depth_ > kMaxNesting)
+        p_.fail("template nests deeper than " + std::to_string(kMaxNesting) + " levels");
     }
     ~Depth() { --p_.depth_; }
     Parser& p_;
@@ -109,7 +116,8 @@ class Parser {
         s->kind = Stmt::Kind::kOutput;
         s->offset = t.offset;
         s->expr = parse_tuple(true);
-        if (current().type != Type::kVariableEnd) fail("expected end of print statement, got " + describe(current()));
+        if (current().type != Type::kVariableEnd)
+          fail("expected end of print statement, got " + describe(current()));
         advance();
         body.push_back(std::move(s));
       } else if (t.type == Type::kBlockBegin) {
@@ -239,7 +247,9 @@ class Parser {
     auto tuple = make(Expr::Kind::kTuple, offset);
     tuple->args.push_back(std::move(first));
     while (accept_op(",")) {
-      if (current().type == Type::kBlockEnd || current().type == Type::kVariableEnd || is_name("if") || is_op(")")) break;
+      if (current().type == Type::kBlockEnd || current().type == Type::kVariableEnd || is_name("if") ||
+          is_op(")"))
+        break;
       tuple->args.push_back(parse_expression(with_condition && !stop_at_if));
     }
     return tuple;
@@ -298,8 +308,8 @@ class Parser {
     while (true) {
       std::string op;
       if (current().type == Type::kOperator &&
-          (current().value == "==" || current().value == "!=" || current().value == "<" || current().value == "<=" ||
-           current().value == ">" || current().value == ">=")) {
+          (current().value == "==" || current().value == "!=" || current().value == "<" ||
+           current().value == "<=" || current().value == ">" || current().value == ">=")) {
         op = current().value;
         advance();
       } else if (is_name("in")) {
@@ -580,8 +590,9 @@ class Parser {
         test->name = expect_name();
         if (is_op("(")) {
           parse_call_args(*test);
-        } else if ((current().type == Type::kName || current().type == Type::kString || current().type == Type::kInt ||
-                    current().type == Type::kFloat || is_op("(") || is_op("[") || is_op("{")) &&
+        } else if ((current().type == Type::kName || current().type == Type::kString ||
+                    current().type == Type::kInt || current().type == Type::kFloat || is_op("(") ||
+                    is_op("[") || is_op("{")) &&
                    !is_name("else") && !is_name("or") && !is_name("and")) {
           if (is_name("is")) fail("You cannot chain multiple tests with is");
           test->args.push_back(parse_postfix(parse_primary()));

@@ -4,7 +4,8 @@
 
 namespace torchllm::jinja {
 
-bool call_test(const std::string& name, const Value& v, const CallArgs& args, Interpreter& interp, size_t offset) {
+bool call_test(const std::string& name, const Value& v, const CallArgs& args, Interpreter& interp,
+               size_t offset) {
   auto other = [&]() -> const Value& {
     const Value* o = args.get(0, "other");
     if (!o) interp.fail("test '" + name + "' needs an argument", offset);
@@ -51,7 +52,8 @@ bool call_test(const std::string& name, const Value& v, const CallArgs& args, In
   if (name == "ge" || name == ">=") return ordered(">=");
   if (name == "in") {
     const Value& container = other();
-    if (container.is_string()) return v.is_string() && container.as_string().find(v.as_string()) != std::string::npos;
+    if (container.is_string())
+      return v.is_string() && container.as_string().find(v.as_string()) != std::string::npos;
     if (container.is_dict()) return v.is_string() && container.as_dict().find(v.as_string()) != nullptr;
     for (const Value& item : iterate(container, interp, offset)) {
       if (item.equals(v)) return true;

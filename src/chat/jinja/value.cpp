@@ -81,15 +81,23 @@ Value Value::function(std::string name, NativeFunction fn) {
 bool Value::truthy() const {
   switch (kind_) {
     case Kind::kUndefined:
-    case Kind::kNone: return false;
-    case Kind::kBool: return b_;
-    case Kind::kInt: return i_ != 0;
-    case Kind::kFloat: return f_ != 0.0;
-    case Kind::kString: return !s_.empty();
-    case Kind::kList: return !list_->items.empty();
-    case Kind::kDict: return !dict_->items.empty();
+    case Kind::kNone:
+      return false;
+    case Kind::kBool:
+      return b_;
+    case Kind::kInt:
+      return i_ != 0;
+    case Kind::kFloat:
+      return f_ != 0.0;
+    case Kind::kString:
+      return !s_.empty();
+    case Kind::kList:
+      return !list_->items.empty();
+    case Kind::kDict:
+      return !dict_->items.empty();
     case Kind::kNamespace:
-    case Kind::kCallable: return true;
+    case Kind::kCallable:
+      return true;
   }
   return false;
 }
@@ -119,9 +127,11 @@ std::string python_float_repr(double f) {
     if (exponent < 0) {
       out = "0." + std::string(static_cast<size_t>(-exponent - 1), '0') + digits;
     } else if (static_cast<int>(digits.size()) <= exponent + 1) {
-      out = digits + std::string(static_cast<size_t>(exponent + 1 - static_cast<int>(digits.size())), '0') + ".0";
+      out = digits + std::string(static_cast<size_t>(exponent + 1 - static_cast<int>(digits.size())), '0') +
+            ".0";
     } else {
-      out = digits.substr(0, static_cast<size_t>(exponent + 1)) + "." + digits.substr(static_cast<size_t>(exponent + 1));
+      out = digits.substr(0, static_cast<size_t>(exponent + 1)) + "." +
+            digits.substr(static_cast<size_t>(exponent + 1));
     }
     return sign + out;
   }
@@ -169,22 +179,33 @@ std::string python_string_repr(const std::string& s) {
 
 std::string Value::str() const {
   switch (kind_) {
-    case Kind::kUndefined: return "";
-    case Kind::kString: return s_;
-    case Kind::kNamespace: return "<Namespace>";
-    case Kind::kCallable: return "<function " + fn_->name + ">";
-    default: return repr();
+    case Kind::kUndefined:
+      return "";
+    case Kind::kString:
+      return s_;
+    case Kind::kNamespace:
+      return "<Namespace>";
+    case Kind::kCallable:
+      return "<function " + fn_->name + ">";
+    default:
+      return repr();
   }
 }
 
 std::string Value::repr() const {
   switch (kind_) {
-    case Kind::kUndefined: return "Undefined";
-    case Kind::kNone: return "None";
-    case Kind::kBool: return b_ ? "True" : "False";
-    case Kind::kInt: return std::to_string(i_);
-    case Kind::kFloat: return python_float_repr(f_);
-    case Kind::kString: return python_string_repr(s_);
+    case Kind::kUndefined:
+      return "Undefined";
+    case Kind::kNone:
+      return "None";
+    case Kind::kBool:
+      return b_ ? "True" : "False";
+    case Kind::kInt:
+      return std::to_string(i_);
+    case Kind::kFloat:
+      return python_float_repr(f_);
+    case Kind::kString:
+      return python_string_repr(s_);
     case Kind::kList: {
       std::string out = list_->is_tuple ? "(" : "[";
       for (size_t i = 0; i < list_->items.size(); ++i) {
@@ -203,23 +224,34 @@ std::string Value::repr() const {
       return out + "}";
     }
     case Kind::kNamespace:
-    case Kind::kCallable: return str();
+    case Kind::kCallable:
+      return str();
   }
   return "";
 }
 
 std::string Value::type_name() const {
   switch (kind_) {
-    case Kind::kUndefined: return "jinja2.runtime.Undefined object";
-    case Kind::kNone: return "None";
-    case Kind::kBool: return "bool object";
-    case Kind::kInt: return "int object";
-    case Kind::kFloat: return "float object";
-    case Kind::kString: return "str object";
-    case Kind::kList: return list_->is_tuple ? "tuple object" : "list object";
-    case Kind::kDict: return "dict object";
-    case Kind::kNamespace: return "Namespace object";
-    case Kind::kCallable: return "function object";
+    case Kind::kUndefined:
+      return "jinja2.runtime.Undefined object";
+    case Kind::kNone:
+      return "None";
+    case Kind::kBool:
+      return "bool object";
+    case Kind::kInt:
+      return "int object";
+    case Kind::kFloat:
+      return "float object";
+    case Kind::kString:
+      return "str object";
+    case Kind::kList:
+      return list_->is_tuple ? "tuple object" : "list object";
+    case Kind::kDict:
+      return "dict object";
+    case Kind::kNamespace:
+      return "Namespace object";
+    case Kind::kCallable:
+      return "function object";
   }
   return "object";
 }
@@ -232,8 +264,10 @@ bool Value::equals(const Value& other) const {
   if (kind_ != other.kind_) return false;
   switch (kind_) {
     case Kind::kUndefined:
-    case Kind::kNone: return true;
-    case Kind::kString: return s_ == other.s_;
+    case Kind::kNone:
+      return true;
+    case Kind::kString:
+      return s_ == other.s_;
     case Kind::kList: {
       if (list_->items.size() != other.list_->items.size()) return false;
       for (size_t i = 0; i < list_->items.size(); ++i) {
@@ -249,9 +283,12 @@ bool Value::equals(const Value& other) const {
       }
       return true;
     }
-    case Kind::kNamespace: return dict_ == other.dict_;
-    case Kind::kCallable: return fn_ == other.fn_;
-    default: return false;
+    case Kind::kNamespace:
+      return dict_ == other.dict_;
+    case Kind::kCallable:
+      return fn_ == other.fn_;
+    default:
+      return false;
   }
 }
 

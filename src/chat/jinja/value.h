@@ -1,7 +1,8 @@
 #pragma once
 
 // Values of the template language, with Python's semantics (templates are written against Jinja2 running in
-// Python): lists and dicts are shared by reference, dicts keep insertion order, printing follows str()/repr().
+// Python): lists and dicts are shared by reference, dicts keep insertion order, printing follows
+// str()/repr().
 
 #include <cstdint>
 #include <functional>
@@ -83,8 +84,8 @@ class Value {
   const std::string& hint() const { return s_; }
 
   bool truthy() const;
-  std::string str() const;   // Python str()
-  std::string repr() const;  // Python repr()
+  std::string str() const;        // Python str()
+  std::string repr() const;       // Python repr()
   std::string type_name() const;  // as Jinja names objects in errors: "str object", "dict object", ...
   bool equals(const Value& other) const;
 
