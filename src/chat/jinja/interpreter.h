@@ -66,6 +66,8 @@ class Interpreter {
   size_t offset_ = 0;
 };
 
+// Python's name of a value's type ("int", "str", "list", ...), for error messages.
+std::string python_type_name(const Value& v);
 // Python's ordering for <, <=, >, >= between numbers, strings and lists; throws std::invalid_argument
 // otherwise.
 int python_compare(const Value& a, const Value& b);
