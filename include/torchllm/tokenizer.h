@@ -59,9 +59,10 @@ class Tokenizer {
   virtual bool decode_depends_on_next(TokenId id) const = 0;
 };
 
-// Loads a tokenizer from a model directory (its tokenizer.json) or from the path of a tokenizer.json; the
-// special-token roles come from the JSON files in the same directory. Throws torchllm::Error: kNotFound,
-// kCorruptInput, or kUnsupported naming the component type that is not implemented.
+// Loads a tokenizer from a model directory (its tokenizer.json, or else its SentencePiece tokenizer.model) or
+// from the path of a tokenizer.json or a .model file; the special-token roles come from the JSON files in the
+// same directory. Throws torchllm::Error: kNotFound, kCorruptInput, or kUnsupported naming the component type
+// that is not implemented.
 std::unique_ptr<Tokenizer> load_tokenizer(const std::string& path);
 
 // Turns ids that arrive one at a time into text. It emits text only once it is complete UTF-8 and no later id

@@ -2,9 +2,11 @@
 
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <sstream>
 
 #include "tokenizer/hf/hf_tokenizer.h"
+#include "tokenizer/sentencepiece_tokenizer.h"
 #include "tokenizer/special_token_roles.h"
 #include "torchllm/error.h"
 #include "torchllm/json_file.h"
@@ -34,12 +36,21 @@ bool ends_with(const std::string& text, const std::string& suffix) {
          text.compare(text.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
-Error sentencepiece_unsupported(const std::string& path) {
-  return Error::unsupported(
-      path +
-      ": SentencePiece tokenizer.model files are not supported yet; this needs the model's "
-      "tokenizer.json (the \"fast\" tokenizer, e.g. written by transformers' "
-      "AutoTokenizer.from_pretrained(dir).save_pretrained(dir))");
+std::optional<bool> config_flag(const nlohmann::json& config, const char* key) {
+  if (!config.is_object() || !config.contains(key) || !config[key].is_boolean()) return std::nullopt;
+  return config[key].get<bool>();
+}
+
+std::unique_ptr<Tokenizer> load_sentencepiece_tokenizer(const std::string& model_path) {
+  std::unique_ptr<tokenizer::SentencePieceTokenizer> result =
+      tokenizer::SentencePieceTokenizer::load(model_path);
+  const std::string directory = directory_of(model_path);
+  SpecialTokenRoles roles = tokenizer::read_special_token_roles(directory, *result);
+  const std::string config_path = directory + "/tokenizer_config.json";
+  const nlohmann::json config = file_exists(config_path) ? read_json_file(config_path) : nlohmann::json();
+  result->set_special_tokens(std::move(roles), config_flag(config, "add_bos_token"),
+                             config_flag(config, "add_eos_token").value_or(false));
+  return result;
 }
 
 }  // namespace
@@ -53,11 +64,13 @@ std::unique_ptr<Tokenizer> load_tokenizer(const std::string& path) {
   if (is_directory(path)) {
     json_path = path + "/tokenizer.json";
     if (!file_exists(json_path)) {
-      if (file_exists(path + "/tokenizer.model")) throw sentencepiece_unsupported(path + "/tokenizer.model");
-      throw Error::not_found(path + ": no tokenizer.json in this directory");
+      if (file_exists(path + "/tokenizer.model")) {
+        return load_sentencepiece_tokenizer(path + "/tokenizer.model");
+      }
+      throw Error::not_found(path + ": no tokenizer.json or tokenizer.model in this directory");
     }
   } else if (ends_with(path, ".model")) {
-    throw sentencepiece_unsupported(path);
+    return load_sentencepiece_tokenizer(path);
   }
   const nlohmann::json root = read_json_file(json_path);
   std::unique_ptr<tokenizer::hf::HfTokenizer> result;

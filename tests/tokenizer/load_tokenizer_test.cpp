@@ -36,9 +36,9 @@ TEST(LoadTokenizerTest, ErrorsSayWhatToDo) {
   EXPECT_NE(message.find("no tokenizer.json"), std::string::npos);
 
   const std::string sentencepiece = write_tokenizer_directory("sentencepiece", {{"tokenizer.model", "x"}});
-  EXPECT_EQ(load_error(sentencepiece, &message), Error::Kind::kUnsupported);
-  EXPECT_NE(message.find("tokenizer.json"), std::string::npos);
-  EXPECT_EQ(load_error(sentencepiece + "/tokenizer.model"), Error::Kind::kUnsupported);
+  EXPECT_EQ(load_error(sentencepiece, &message), Error::Kind::kCorruptInput);
+  EXPECT_NE(message.find(sentencepiece + "/tokenizer.model: not a SentencePiece model"), std::string::npos);
+  EXPECT_EQ(load_error(sentencepiece + "/tokenizer.model"), Error::Kind::kCorruptInput);
 
   nlohmann::json bad = testing::tiny_byte_level_tokenizer_json();
   bad["decoder"] = {{"type", "CTC"}};
