@@ -2,6 +2,7 @@
 // tokenizer_spm_model fixture trains with spm_train (train_spm_model.sh).
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <cstdlib>
@@ -29,10 +30,13 @@ void require_model() {
       << "(train_spm_model.sh), which needs spm_train from Debian's sentencepiece package";
 }
 
+// Each test process works in its own directory: CTest may run these test cases in parallel.
+std::string work_dir() { return std::string(TORCHLLM_SPM_WORK_DIR) + "/" + std::to_string(::getpid()); }
+
 // A directory holding the trained model and the given JSON files.
 std::string model_directory(const std::string& name,
                             const std::vector<std::pair<std::string, nlohmann::json>>& files = {}) {
-  const std::string dir = std::string(TORCHLLM_SPM_WORK_DIR) + "/fixtures/" + name;
+  const std::string dir = work_dir() + "/fixtures/" + name;
   std::system(
       ("rm -rf '" + dir + "' && mkdir -p '" + dir + "' && cp '" + kModel + "' '" + dir + "/'").c_str());
   for (const auto& [file, content] : files) std::ofstream(dir + "/" + file) << content.dump(1);
@@ -109,8 +113,8 @@ std::vector<std::string> all_strings() {
 }
 
 std::string run_tool(const std::string& tool, const std::string& flags, const std::string& input) {
-  std::system(("mkdir -p '" + std::string(TORCHLLM_SPM_WORK_DIR) + "'").c_str());
-  const std::string base = std::string(TORCHLLM_SPM_WORK_DIR) + "/" + tool;
+  std::system(("mkdir -p '" + work_dir() + "'").c_str());
+  const std::string base = work_dir() + "/" + tool;
   std::ofstream(base + ".in", std::ios::binary) << input;
   const std::string command = tool + " --model='" + kModel + "' " + flags + " < '" + base + ".in' > '" +
                               base + ".out' 2> '" + base + ".err'";
