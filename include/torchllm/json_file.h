@@ -10,4 +10,7 @@ nlohmann::json read_json_file(const std::string& path);
 
 bool file_exists(const std::string& path);
 
+// The whole file as bytes; Error(kNotFound) when it cannot be read.
+std::string read_text_file(const std::string& path);
+
 }  // namespace torchllm

@@ -1,8 +1,5 @@
 #include "torchllm/chat_template.h"
 
-#include <fstream>
-#include <sstream>
-
 #include "chat/jinja/builtins.h"
 #include "chat/jinja/interpreter.h"
 #include "chat/jinja/parser.h"
@@ -94,12 +91,7 @@ const char* ChatTemplate::chatml_source() {
 std::optional<std::string> ChatTemplate::find_in_model_dir(const std::string& model_dir,
                                                            const std::string& name) {
   const std::string jinja_path = model_dir + "/chat_template.jinja";
-  if (file_exists(jinja_path)) {
-    std::ifstream in(jinja_path, std::ios::binary);
-    std::stringstream text;
-    text << in.rdbuf();
-    return text.str();
-  }
+  if (file_exists(jinja_path)) return read_text_file(jinja_path);
   const std::string config_path = model_dir + "/tokenizer_config.json";
   if (!file_exists(config_path)) return std::nullopt;
   const nlohmann::json config = read_json_file(config_path);

@@ -1,8 +1,6 @@
-#include <fstream>
 #include <iostream>
 #include <memory>
 #include <nlohmann/json.hpp>
-#include <sstream>
 
 #include "cli/command_failed.h"
 #include "cli/commands.h"
@@ -22,14 +20,6 @@ struct TemplateOptions {
   std::string kwargs = "{}";
   std::optional<std::string> bos, eos;
 };
-
-std::string read_text(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error::not_found(path + ": cannot read");
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
 
 nlohmann::ordered_json parse_json(const std::string& text, const std::string& what) {
   try {
@@ -70,14 +60,14 @@ void run_template(const TemplateOptions& o) {
     }
     source = *found;
   } else {
-    source = read_text(o.template_file);
+    source = read_text_file(o.template_file);
   }
   if (o.bos) special_tokens["bos_token"] = *o.bos;
   if (o.eos) special_tokens["eos_token"] = *o.eos;
-  const nlohmann::ordered_json messages = parse_json(read_text(o.messages_file), o.messages_file);
+  const nlohmann::ordered_json messages = parse_json(read_text_file(o.messages_file), o.messages_file);
   ChatRenderOptions options;
   options.add_generation_prompt = !o.no_generation_prompt;
-  if (!o.tools_file.empty()) options.tools = parse_json(read_text(o.tools_file), o.tools_file);
+  if (!o.tools_file.empty()) options.tools = parse_json(read_text_file(o.tools_file), o.tools_file);
   options.kwargs = parse_json(o.kwargs, "--kwargs");
   std::string prompt;
   try {
