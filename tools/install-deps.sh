@@ -5,7 +5,7 @@ packages=(
   build-essential cmake ninja-build pkg-config
   libtorch-dev libopenblas0-openmp
   libsentencepiece-dev nlohmann-json3-dev libcpp-httplib-dev libcli11-dev
-  libgtest-dev libgmock-dev libpcre2-dev libutf8proc-dev libedit-dev
+  libgtest-dev libgmock-dev libpcre2-dev libutf8proc-dev libedit-dev tmux
   python3-jinja2 zlib1g-dev sentencepiece
 )
 sudo_cmd=""

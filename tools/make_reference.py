@@ -5,7 +5,11 @@ For every supported variant this makes a small checkpoint with transformers itse
 steps on a copy task (so that greedy decoding is confident and bf16 cannot flip near-ties), saves it with
 save_pretrained, and records HF's float32 logits for a prompt and HF's greedy continuation:
 
-    tests/data/reference/<variant>/{config.json, model.safetensors, generation_config.json, reference.json}
+    tests/data/reference/<variant>/{config.json, model.safetensors, generation_config.json, reference.json,
+                                    tokenizer.json}
+
+tokenizer.json maps every id to one character (ids 0 and 1 are the special <s> and </s>), so that `torchllm run` can
+be given the prompt as text and checked against HF's greedy continuation end to end.
 
 Run on any machine with torch + transformers (a CUDA GPU makes training take seconds):
 
@@ -69,6 +73,26 @@ def variants():
         "mistral": (MistralForCausalLM, MistralConfig(**COMMON, tie_word_embeddings=False, sliding_window=12,
                                                       **rope_kwargs(10000.0))),
     }
+
+
+def char_of(token_id):
+    """The character the fixture tokenizer writes for an id >= 2: printable ASCII from '!' on."""
+    return chr(ord("!") + token_id - 2)
+
+
+def write_tokenizer(out_dir):
+    """A character-level BPE tokenizer.json (no merges) covering the fixture vocabulary."""
+    vocab = {"<s>": 0, "</s>": 1}
+    vocab.update({char_of(i): i for i in range(2, VOCAB)})
+    special = [{"id": i, "content": t, "single_word": False, "lstrip": False, "rstrip": False,
+                "normalized": False, "special": True} for t, i in (("<s>", 0), ("</s>", 1))]
+    tokenizer = {"version": "1.0", "truncation": None, "padding": None, "added_tokens": special,
+                 "normalizer": None, "pre_tokenizer": None, "post_processor": None, "decoder": {"type": "Fuse"},
+                 "model": {"type": "BPE", "dropout": None, "unk_token": None, "continuing_subword_prefix": None,
+                           "end_of_word_suffix": None, "fuse_unk": False, "byte_fallback": False,
+                           "ignore_merges": False, "vocab": vocab, "merges": []}}
+    with open(os.path.join(out_dir, "tokenizer.json"), "w") as f:
+        json.dump(tokenizer, f)
 
 
 def copy_task_batch(generator, batch, device):
@@ -137,6 +161,7 @@ def main():
 
         out_dir = os.path.join(args.out, name)
         model.save_pretrained(out_dir, safe_serialization=True)
+        write_tokenizer(out_dir)
         reference = {
             "variant": name,
             "architecture": type(model).__name__,
@@ -145,6 +170,7 @@ def main():
             "train_steps": args.steps,
             "final_train_loss": loss,
             "prompt_ids": prompt[0].tolist(),
+            "prompt_text": "".join(char_of(i) for i in prompt[0].tolist()),
             "logits": logits.tolist(),
             "greedy_ids": greedy_fp32,
         }

@@ -45,6 +45,9 @@ class ChatTemplate {
   // chat_template (a string, or a list of {name, template} where `name` picks one, "default" otherwise).
   static std::optional<std::string> find_in_model_dir(const std::string& model_dir,
                                                       const std::string& name = "default");
+  // The variables a template sees for the special tokens: bos_token, eos_token, unk_token, pad_token of the
+  // directory's tokenizer_config.json (strings or {"content": ...}); empty without the file.
+  static std::map<std::string, std::string> special_tokens_in_model_dir(const std::string& model_dir);
 
  private:
   std::string source_;

@@ -3,6 +3,7 @@
 #include <c10/core/Device.h>
 #include <c10/core/ScalarType.h>
 
+#include <cstdint>
 #include <string>
 
 namespace torchllm {
@@ -18,5 +19,14 @@ const char* dtype_name(c10::ScalarType dtype);
 
 // Intra-op threads for CPU math: 0 means one per core.
 void configure_cpu_threads(int threads);
+
+// Peak memory since the last reset: allocated device memory on CUDA, the process's peak resident memory
+// elsewhere (which cannot be reset).
+void reset_peak_memory(const c10::Device& device);
+// "cpu", or the GPU's name (e.g. "NVIDIA H100 80GB HBM3").
+std::string device_name(const c10::Device& device);
+// Memory bandwidth in GB/s of GPUs whose figure is published, by device_name; 0 when unknown.
+double known_bandwidth_gb_s(const std::string& device_name);
+uint64_t peak_memory_bytes(const c10::Device& device);
 
 }  // namespace torchllm

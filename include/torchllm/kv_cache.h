@@ -30,16 +30,26 @@ class KvCache {
   std::vector<at::Tensor> values_;
 };
 
-// Which cache slot belongs to which sequence and how many positions it holds. Plain bookkeeping, no tensors.
+// Which cache slot belongs to which sequence and which tokens its K/V hold. Plain bookkeeping, no tensors.
+// A released slot keeps its tokens, so that a later sequence starting with the same prefix (the next turn of
+// a chat, a shared system prompt) can reuse them instead of computing them again.
 class KvSlots {
  public:
   KvSlots(int64_t max_batch, int64_t max_seq);
 
-  std::optional<int64_t> acquire();  // a free slot with length 0, or nothing when all are taken
-  void release(int64_t slot);
+  struct Acquired {
+    int64_t slot = 0;
+    int64_t reused = 0;  // leading prompt tokens whose K/V the slot already holds
+  };
+  // The free slot holding the longest prefix of `prompt` (at most prompt.size() - 1 tokens, so that the last
+  // one is computed and yields logits), truncated to that prefix; nothing when every slot is taken.
+  std::optional<Acquired> acquire(const std::vector<int64_t>& prompt);
+  // Frees the slot; keep_tokens=false forgets its contents (after a failed forward pass).
+  void release(int64_t slot, bool keep_tokens = true);
   int64_t length(int64_t slot) const;
-  // Records n more positions; throws Error(kResourceExhausted) when that passes max_seq.
-  void advance(int64_t slot, int64_t n);
+  const std::vector<int64_t>& tokens(int64_t slot) const;
+  // Records tokens written at the end of the slot; throws Error(kResourceExhausted) past max_seq.
+  void append(int64_t slot, const std::vector<int64_t>& tokens);
   void truncate(int64_t slot, int64_t length);
   bool in_use(int64_t slot) const;
   int64_t free_count() const;
@@ -48,7 +58,7 @@ class KvSlots {
  private:
   void check(int64_t slot) const;
   int64_t max_seq_;
-  std::vector<int64_t> lengths_;
+  std::vector<std::vector<int64_t>> tokens_;
   std::vector<bool> used_;
 };
 

@@ -7,6 +7,7 @@
 #include <c10/core/Device.h>
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -19,8 +20,13 @@
 namespace torchllm {
 
 struct LoadOptions {
-  std::string device = "auto";  // auto | cpu | cuda[:N] | mps
-  std::string dtype = "auto";   // auto | bf16 | fp16 | fp32
+  LoadOptions(std::string device_ = "auto", std::string dtype_ = "auto")
+      : device(std::move(device_)), dtype(std::move(dtype_)) {}
+
+  std::string device;  // auto | cpu | cuda[:N] | mps
+  std::string dtype;   // auto | bf16 | fp16 | fp32
+  // Called after each tensor is loaded with the checkpoint bytes read so far and in all.
+  std::function<void(uint64_t done, uint64_t total)> progress;
 };
 
 // One sequence's part of a forward pass: `tokens` go to positions [start, start + tokens.size()) of cache

@@ -110,4 +110,20 @@ std::optional<std::string> ChatTemplate::find_in_model_dir(const std::string& mo
   throw Error::corrupt(config_path + ": chat_template must be a string or a list of {name, template}");
 }
 
+std::map<std::string, std::string> ChatTemplate::special_tokens_in_model_dir(const std::string& model_dir) {
+  std::map<std::string, std::string> tokens;
+  const std::string path = model_dir + "/tokenizer_config.json";
+  if (!file_exists(path)) return tokens;
+  const nlohmann::json config = read_json_file(path);
+  for (const char* key : {"bos_token", "eos_token", "unk_token", "pad_token"}) {
+    auto it = config.find(key);
+    if (it == config.end()) continue;
+    if (it->is_string()) tokens[key] = it->get<std::string>();
+    if (it->is_object() && it->contains("content") && (*it)["content"].is_string()) {
+      tokens[key] = (*it)["content"];
+    }
+  }
+  return tokens;
+}
+
 }  // namespace torchllm

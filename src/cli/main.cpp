@@ -10,24 +10,10 @@
 
 namespace {
 
-// Exit codes scripts can rely on (documented in the README).
-int exit_code(torchllm::Error::Kind kind) {
-  switch (kind) {
-    case torchllm::Error::Kind::kInvalidArgument:
-      return 2;
-    case torchllm::Error::Kind::kNotFound:
-      return 3;
-    case torchllm::Error::Kind::kUnsupported:
-      return 4;
-    case torchllm::Error::Kind::kCorruptInput:
-      return 5;
-    case torchllm::Error::Kind::kResourceExhausted:
-      return 6;
-    case torchllm::Error::Kind::kInternal:
-      return 1;
-  }
-  return 1;
-}
+// Exit codes scripts can rely on (documented in the README): 2 for a usage error (a bad flag, argument or
+// input), 1 for everything that goes wrong at run time (a missing model directory, an unsupported
+// architecture, a corrupt checkpoint, out of memory, a prompt longer than the context).
+int exit_code(torchllm::Error::Kind kind) { return kind == torchllm::Error::Kind::kInvalidArgument ? 2 : 1; }
 
 }  // namespace
 
@@ -43,9 +29,13 @@ int main(int argc, char** argv) {
   CLI::App app{"torchllm: run Qwen3 / Qwen2 / Llama / Mistral checkpoints on libtorch"};
   app.require_subcommand(1);
   app.set_version_flag("--version", "torchllm 0.1.0");
+  torchllm::cli::add_run_command(app);
+  torchllm::cli::add_chat_command(app);
+  torchllm::cli::add_bench_command(app);
   torchllm::cli::add_info_command(app);
   torchllm::cli::add_tokenize_command(app);
   torchllm::cli::add_template_command(app);
+  torchllm::cli::add_serve_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

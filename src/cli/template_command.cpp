@@ -29,22 +29,6 @@ nlohmann::ordered_json parse_json(const std::string& text, const std::string& wh
   }
 }
 
-// bos_token, eos_token, unk_token, pad_token of tokenizer_config.json (strings or {"content": ...}).
-std::map<std::string, std::string> special_tokens_of(const std::string& model_dir) {
-  std::map<std::string, std::string> tokens;
-  const std::string path = model_dir + "/tokenizer_config.json";
-  if (!file_exists(path)) return tokens;
-  const nlohmann::json config = read_json_file(path);
-  for (const char* key : {"bos_token", "eos_token", "unk_token", "pad_token"}) {
-    auto it = config.find(key);
-    if (it == config.end()) continue;
-    if (it->is_string()) tokens[key] = it->get<std::string>();
-    if (it->is_object() && it->contains("content") && (*it)["content"].is_string())
-      tokens[key] = (*it)["content"];
-  }
-  return tokens;
-}
-
 void run_template(const TemplateOptions& o) {
   if (o.model_dir.empty() == o.template_file.empty()) {
     throw Error::invalid_argument("give exactly one of -m/--model DIR and --template FILE");
@@ -52,7 +36,7 @@ void run_template(const TemplateOptions& o) {
   std::map<std::string, std::string> special_tokens;
   std::string source;
   if (!o.model_dir.empty()) {
-    special_tokens = special_tokens_of(o.model_dir);
+    special_tokens = ChatTemplate::special_tokens_in_model_dir(o.model_dir);
     auto found = ChatTemplate::find_in_model_dir(o.model_dir);
     if (!found) {
       std::cerr << "torchllm: " << o.model_dir << " has no chat template; using ChatML\n";

@@ -12,7 +12,7 @@ namespace torchllm {
 
 bool file_exists(const std::string& path) {
   struct stat st {};
-  return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
+  return ::stat(path.c_str(), &st) == 0 && !S_ISDIR(st.st_mode);  // a FIFO or /dev/fd/N reads as well
 }
 
 std::string read_text_file(const std::string& path) {

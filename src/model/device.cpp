@@ -2,9 +2,16 @@
 
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
+#include <sys/resource.h>
 
 #include <fstream>
 #include <thread>
+
+#ifdef TORCHLLM_WITH_CUDA
+#include <ATen/cuda/CUDAContext.h>
+#include <c10/cuda/CUDACachingAllocator.h>
+#include <c10/cuda/CUDAFunctions.h>
+#endif
 
 #include "model/torch_compat.h"
 #include "torchllm/error.h"
@@ -87,6 +94,56 @@ void configure_cpu_threads(int threads) {
   if (threads < 0) throw Error::invalid_argument("--threads must be 0 (all cores) or positive");
   int n = threads > 0 ? threads : static_cast<int>(std::thread::hardware_concurrency());
   if (n > 0) at::set_num_threads(n);
+}
+
+#ifdef TORCHLLM_WITH_CUDA
+namespace {
+c10::DeviceIndex cuda_index(const c10::Device& device) {
+  return device.has_index() ? device.index() : c10::cuda::current_device();
+}
+}  // namespace
+#endif
+
+void reset_peak_memory(const c10::Device& device) {
+#ifdef TORCHLLM_WITH_CUDA
+  if (device.is_cuda()) c10::cuda::CUDACachingAllocator::resetPeakStats(cuda_index(device));
+#else
+  (void)device;
+#endif
+}
+
+std::string device_name(const c10::Device& device) {
+#ifdef TORCHLLM_WITH_CUDA
+  if (device.is_cuda()) return at::cuda::getDeviceProperties(cuda_index(device))->name;
+#endif
+  return device.str();
+}
+
+double known_bandwidth_gb_s(const std::string& name) {
+  // Vendor data sheets; the first matching entry wins, so more specific names come first.
+  static const std::pair<const char*, double> kKnown[] = {
+      {"H200", 4800},           {"H100 NVL", 3900},       {"H100 PCIe", 2000}, {"H100", 3350},
+      {"A100-SXM4-80GB", 2039}, {"A100 80GB PCIe", 1935}, {"A100", 1555},      {"L40S", 864},
+      {"RTX 4090", 1008},       {"RTX 3090", 936},        {"L4", 300},         {"T4", 320}};
+  for (const auto& [key, bandwidth] : kKnown) {
+    if (name.find(key) != std::string::npos) return bandwidth;
+  }
+  return 0;
+}
+
+uint64_t peak_memory_bytes(const c10::Device& device) {
+#ifdef TORCHLLM_WITH_CUDA
+  if (device.is_cuda()) {
+    // allocated_bytes[0] is the aggregate over all pool types.
+    return static_cast<uint64_t>(
+        c10::cuda::CUDACachingAllocator::getDeviceStats(cuda_index(device)).allocated_bytes[0].peak);
+  }
+#else
+  (void)device;
+#endif
+  rusage usage{};
+  ::getrusage(RUSAGE_SELF, &usage);
+  return static_cast<uint64_t>(usage.ru_maxrss) * 1024;
 }
 
 }  // namespace torchllm

@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <string>
 
 #include "torchllm/error.h"
@@ -7,7 +8,7 @@ namespace torchllm {
 
 KvSlots::KvSlots(int64_t max_batch, int64_t max_seq)
     : max_seq_(max_seq),
-      lengths_(static_cast<size_t>(max_batch), 0),
+      tokens_(static_cast<size_t>(max_batch)),
       used_(static_cast<size_t>(max_batch), false) {}
 
 void KvSlots::check(int64_t slot) const {
@@ -16,51 +17,65 @@ void KvSlots::check(int64_t slot) const {
   }
 }
 
-std::optional<int64_t> KvSlots::acquire() {
+std::optional<KvSlots::Acquired> KvSlots::acquire(const std::vector<int64_t>& prompt) {
+  std::optional<Acquired> best;
+  const size_t limit = prompt.empty() ? 0 : prompt.size() - 1;
   for (size_t i = 0; i < used_.size(); ++i) {
-    if (!used_[i]) {
-      used_[i] = true;
-      lengths_[i] = 0;
-      return static_cast<int64_t>(i);
+    if (used_[i]) continue;
+    const std::vector<int64_t>& held = tokens_[i];
+    const size_t n = std::min(limit, held.size());
+    const size_t common = std::mismatch(held.begin(), held.begin() + n, prompt.begin()).first - held.begin();
+    // Among equal prefixes prefer an empty slot, so that the contents of others stay reusable.
+    if (!best || static_cast<int64_t>(common) > best->reused ||
+        (static_cast<int64_t>(common) == best->reused && held.size() < tokens_[best->slot].size())) {
+      best = Acquired{static_cast<int64_t>(i), static_cast<int64_t>(common)};
     }
   }
-  return std::nullopt;
+  if (best) {
+    used_[best->slot] = true;
+    tokens_[best->slot].resize(best->reused);
+  }
+  return best;
 }
 
-void KvSlots::release(int64_t slot) {
+void KvSlots::release(int64_t slot, bool keep_tokens) {
   check(slot);
   used_[slot] = false;
-  lengths_[slot] = 0;
+  if (!keep_tokens) tokens_[slot].clear();
 }
 
 int64_t KvSlots::length(int64_t slot) const {
   check(slot);
-  return lengths_[slot];
+  return static_cast<int64_t>(tokens_[slot].size());
 }
 
-void KvSlots::advance(int64_t slot, int64_t n) {
+const std::vector<int64_t>& KvSlots::tokens(int64_t slot) const {
   check(slot);
-  if (n < 0 || lengths_[slot] + n > max_seq_) {
-    throw Error::exhausted("sequence needs " + std::to_string(lengths_[slot] + n) +
+  return tokens_[slot];
+}
+
+void KvSlots::append(int64_t slot, const std::vector<int64_t>& tokens) {
+  check(slot);
+  std::vector<int64_t>& held = tokens_[slot];
+  if (static_cast<int64_t>(held.size() + tokens.size()) > max_seq_) {
+    throw Error::exhausted("sequence needs " + std::to_string(held.size() + tokens.size()) +
                            " positions but the context is " + std::to_string(max_seq_));
   }
-  lengths_[slot] += n;
+  held.insert(held.end(), tokens.begin(), tokens.end());
 }
 
 void KvSlots::truncate(int64_t slot, int64_t length) {
   check(slot);
-  if (length < 0 || length > lengths_[slot]) throw Error::internal("KV slot truncated beyond its length");
-  lengths_[slot] = length;
+  if (length < 0 || length > static_cast<int64_t>(tokens_[slot].size())) {
+    throw Error::internal("KV slot truncated beyond its length");
+  }
+  tokens_[slot].resize(static_cast<size_t>(length));
 }
 
 bool KvSlots::in_use(int64_t slot) const {
   return slot >= 0 && slot < static_cast<int64_t>(used_.size()) && used_[slot];
 }
 
-int64_t KvSlots::free_count() const {
-  int64_t n = 0;
-  for (bool u : used_) n += u ? 0 : 1;
-  return n;
-}
+int64_t KvSlots::free_count() const { return std::count(used_.begin(), used_.end(), false); }
 
 }  // namespace torchllm

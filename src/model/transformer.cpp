@@ -48,8 +48,8 @@ std::unique_ptr<Transformer> Transformer::load(const std::string& model_dir, con
   const c10::ScalarType dtype = resolve_dtype(options.dtype, device);
   Checkpoint checkpoint(model_dir);
   std::unique_ptr<Transformer> model(new Transformer(config, arch, device, dtype));
-  model->weights_ = std::make_unique<Weights>(
-      Weights{load_weight_set(checkpoint, config, arch, at::TensorOptions().dtype(dtype).device(device))});
+  model->weights_ = std::make_unique<Weights>(Weights{load_weight_set(
+      checkpoint, config, arch, at::TensorOptions().dtype(dtype).device(device), options.progress)});
   return model;
 }
 

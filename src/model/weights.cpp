@@ -118,10 +118,20 @@ void check_checkpoint_tensors(const Checkpoint& checkpoint, const ModelConfig& c
 }
 
 ModelWeightSet load_weight_set(const Checkpoint& checkpoint, const ModelConfig& config,
-                               const Architecture& arch, const at::TensorOptions& options) {
+                               const Architecture& arch, const at::TensorOptions& options,
+                               const std::function<void(uint64_t done, uint64_t total)>& progress) {
   check_checkpoint_tensors(checkpoint, config);
-  return build_weights(config, arch, options,
-                       [&](const std::string& name, at::Tensor dst) { checkpoint.load_into(name, dst); });
+  uint64_t total = 0, done = 0;
+  for (const std::string& name : checkpoint.names()) {
+    const TensorEntry& entry = checkpoint.entry(name);
+    total += entry.end - entry.begin;
+  }
+  return build_weights(config, arch, options, [&](const std::string& name, at::Tensor dst) {
+    checkpoint.load_into(name, dst);
+    const TensorEntry& entry = checkpoint.entry(name);
+    done += entry.end - entry.begin;
+    if (progress) progress(done, total);
+  });
 }
 
 ModelWeightSet random_weight_set(const ModelConfig& config, const Architecture& arch,

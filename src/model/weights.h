@@ -2,6 +2,8 @@
 
 #include <ATen/Tensor.h>
 
+#include <cstdint>
+#include <functional>
 #include <vector>
 
 #include "torchllm/architecture.h"
@@ -34,7 +36,8 @@ bool has_qkv_bias(const ModelConfig& config, const Architecture& arch);
 // Validates the checkpoint's tensor names against the configuration (missing and unexpected tensors are
 // errors) and copies every tensor into freshly allocated weights.
 ModelWeightSet load_weight_set(const Checkpoint& checkpoint, const ModelConfig& config,
-                               const Architecture& arch, const at::TensorOptions& options);
+                               const Architecture& arch, const at::TensorOptions& options,
+                               const std::function<void(uint64_t done, uint64_t total)>& progress = {});
 
 ModelWeightSet random_weight_set(const ModelConfig& config, const Architecture& arch,
                                  const at::TensorOptions& options, uint64_t seed);

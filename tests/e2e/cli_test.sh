@@ -41,13 +41,13 @@ contains "info json dtype" "$work/out" '"dtype": "bf16"'
 TORCHLLM_MODEL="$work/qwen2" check "info from TORCHLLM_MODEL" 0 "$torchllm" info --device cpu
 contains "info env" "$work/out" "Qwen2ForCausalLM"
 
-check "missing model dir" 3 "$torchllm" info -m "$work/nope"
+check "missing model dir" 1 "$torchllm" info -m "$work/nope"
 contains "missing message" "$work/err" "torchllm: error:"
 mkdir -p "$work/corrupt" && cp "$work/qwen3/config.json" "$work/corrupt/" && head -c 100 "$work/qwen3/model.safetensors" >"$work/corrupt/model.safetensors"
-check "truncated checkpoint" 5 "$torchllm" info -m "$work/corrupt"
+check "truncated checkpoint" 1 "$torchllm" info -m "$work/corrupt"
 contains "truncated message" "$work/err" "model.safetensors"
 mkdir -p "$work/gpt2" && cp "$work/qwen3/model.safetensors" "$work/gpt2/" && sed 's/Qwen3ForCausalLM/GPT2LMHeadModel/' "$work/qwen3/config.json" >"$work/gpt2/config.json"
-check "unsupported architecture" 4 "$torchllm" info -m "$work/gpt2"
+check "unsupported architecture" 1 "$torchllm" info -m "$work/gpt2"
 contains "unsupported message" "$work/err" "supported: Qwen3ForCausalLM"
 check "bad dtype" 2 "$torchllm" info -m "$work/qwen3" --dtype int3
 check "unknown flag" 2 "$torchllm" info --bogus

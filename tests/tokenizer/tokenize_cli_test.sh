@@ -34,7 +34,7 @@ expect "jsonl" $'[64,151645,65]\n[38783]' 0 bash -c \
   "printf '\"a<|im_end|>b\"\n\"\\\\u00e9t\\\\u00e9\"\n' | '$torchllm' tokenize -m '$model' --jsonl"
 expect "jsonl decode" $'"Hello"\n""' 0 bash -c \
   "printf '[9707]\n[151645]\n' | '$torchllm' tokenize -m '$model' --jsonl --decode --skip-special"
-expect "missing model" "" 3 "$torchllm" tokenize -m /nonexistent/model "x"
+expect "missing model" "" 1 "$torchllm" tokenize -m /nonexistent/model "x"
 expect "bad ids" "" 2 "$torchllm" tokenize -m "$model" --decode "[1,"
 expect "bad jsonl line" "" 2 bash -c "printf 'not json\n' | '$torchllm' tokenize -m '$model' --jsonl"
 expect "no tokenizer given" "" 2 "$torchllm" tokenize "x"

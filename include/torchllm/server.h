@@ -1,0 +1,44 @@
+#pragma once
+
+// `torchllm serve`: one model behind an OpenAI-compatible HTTP API (chat and text completions, streaming
+// and not, models, health, metrics, tokenize), many clients at once through the continuous-batching engine
+// loop.
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "torchllm/model.h"
+
+namespace torchllm {
+
+struct ServerOptions {
+  std::string model_dir;
+  std::string served_model_name;  // empty: the model directory's basename
+  LoadOptions load;
+
+  std::string host = "127.0.0.1";
+  int port = 8080;
+  std::string api_key;  // empty: no authentication
+
+  int64_t parallel = 0;  // KV slots; 0: from the memory budget (default_parallel)
+  int64_t context = 0;   // positions per slot; 0: min(max_position_embeddings, 4096)
+  int64_t prefill_chunk = 512;
+  size_t max_queue = 64;                     // requests waiting beyond the slots; more get 503
+  size_t max_body_bytes = 8u * 1024 * 1024;  // larger request bodies get 413
+  double timeout_s = 600;                    // longest a request may take; then it is cancelled
+  double shutdown_grace_s = 5;               // SIGINT/SIGTERM: in-flight requests get this long to finish
+  std::vector<std::string> cors_origins;     // allowed browser origins; "*" for any; empty: no CORS headers
+};
+
+// Slots when --parallel is not given: min(16, budget / (context * kv_bytes_per_token)), at least 1, where the
+// budget is a quarter of the physical memory on CPU and 4 GiB on an accelerator.
+int64_t default_parallel(uint64_t kv_bytes_per_token, int64_t context, bool on_cpu);
+
+// Listens first (GET /health answers 503 while the model loads), then loads the model and serves until
+// SIGINT or SIGTERM; returns after a graceful shutdown. Throws Error when the address cannot be bound or the
+// model cannot be loaded.
+void run_server(const ServerOptions& options);
+
+}  // namespace torchllm

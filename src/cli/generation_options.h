@@ -1,0 +1,42 @@
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "torchllm/generation.h"
+#include "torchllm/sampler.h"
+
+namespace torchllm::cli {
+
+// The sampling and stopping flags `run` and `chat` share. Flags left out fall back to the model's
+// generation_config.json, then to OpenAI's defaults.
+struct GenerationOptions {
+  std::optional<double> temperature, top_p, min_p, repetition_penalty, presence_penalty, frequency_penalty;
+  std::optional<int64_t> top_k;
+  std::vector<std::string> logit_bias;  // "ID=BIAS"
+  std::optional<uint64_t> seed;
+  std::optional<int64_t> max_tokens;
+  std::vector<std::string> stop;
+  bool ignore_eos = false;
+  int64_t context = 0;  // 0: the model's max_position_embeddings, at most kDefaultContext
+
+  static constexpr int64_t kDefaultContext = 4096;
+
+  void add_to(CLI::App& command);
+  // The model's defaults with the flags on top; a value out of range is a usage error (exit code 2).
+  SamplingParams sampling(const std::string& model_dir, int64_t vocab_size) const;
+  int64_t resolved_context(int64_t max_position_embeddings) const;
+  // A request for `prompt` with these flags and `sampling`.
+  GenerationRequest request(std::vector<TokenId> prompt, const SamplingParams& sampling) const;
+};
+
+// Sets one sampling parameter by its name (temperature, top_k, top_p, min_p, repetition_penalty,
+// presence_penalty, frequency_penalty, seed; "none" clears the seed). Throws Error(kInvalidArgument).
+void set_sampling_param(SamplingParams& params, const std::string& name, const std::string& value);
+// "temperature=0.7 top_k=20 ..." for display.
+std::string describe_sampling(const SamplingParams& params);
+
+}  // namespace torchllm::cli

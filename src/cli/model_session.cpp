@@ -1,0 +1,34 @@
+#include "cli/model_session.h"
+
+#include "cli/load_progress.h"
+#include "torchllm/chat_prompt.h"
+
+namespace torchllm::cli {
+
+ModelSession ModelSession::load(const ModelOptions& options) {
+  ModelSession session;
+  session.model_dir = options.resolved_model_dir();
+  options.apply_threads();
+  session.tokenizer = load_tokenizer(session.model_dir);
+  if (std::optional<std::string> source = ChatTemplate::find_in_model_dir(session.model_dir)) {
+    session.chat_template.emplace(*source, ChatTemplate::special_tokens_in_model_dir(session.model_dir));
+  }
+  LoadOptions load = options.load;
+  load.progress = make_load_progress();
+  session.model = Transformer::load(session.model_dir, load);
+  return session;
+}
+
+std::vector<TokenId> ModelSession::encode_chat(const nlohmann::ordered_json& messages,
+                                               const nlohmann::ordered_json& kwargs) const {
+  ChatRenderOptions render;
+  render.kwargs = kwargs;
+  const std::string prompt = chat_template->render(messages, render);
+  return encode_chat_prompt(*tokenizer, prompt);
+}
+
+std::vector<TokenId> ModelSession::encode_raw(const std::string& text) const {
+  return tokenizer->encode(text);
+}
+
+}  // namespace torchllm::cli

@@ -1,0 +1,120 @@
+#include <unistd.h>
+
+#include <iostream>
+#include <iterator>
+#include <memory>
+#include <nlohmann/json.hpp>
+
+#include "cli/command_failed.h"
+#include "cli/commands.h"
+#include "cli/generation_options.h"
+#include "cli/generation_report.h"
+#include "cli/interrupt.h"
+#include "cli/model_options.h"
+#include "cli/model_session.h"
+#include "torchllm/error.h"
+#include "torchllm/generator.h"
+#include "torchllm/json_file.h"
+
+namespace torchllm::cli {
+namespace {
+
+struct RunOptions {
+  ModelOptions model;
+  GenerationOptions generation;
+  std::string prompt;
+  std::string prompt_file;
+  bool chat = false;
+  bool raw = false;
+  std::string system;
+  bool no_think = false;
+  bool quiet = false;
+  bool json = false;
+  int64_t logprobs = -1;  // -1: none; N >= 0: the sampled token's logprob and N alternatives (with --json)
+};
+
+std::string read_prompt(const RunOptions& o) {
+  if (!o.prompt_file.empty()) {
+    if (!o.prompt.empty())
+      throw CommandFailed("give the prompt either as an argument or with -f, not both", 2);
+    return read_text_file(o.prompt_file);
+  }
+  if (o.prompt == "-") return std::string(std::istreambuf_iterator<char>(std::cin), {});
+  if (o.prompt.empty())
+    throw CommandFailed("no prompt: give it as an argument, '-' for stdin, or -f FILE", 2);
+  return o.prompt;
+}
+
+void run(const RunOptions& o) {
+  if (o.chat && o.raw) throw CommandFailed("--chat and --raw exclude each other", 2);
+  if (o.logprobs > 20) throw CommandFailed("--logprobs takes 0 to 20 alternatives", 2);
+  const std::string text = read_prompt(o);
+  ModelSession session = ModelSession::load(o.model);
+  SamplingParams sampling = o.generation.sampling(session.model_dir, session.model->config().vocab_size);
+  if (o.logprobs >= 0) {
+    sampling.logprobs = true;
+    sampling.top_logprobs = o.logprobs;
+  }
+  const bool chat = o.chat || (!o.raw && session.chat_template);
+  if (chat && !session.chat_template) {
+    throw CommandFailed(session.model_dir + " has no chat template; use --raw to send the text as it is", 2);
+  }
+  if (!chat && (!o.system.empty() || o.no_think)) {
+    throw CommandFailed("--system and --no-think need chat mode (the model's chat template)", 2);
+  }
+  std::vector<TokenId> prompt;
+  if (chat) {
+    nlohmann::ordered_json messages = nlohmann::ordered_json::array();
+    if (!o.system.empty()) messages.push_back({{"role", "system"}, {"content", o.system}});
+    messages.push_back({{"role", "user"}, {"content", text}});
+    nlohmann::ordered_json kwargs = nlohmann::ordered_json::object();
+    if (o.no_think) kwargs["enable_thinking"] = false;
+    prompt = session.encode_chat(messages, kwargs);
+  } else {
+    prompt = session.encode_raw(text);
+  }
+
+  Generator generator(*session.model, *session.tokenizer,
+                      o.generation.resolved_context(session.model->config().max_position_embeddings));
+  GenerationRequest request = o.generation.request(std::move(prompt), sampling);
+  request.cancel = std::make_shared<std::atomic<bool>>(false);
+  GenerationResult result;
+  try {
+    InterruptScope interrupt(request.cancel);
+    result = generator.generate(request, [&](const GenerationDelta& delta) {
+      if (!o.json && !delta.text.empty()) std::cout << delta.text << std::flush;
+    });
+  } catch (const Error& e) {
+    throw CommandFailed(e.what(), 1);  // e.g. a prompt longer than the context: a run-time error, not usage
+  }
+  if (o.json) {
+    std::cout << generation_json(result, *session.tokenizer, sampling.logprobs).dump() << "\n";
+  } else {
+    std::cout << "\n" << std::flush;
+    if (!o.quiet) std::cerr << generation_summary(result) << "\n";
+  }
+  if (result.finish_reason == FinishReason::kCancelled) throw CommandFailed("interrupted", 130);
+}
+
+}  // namespace
+
+void add_run_command(CLI::App& app) {
+  auto o = std::make_shared<RunOptions>();
+  CLI::App* cmd = app.add_subcommand("run", "Generate a reply to one prompt, streamed to stdout");
+  cmd->add_option("prompt", o->prompt, "The prompt; '-' reads it from standard input");
+  cmd->add_option("-f,--file", o->prompt_file, "Read the prompt from this file");
+  cmd->add_flag("--chat", o->chat,
+                "Wrap the prompt as one user message (default when the model has a chat template)");
+  cmd->add_flag("--raw", o->raw, "Send the text as it is, without the chat template");
+  cmd->add_option("--system", o->system, "System message (chat mode)");
+  cmd->add_flag("--no-think", o->no_think, "Render the template with enable_thinking=false (Qwen3)");
+  cmd->add_flag("-q,--quiet", o->quiet, "No statistics on stderr");
+  cmd->add_flag("--json", o->json, "Print one JSON object (text, tokens, finish reason, statistics) instead");
+  cmd->add_option("--logprobs", o->logprobs,
+                  "With --json: log-probabilities of the sampled tokens and N alternatives");
+  o->model.add_to(*cmd);
+  o->generation.add_to(*cmd);
+  cmd->callback([o] { run(*o); });
+}
+
+}  // namespace torchllm::cli

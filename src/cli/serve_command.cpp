@@ -1,0 +1,85 @@
+#include <fstream>
+#include <memory>
+#include <sstream>
+
+#include "cli/commands.h"
+#include "cli/model_options.h"
+#include "torchllm/error.h"
+#include "torchllm/json_file.h"
+#include "torchllm/server.h"
+
+namespace torchllm::cli {
+namespace {
+
+struct ServeOptions {
+  ModelOptions model;
+  ServerOptions server;
+  std::string api_key_file;
+};
+
+// The first line of the file, without surrounding whitespace (so that `echo KEY > file` works).
+std::string read_key_file(const std::string& path) {
+  std::string text = read_text_file(path);
+  const size_t end = text.find_first_of("\r\n");
+  if (end != std::string::npos) text.resize(end);
+  const size_t first = text.find_first_not_of(" \t");
+  const size_t last = text.find_last_not_of(" \t");
+  if (first == std::string::npos) throw Error::invalid_argument(path + ": the API key file is empty");
+  return text.substr(first, last - first + 1);
+}
+
+void run_serve(ServeOptions& o) {
+  ServerOptions server = o.server;
+  server.model_dir = o.model.resolved_model_dir();
+  server.load = o.model.load;
+  if (!o.api_key_file.empty()) server.api_key = read_key_file(o.api_key_file);
+  if (server.port < 0 || server.port > 65535) throw Error::invalid_argument("--port must be in [0, 65535]");
+  if (server.timeout_s <= 0) throw Error::invalid_argument("--timeout must be positive");
+  o.model.apply_threads();
+  run_server(server);
+}
+
+}  // namespace
+
+void add_serve_command(CLI::App& app) {
+  auto o = std::make_shared<ServeOptions>();
+  CLI::App* cmd = app.add_subcommand(
+      "serve", "Serve the model over an OpenAI-compatible HTTP API (chat/completions, completions, models)");
+  o->model.add_to(*cmd);
+  ServerOptions& s = o->server;
+  cmd->add_option("--host", s.host, "Address to listen on")->capture_default_str();
+  cmd->add_option("--port", s.port, "Port to listen on (0: any free port)")->capture_default_str();
+  auto* key =
+      cmd->add_option("--api-key", s.api_key, "Require 'Authorization: Bearer KEY' on /v1/* and /tokenize");
+  cmd->add_option("--api-key-file", o->api_key_file, "Read the API key from the first line of a file")
+      ->excludes(key);
+  cmd->add_option("--served-model-name", s.served_model_name,
+                  "Model id clients use (default: the model directory's name)");
+  cmd->add_option("--parallel", s.parallel,
+                  "KV slots, i.e. sequences generated at once (default: min(16, a quarter of RAM on CPU or "
+                  "4 GiB on a GPU / (context * KV bytes per token)))")
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--context", s.context,
+                  "Tokens per slot, prompt and completion (default: min(model's, 4096))")
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--prefill-chunk", s.prefill_chunk,
+                  "Prompt tokens computed per step, so decoding never stalls")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  cmd->add_option("--max-queue", s.max_queue,
+                  "Requests that may wait for a slot; beyond them requests get 503")
+      ->capture_default_str();
+  cmd->add_option("--max-body-bytes", s.max_body_bytes, "Largest request body; larger ones get 413")
+      ->capture_default_str();
+  cmd->add_option("--timeout", s.timeout_s, "Seconds a request may take before it is cancelled")
+      ->capture_default_str();
+  cmd->add_option("--shutdown-grace", s.shutdown_grace_s,
+                  "Seconds running requests get to finish after SIGINT/SIGTERM before they are cancelled")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  cmd->add_option("--cors-origin", s.cors_origins,
+                  "Allow browser requests from this origin ('*': any); repeatable");
+  cmd->callback([o] { run_serve(*o); });
+}
+
+}  // namespace torchllm::cli

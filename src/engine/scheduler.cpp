@@ -1,0 +1,185 @@
+#include "torchllm/scheduler.h"
+
+#include <ATen/ATen.h>
+#include <c10/util/Exception.h>
+
+#include <deque>
+#include <string>
+
+#include "engine/sequence.h"
+#include "torchllm/error.h"
+
+namespace torchllm {
+
+struct Scheduler::Impl {
+  Impl(const Transformer& model_, const Tokenizer& tokenizer_, const SchedulerOptions& options_)
+      : model(model_),
+        tokenizer(tokenizer_),
+        options(options_),
+        cache(model_.make_cache(options_.max_batch, options_.max_seq)),
+        slots(options_.max_batch, options_.max_seq) {}
+
+  void drop_cancelled();
+  void admit();
+  void run_batch();
+  void finish_done();
+
+  const Transformer& model;
+  const Tokenizer& tokenizer;
+  SchedulerOptions options;
+  KvCache cache;
+  KvSlots slots;
+  SequenceId next_id = 1;
+  std::deque<std::unique_ptr<Sequence>> waiting;
+  std::vector<std::unique_ptr<Sequence>> running;
+};
+
+Scheduler::Scheduler(const Transformer& model, const Tokenizer& tokenizer, const SchedulerOptions& options) {
+  if (options.max_batch < 1 || options.max_seq < 2 || options.prefill_chunk < 1) {
+    throw Error::invalid_argument("scheduler needs at least 1 slot, a context of 2 and a prefill chunk of 1");
+  }
+  impl_ = std::make_unique<Impl>(model, tokenizer, options);
+}
+
+Scheduler::~Scheduler() = default;
+
+Scheduler::SequenceId Scheduler::submit(GenerationRequest request, GenerationCallbacks callbacks) {
+  const int64_t prompt = static_cast<int64_t>(request.prompt.size());
+  if (prompt == 0) throw Error::invalid_argument("the prompt is empty");
+  if (prompt >= impl_->options.max_seq) {
+    throw Error::invalid_argument("prompt has " + std::to_string(prompt) + " tokens but the context is " +
+                                  std::to_string(impl_->options.max_seq) +
+                                  " (it must leave room for at least one generated token)");
+  }
+  const int64_t vocab = impl_->model.config().vocab_size;
+  for (TokenId id : request.prompt) {
+    if (id < 0 || id >= vocab) {
+      throw Error::invalid_argument("prompt token id " + std::to_string(id) + " is outside the vocabulary (" +
+                                    std::to_string(vocab) + " ids)");
+    }
+  }
+  if (request.max_tokens && *request.max_tokens < 1) {
+    throw Error::invalid_argument("max_tokens must be at least 1, got " +
+                                  std::to_string(*request.max_tokens));
+  }
+  request.sampling.validate(vocab);
+  const SequenceId id = impl_->next_id++;
+  impl_->waiting.push_back(std::make_unique<Sequence>(id, std::move(request), std::move(callbacks),
+                                                      impl_->tokenizer, impl_->options.max_seq));
+  return id;
+}
+
+void Scheduler::Impl::drop_cancelled() {
+  for (auto it = waiting.begin(); it != waiting.end();) {
+    if ((*it)->cancelled()) {
+      (*it)->cancel();
+      it = waiting.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  for (auto& sequence : running) {
+    if (sequence->cancelled()) sequence->cancel();
+  }
+  finish_done();
+}
+
+void Scheduler::Impl::admit() {
+  while (!waiting.empty()) {
+    Sequence& next = *waiting.front();
+    const std::vector<TokenId>& prompt = next.request().prompt;
+    std::optional<KvSlots::Acquired> slot = slots.acquire(std::vector<int64_t>(prompt.begin(), prompt.end()));
+    if (!slot) return;
+    try {
+      next.admit(slot->slot, slot->reused,
+                 std::make_unique<SequenceSampler>(next.request().sampling, model.device(),
+                                                   model.config().vocab_size,
+                                                   std::vector<int64_t>(prompt.begin(), prompt.end())));
+    } catch (const std::exception& e) {
+      slots.release(slot->slot);
+      next.fail(e.what());
+      waiting.pop_front();
+      continue;
+    }
+    running.push_back(std::move(waiting.front()));
+    waiting.pop_front();
+  }
+}
+
+void Scheduler::Impl::run_batch() {
+  // Decode steps first (one token each), then prompt chunks within the per-step prefill budget.
+  std::vector<SequenceChunk> chunks;
+  std::vector<Sequence*> owners;
+  int64_t budget = options.prefill_chunk;
+  for (int pass = 0; pass < 2; ++pass) {
+    for (auto& sequence : running) {
+      if (sequence->finished() || sequence->prefilling() != (pass == 1)) continue;
+      if (pass == 1 && budget == 0) break;
+      SequenceChunk chunk;
+      chunk.slot = sequence->slot();
+      chunk.tokens = sequence->next_input(budget, &chunk.start);
+      if (pass == 1) budget -= static_cast<int64_t>(chunk.tokens.size());
+      chunks.push_back(std::move(chunk));
+      owners.push_back(sequence.get());
+    }
+  }
+  if (chunks.empty()) return;
+
+  try {
+    at::Tensor logits = model.forward(chunks, cache);  // [chunks, vocab]
+    std::vector<int64_t> rows;
+    std::vector<SequenceSampler*> samplers;
+    for (size_t i = 0; i < chunks.size(); ++i) {
+      slots.append(chunks[i].slot, chunks[i].tokens);
+      if (owners[i]->computed(static_cast<int64_t>(chunks[i].tokens.size()))) {
+        rows.push_back(static_cast<int64_t>(i));
+        samplers.push_back(&owners[i]->sampler());
+      }
+    }
+    if (rows.empty()) return;
+    if (static_cast<int64_t>(rows.size()) != logits.size(0)) {
+      logits = logits.index_select(0, at::tensor(rows, at::kLong).to(logits.device()));
+    }
+    const std::vector<SampledToken> sampled = sample_batch(logits, samplers);
+    size_t next = 0;
+    for (int64_t row : rows) owners[row]->accept(sampled[next++]);
+  } catch (const std::exception& e) {
+    std::string message = e.what();
+    if (const auto* c10_error = dynamic_cast<const c10::Error*>(&e))
+      message = c10_error->what_without_backtrace();
+    for (Sequence* owner : owners) {
+      slots.release(owner->slot(), /*keep_tokens=*/false);
+      owner->fail(message);
+    }
+    running.erase(std::remove_if(running.begin(), running.end(),
+                                 [](const std::unique_ptr<Sequence>& s) { return s->finished(); }),
+                  running.end());
+  }
+}
+
+void Scheduler::Impl::finish_done() {
+  for (auto it = running.begin(); it != running.end();) {
+    if ((*it)->finished()) {
+      if (slots.in_use((*it)->slot())) slots.release((*it)->slot());
+      it = running.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
+bool Scheduler::step() {
+  if (!has_work()) return false;
+  impl_->drop_cancelled();
+  impl_->admit();
+  impl_->run_batch();
+  impl_->finish_done();
+  return true;
+}
+
+bool Scheduler::has_work() const { return !impl_->waiting.empty() || !impl_->running.empty(); }
+size_t Scheduler::waiting() const { return impl_->waiting.size(); }
+size_t Scheduler::running() const { return impl_->running.size(); }
+const SchedulerOptions& Scheduler::options() const { return impl_->options; }
+
+}  // namespace torchllm

@@ -1,0 +1,97 @@
+#include "sampling/logits_processors.h"
+
+#include <ATen/ATen.h>
+
+#include <limits>
+#include <tuple>
+
+namespace torchllm {
+namespace {
+
+constexpr double kNegInf = -std::numeric_limits<double>::infinity();
+
+// Puts candidates whose order topk left open into candidate order: by id, then stably by decreasing logit.
+Candidates in_candidate_order(at::Tensor logits, at::Tensor ids) {
+  at::Tensor order;
+  std::tie(ids, order) = ids.sort(1);
+  logits = logits.gather(1, order);
+  std::tie(logits, order) = at::sort(logits, /*stable=*/true, /*dim=*/1, /*descending=*/true);
+  return {logits, ids.gather(1, order)};
+}
+
+}  // namespace
+
+void add_logit_bias(at::Tensor& logits, const at::Tensor& row_index, const at::Tensor& token_index,
+                    const at::Tensor& values) {
+  c10::List<c10::optional<at::Tensor>> index;
+  index.push_back(row_index);
+  index.push_back(token_index);
+  logits.index_put_(index, values, /*accumulate=*/true);
+}
+
+void apply_repetition_penalty(at::Tensor& logits, const at::Tensor& seen, const at::Tensor& penalty) {
+  const at::Tensor penalized = at::where(logits > 0, logits / penalty, logits * penalty);  // [rows, vocab]
+  logits.copy_(at::where(seen, penalized, logits));
+}
+
+void apply_presence_frequency_penalties(at::Tensor& logits, const at::Tensor& counts,
+                                        const at::Tensor& presence, const at::Tensor& frequency) {
+  logits.sub_(counts.gt(0).to(at::kFloat) * presence + counts * frequency);  // [rows, vocab]
+}
+
+void apply_temperature(at::Tensor& logits, const at::Tensor& temperature) {
+  logits.div_(temperature.masked_fill(temperature.eq(0), 1.0));
+}
+
+Candidates sort_candidates(const at::Tensor& logits) {
+  at::Tensor sorted, ids;  // [rows, vocab]
+  std::tie(sorted, ids) = at::sort(logits, /*stable=*/true, /*dim=*/1, /*descending=*/true);
+  return {sorted, ids};
+}
+
+Candidates top_k_candidates(const at::Tensor& logits, const at::Tensor& top_k, int64_t max_k) {
+  const at::Tensor kth = std::get<0>(logits.topk(max_k, 1)).gather(1, top_k - 1);  // [rows, 1]
+  // topk decides ties at the k-th place as it likes; keep the lowest ids among them, as many as the tokens
+  // strictly above leave room for.
+  const at::Tensor above = logits > kth;               // [rows, vocab]
+  const at::Tensor at_kth = logits == kth;             // [rows, vocab]
+  const at::Tensor room = top_k - above.sum(1, true);  // [rows, 1]
+  const at::Tensor keep = above.logical_or(at_kth.logical_and(at_kth.cumsum(1) <= room));
+  at::Tensor values, ids;  // [rows, max_k]
+  std::tie(values, ids) = logits.masked_fill(keep.logical_not(), kNegInf).topk(max_k, 1);
+  return in_candidate_order(values, ids);
+}
+
+void apply_top_k(at::Tensor& candidates, const at::Tensor& top_k) {
+  const int64_t width = candidates.size(1);
+  const at::Tensor k = top_k.masked_fill(top_k.le(0), width);                    // [rows, 1]
+  const at::Tensor place = at::arange(width, top_k.options()).view({1, width});  // [1, width]
+  candidates.masked_fill_(place >= k, kNegInf);
+}
+
+void apply_top_p(at::Tensor& candidates, const at::Tensor& top_p) {
+  const int64_t width = candidates.size(1);
+  // Unnormalized probabilities (the first is 1) and their running sum: comparing with top_p * total needs no
+  // division, and -inf places past a row's last candidate add exact zeros, so the cut does not depend on the
+  // width of the batch.
+  const at::Tensor weight = (candidates - candidates.narrow(1, 0, 1)).exp();  // [rows, width]
+  const at::Tensor running = weight.cumsum(1);                                // [rows, width]
+  const at::Tensor total = running.narrow(1, width - 1, 1);                   // [rows, 1]
+  // Mass before each place; shifted rather than running - weight so that it is exactly 0 at the first.
+  const at::Tensor before = at::cat({at::zeros_like(total), running.narrow(1, 0, width - 1)}, 1);
+  // Rounding can carry the running sum to the total before the last place; "off" must keep everything.
+  const at::Tensor p = top_p.masked_fill(top_p.ge(1), std::numeric_limits<double>::infinity());
+  candidates.masked_fill_(before >= p * total, kNegInf);
+}
+
+void apply_min_p(at::Tensor& logits, const at::Tensor& min_p) {
+  const at::Tensor threshold = std::get<0>(logits.max(1, /*keepdim=*/true)) + min_p.log();  // [rows, 1]
+  logits.masked_fill_(logits < threshold, kNegInf);
+}
+
+at::Tensor exponential_race(const Candidates& candidates, const at::Tensor& noise) {
+  const at::Tensor place = (candidates.logits - noise.log()).argmax(1, /*keepdim=*/true);  // [rows, 1]
+  return candidates.ids.gather(1, place).squeeze(1);
+}
+
+}  // namespace torchllm

@@ -1,0 +1,206 @@
+#!/bin/bash
+# End-to-end checks of `torchllm chat`: chat_test.sh TORCHLLM MAKE_TINY_CHECKPOINT
+# Scripted mode through pipes; the interactive prompt through a pseudo-terminal (a private tmux server).
+# The test model's replies are random bytes, so the checks look at structure, and at greedy replies being the
+# same wherever the conversation is the same.
+set -uo pipefail
+torchllm="$1"
+make_checkpoint="$2"
+work="$(mktemp -d)"
+socket="torchllm-chat-test-$$"
+cleanup() {
+  tmux -L "$socket" kill-server 2>/dev/null
+  rm -rf "$work"
+}
+trap cleanup EXIT
+failures=0
+export OMP_WAIT_POLICY=passive
+unset NO_COLOR TORCHLLM_CHAT_HISTORY TMUX
+
+fail() { echo "FAIL $*"; failures=$((failures + 1)); }
+check() {  # check NAME EXPECTED_RC COMMAND... < stdin ; output in $work/out, $work/err
+  local name="$1" expected="$2"
+  shift 2
+  "$@" >"$work/out" 2>"$work/err"
+  local rc=$?
+  if [ "$rc" -ne "$expected" ]; then
+    fail "$name: exit $rc, expected $expected"; cat "$work/err"
+  else
+    echo "ok   $name"
+  fi
+}
+contains() {  # contains NAME FILE TEXT
+  grep -qF -- "$3" "$2" || { fail "$1: '$3' not in $2:"; cat "$2"; }
+}
+py() {  # py EXPRESSION ARGS... : prints a Python expression over sys.argv
+  python3 -c "import json, sys; print($1)" "${@:2}"
+}
+jsonl_text() {  # jsonl_text FILE N : the text of the Nth (0-based) JSON line
+  py "json.loads(open(sys.argv[1], encoding='utf-8').read().splitlines()[int(sys.argv[2])])['text']" "$1" "$2"
+}
+saved_content() {  # saved_content FILE N : content of message N of a saved conversation
+  py "json.load(open(sys.argv[1], encoding='utf-8'))[int(sys.argv[2])]['content']" "$1" "$2"
+}
+equal() {  # equal NAME ACTUAL EXPECTED
+  if [ "$2" == "$3" ]; then echo "ok   $1"; else fail "$1: got '$2', expected '$3'"; fi
+}
+
+model="$work/model"
+mkdir -p "$model" && "$make_checkpoint" qwen3-chat "$model" 5
+# --ignore-eos: replies of exactly max_tokens, long ones when asked for (Ctrl-C needs a reply still running).
+base=("$torchllm" chat -m "$model" --threads 1 --device cpu --dtype fp32 --temperature 0 --ignore-eos)
+chat=("${base[@]}" --context 30000)
+
+check "help" 0 "$torchllm" chat --help
+contains "help lists --system" "$work/out" "--system"
+contains "help lists --hide-thinking" "$work/out" "--hide-thinking"
+contains "help lists sampling" "$work/out" "--temperature"
+
+# --- scripted mode: one reply per message ------------------------------------------------------------------
+# The second message continues over two lines, as at the prompt.
+printf 'hello\nsecond \\\nmessage\nthird message\n' >"$work/three.txt"
+check "scripted json" 0 "${chat[@]}" --max-tokens 8 --json -v <"$work/three.txt"
+cp "$work/out" "$work/three.jsonl"
+equal "one JSON reply per message" "$(wc -l <"$work/three.jsonl")" 3
+equal "reply length" "$(py "[json.loads(l)['usage']['completion_tokens'] for l in open(sys.argv[1])]" "$work/three.jsonl")" \
+  "[8, 8, 8]"
+equal "stats line per reply" "$(grep -c '^prompt .* tokens (.* cached)' "$work/err")" 3
+# The conversation is kept: each prompt holds the previous one, whose K/V the next reply reuses.
+read -r p1 p2 c2 <<<"$(py "' '.join(str(x) for x in (lambda r: [r[0]['usage']['prompt_tokens'], \
+  r[1]['usage']['prompt_tokens'], r[1]['stats']['cached_prompt_tokens']])([json.loads(l) for l in open(sys.argv[1])]))" \
+  "$work/three.jsonl")"
+[ "$p2" -gt "$((p1 + 8))" ] || fail "second prompt ($p2 tokens) does not hold the first turn ($p1 + 8)"
+[ "$c2" -ge "$p1" ] || fail "second reply reused $c2 cached tokens, fewer than the first prompt's $p1"
+echo "ok   KV reuse: prompt $p1 -> $p2 tokens, $c2 cached"
+
+check "scripted text" 0 "${chat[@]}" --max-tokens 8 <"$work/three.txt"
+equal "text mode prints the greedy replies" "$(py "open(sys.argv[1], 'rb').read() == b''.join( \
+  json.loads(l)['text'].encode('utf-8', 'surrogateescape') + b'\n' for l in open(sys.argv[2], encoding='utf-8'))" \
+  "$work/out" "$work/three.jsonl")" True
+[ -s "$work/err" ] && fail "text mode without -v wrote to stderr: $(cat "$work/err")"
+
+printf '/params\n/set temperature 0.5\n/set top_k 7\n/params\n/set bogus 1\n/think off\n/bye\nnever sent\n' >"$work/cmds.txt"
+check "scripted commands" 0 "${chat[@]}" --max-tokens 8 <"$work/cmds.txt"
+contains "/params" "$work/out" "temperature=0 top_k=20"
+contains "/set then /params" "$work/out" "temperature=0.5 top_k=7"
+contains "/set unknown" "$work/out" "unknown parameter 'bogus'"
+contains "/think" "$work/out" "thinking off"
+equal "/bye leaves before the last line" "$(wc -l <"$work/out")" 6  # 2 x /params, 3 x /set, /think
+
+# /think off renders the template with enable_thinking=false: an empty reasoning block ends the prompt.
+printf '/think off\nhello\n' >"$work/think.txt"
+check "scripted /think off" 0 "${chat[@]}" --max-tokens 8 --json <"$work/think.txt"
+think_prompt=$(py "json.loads(open(sys.argv[1]).readline())['usage']['prompt_tokens']" "$work/out")
+[ "$think_prompt" -gt "$p1" ] || fail "/think off: prompt of $think_prompt tokens, not longer than $p1"
+
+# A message that does not fit fails alone; the next one is answered; the exit code tells.
+long="$(printf 'word %.0s' $(seq 1 80))"
+printf '%s\nhi\n' "$long" >"$work/long.txt"
+check "message too long" 1 "${base[@]}" --context 48 --max-tokens 4 --json <"$work/long.txt"
+contains "too long: one line" "$work/err" "no longer fits the context of 48 tokens"
+contains "too long: summary" "$work/err" "1 message got no reply"
+equal "too long: error, then a reply" "$(py "[list(json.loads(l))[0] for l in open(sys.argv[1])]" "$work/out")" \
+  "['error', 'text']"
+
+# --- /save then /load continues the same conversation ---------------------------------------------------
+printf 'hello\n/save %s\n' "$work/one.json" >"$work/save.txt"
+check "scripted /save" 0 "${chat[@]}" --max-tokens 8 <"$work/save.txt"
+equal "saved roles" "$(py "[m['role'] for m in json.load(open(sys.argv[1]))]" "$work/one.json")" "['user', 'assistant']"
+equal "saved reply is the greedy reply" "$(saved_content "$work/one.json" 1)" "$(jsonl_text "$work/three.jsonl" 0)"
+printf '/load %s\nsecond \\\nmessage\n' "$work/one.json" >"$work/load.txt"
+check "scripted /load" 0 "${chat[@]}" --max-tokens 8 --json <"$work/load.txt"
+equal "reply after /load is the same greedy reply" "$(jsonl_text "$work/out" 0)" "$(jsonl_text "$work/three.jsonl" 1)"
+
+# --- interactive, through a pseudo-terminal --------------------------------------------------------------
+if ! command -v tmux >/dev/null; then
+  fail "tmux is not installed (tools/install-deps.sh installs it); the interactive checks did not run"
+  exit 1
+fi
+cat >"$work/session.sh" <<'EOF'
+#!/bin/bash
+# session.sh EXIT_FILE COMMAND...: runs the command, then records its exit code.
+exit_file="$1"
+shift
+"$@"
+echo "$?" >"$exit_file"
+sleep 600
+EOF
+start() {  # start NAME COMMAND... : a new terminal running COMMAND
+  rm -f "$work/$1.exit"
+  tmux -L "$socket" new-session -d -s "$1" -x 160 -y 50 bash "$work/session.sh" "$work/$1.exit" "${@:2}"
+}
+screen() { tmux -L "$socket" capture-pane -p -J -S - -t "$1"; }
+keys() { tmux -L "$socket" send-keys -t "$1" "${@:2}"; }
+wait_for() {  # wait_for SESSION TEXT [SECONDS]: until TEXT is on the screen
+  local deadline=$((SECONDS + ${3:-20}))
+  until screen "$1" | grep -qF -- "$2"; do
+    if [ "$SECONDS" -ge "$deadline" ]; then
+      fail "$1: '$2' did not appear on the terminal:"; screen "$1" | tail -15; return 1
+    fi
+    sleep 0.1
+  done
+}
+wait_prompts() {  # wait_prompts SESSION N: until N prompts have been shown
+  local deadline=$((SECONDS + 20))
+  until [ "$(screen "$1" | grep -c '^>>>')" -ge "$2" ]; do
+    if [ "$SECONDS" -ge "$deadline" ]; then fail "$1: prompt $2 did not come:"; screen "$1" | tail -15; return 1; fi
+    sleep 0.1
+  done
+}
+wait_exit() {  # wait_exit SESSION EXPECTED_CODE
+  local deadline=$((SECONDS + 20))
+  until [ -s "$work/$1.exit" ]; do
+    if [ "$SECONDS" -ge "$deadline" ]; then fail "$1: chat did not exit:"; screen "$1" | tail -15; return 1; fi
+    sleep 0.1
+  done
+  equal "$1: exit code" "$(cat "$work/$1.exit")" "$2"
+}
+
+start j "${chat[@]}" --json
+wait_exit j 2
+contains "--json needs a script" <(screen j) "--json is for scripts"
+
+start a "${chat[@]}" --max-tokens 8 --history-file "$work/history/chat_history"
+wait_for a "/help lists the commands" && wait_prompts a 1
+keys a "hello" Enter && wait_prompts a 2
+keys a 'second \' Enter 'message' Enter && wait_prompts a 3
+keys a "/params" Enter && wait_for a "max_tokens=8"
+keys a "/stats" Enter && wait_for a "reply 2: prompt"
+contains "interactive: KV reuse" <(screen a) "reply 2: prompt $p2 tokens ($c2 cached)"
+keys a "/save $work/two.json" Enter && wait_for a "saved 4 messages"
+keys a "/set max_tokens none" Enter && wait_for a "max_tokens=none"
+prompts=$(screen a | grep -c '^>>>')
+keys a "tell me a very long story" Enter
+sleep 1.5  # the reply streams (up to the 30000-token context, minutes away)
+keys a C-c && wait_prompts a $((prompts + 1))
+keys a "/stats" Enter && wait_for a "| cancelled"
+echo "ok   interactive: Ctrl-C stopped the reply and the prompt came back"
+prompts=$(screen a | grep -c '^>>>')
+keys a "a draft" && sleep 0.2 && keys a C-c && wait_prompts a $((prompts + 1))
+keys a "/think on" Enter && wait_for a "thinking on"
+keys a C-c  # at an empty prompt: leave
+wait_exit a 0
+equal "interactive replies equal scripted ones" \
+  "$(saved_content "$work/two.json" 1)|$(saved_content "$work/two.json" 3)" \
+  "$(jsonl_text "$work/three.jsonl" 0)|$(jsonl_text "$work/three.jsonl" 1)"
+equal "multi-line input" "$(saved_content "$work/two.json" 2)" "$(printf 'second \nmessage')"
+contains "history file" "$work/history/chat_history" "hello"
+contains "history file has commands" "$work/history/chat_history" "/params"
+grep -q "draft" "$work/history/chat_history" && fail "a line dropped with Ctrl-C went into the history"
+
+# A new session continues the saved conversation; the history comes from the environment variable.
+start b env TORCHLLM_CHAT_HISTORY="$work/history2" "${chat[@]}" --max-tokens 8
+wait_prompts b 1
+keys b "/load $work/two.json" Enter && wait_for b "loaded 4 messages"
+keys b "third message" Enter && wait_prompts b 3
+keys b '"""' Enter "/a block" Enter 'of two lines"""' Enter && wait_prompts b 4
+keys b "/save $work/three.json" Enter && wait_for b "saved 8 messages"
+keys b C-d
+wait_exit b 0
+equal "reply after /load equals the scripted one" "$(saved_content "$work/three.json" 5)" \
+  "$(jsonl_text "$work/three.jsonl" 2)"
+equal "\"\"\" block is one literal message" "$(saved_content "$work/three.json" 6)" "$(printf '/a block\nof two lines')"
+contains "TORCHLLM_CHAT_HISTORY" "$work/history2" "third"  # libedit escapes spaces
+
+[ "$failures" -eq 0 ] || { echo "$failures failure(s)"; exit 1; }
+echo "all chat e2e checks passed"

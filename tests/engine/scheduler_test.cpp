@@ -1,0 +1,243 @@
+#include "torchllm/scheduler.h"
+
+#include <ATen/ATen.h>
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <map>
+
+#include "tiny_chat_model.h"
+#include "tiny_checkpoint.h"
+#include "torchllm/error.h"
+#include "torchllm/generator.h"
+
+namespace torchllm {
+namespace {
+
+class SchedulerTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = new std::string(testing::make_temp_dir("scheduler-test"));
+    testing::write_tiny_chat_model(*dir_, 7);
+    model_ = Transformer::load(*dir_, {"cpu", "fp32"}).release();
+    tokenizer_ = load_tokenizer(*dir_).release();
+  }
+  static void TearDownTestSuite() {
+    delete model_;
+    delete tokenizer_;
+    std::system(("rm -rf '" + *dir_ + "'").c_str());
+    delete dir_;
+  }
+
+  static std::vector<TokenId> prompt(const std::string& text) { return tokenizer_->encode(text); }
+
+  static GenerationRequest greedy(std::vector<TokenId> prompt, int64_t max_tokens) {
+    GenerationRequest request;
+    request.prompt = std::move(prompt);
+    request.sampling.temperature = 0;
+    request.max_tokens = max_tokens;
+    request.ignore_eos = true;
+    return request;
+  }
+
+  // Greedy decoding written out with the model alone: the reference for everything the scheduler does.
+  static std::vector<TokenId> argmax_loop(const std::vector<TokenId>& prompt, int n) {
+    KvCache cache = model_->make_cache(1, 256);
+    std::vector<TokenId> out;
+    SequenceChunk chunk{0, 0, std::vector<int64_t>(prompt.begin(), prompt.end()), false};
+    for (int i = 0; i < n; ++i) {
+      at::Tensor logits = model_->forward({chunk}, cache);
+      const TokenId next = static_cast<TokenId>(logits[0].argmax().item<int64_t>());
+      out.push_back(next);
+      chunk.start += static_cast<int64_t>(chunk.tokens.size());
+      chunk.tokens = {next};
+    }
+    return out;
+  }
+
+  static std::string* dir_;
+  static Transformer* model_;
+  static Tokenizer* tokenizer_;
+};
+
+std::string* SchedulerTest::dir_ = nullptr;
+Transformer* SchedulerTest::model_ = nullptr;
+Tokenizer* SchedulerTest::tokenizer_ = nullptr;
+
+TEST_F(SchedulerTest, GreedyGenerationEqualsArgmaxOfTheModel) {
+  Generator generator(*model_, *tokenizer_, 128);
+  const std::vector<TokenId> p = prompt("the hello world of the");
+  GenerationResult result = generator.generate(greedy(p, 24));
+  EXPECT_EQ(result.tokens, argmax_loop(p, 24));
+  EXPECT_EQ(result.finish_reason, FinishReason::kLength);
+  EXPECT_EQ(result.stats.prompt_tokens, static_cast<int64_t>(p.size()));
+  EXPECT_EQ(result.stats.generated_tokens, 24);
+  EXPECT_EQ(result.text, tokenizer_->decode(result.tokens, true));
+}
+
+TEST_F(SchedulerTest, StreamedDeltasAddUpToTheResult) {
+  Generator generator(*model_, *tokenizer_, 128);
+  std::string streamed;
+  std::vector<TokenId> streamed_ids;
+  GenerationRequest request = greedy(prompt("once upon a time"), 30);
+  request.sampling.logprobs = true;
+  request.sampling.top_logprobs = 2;
+  GenerationResult result = generator.generate(request, [&](const GenerationDelta& delta) {
+    streamed += delta.text;
+    for (const SampledToken& t : delta.tokens) streamed_ids.push_back(static_cast<TokenId>(t.token));
+  });
+  EXPECT_EQ(streamed, result.text);
+  EXPECT_EQ(streamed_ids, result.tokens);
+  ASSERT_EQ(result.token_logprobs.size(), result.tokens.size());
+  for (const SampledToken& t : result.token_logprobs) {
+    ASSERT_EQ(t.top.size(), 2u);
+    EXPECT_EQ(t.top[0].token, t.token);  // greedy picks the most likely token
+    EXPECT_LE(t.logprob, 0.0f);
+  }
+}
+
+TEST_F(SchedulerTest, BatchedChunkedGenerationEqualsEachAlone) {
+  const std::vector<std::string> texts = {
+      "the", "hello world, hello world, hello world",     "in the beginning", "12 + 23 = ",
+      "a",   "what is the answer to the question of life"};
+  // Alone, one at a time.
+  std::vector<GenerationResult> alone;
+  for (size_t i = 0; i < texts.size(); ++i) {
+    Generator generator(*model_, *tokenizer_, 128);
+    GenerationRequest request = greedy(prompt(texts[i]), 10 + static_cast<int64_t>(i));
+    if (i % 2 == 1) {  // sampled rows with their own seeds
+      request.sampling.temperature = 0.9;
+      request.sampling.top_p = 0.9;
+      request.sampling.seed = 100 + i;
+    }
+    alone.push_back(generator.generate(request));
+  }
+  // Together: 4 slots for 6 sequences (two wait), prompts prefilled 3 tokens per step.
+  SchedulerOptions options;
+  options.max_batch = 4;
+  options.max_seq = 128;
+  options.prefill_chunk = 3;
+  Scheduler scheduler(*model_, *tokenizer_, options);
+  std::map<size_t, GenerationResult> together;
+  for (size_t i = 0; i < texts.size(); ++i) {
+    GenerationRequest request = greedy(prompt(texts[i]), 10 + static_cast<int64_t>(i));
+    if (i % 2 == 1) {
+      request.sampling.temperature = 0.9;
+      request.sampling.top_p = 0.9;
+      request.sampling.seed = 100 + i;
+    }
+    GenerationCallbacks callbacks;
+    callbacks.on_finish = [&together, i](const GenerationResult& r) { together[i] = r; };
+    callbacks.on_error = [](const std::string& m) { FAIL() << m; };
+    scheduler.submit(request, callbacks);
+  }
+  EXPECT_EQ(scheduler.waiting(), texts.size());
+  size_t max_running = 0;
+  while (scheduler.step()) max_running = std::max(max_running, scheduler.running());
+  EXPECT_EQ(max_running, 4u);
+  ASSERT_EQ(together.size(), texts.size());
+  for (size_t i = 0; i < texts.size(); ++i) {
+    EXPECT_EQ(together[i].tokens, alone[i].tokens) << "sequence " << i;
+    EXPECT_EQ(together[i].text, alone[i].text) << "sequence " << i;
+  }
+}
+
+TEST_F(SchedulerTest, AGrowingConversationReusesItsCachedPrefix) {
+  Generator generator(*model_, *tokenizer_, 128);
+  std::vector<TokenId> turn = prompt("<|im_start|>user\nhello<|im_end|>\n<|im_start|>assistant\n");
+  GenerationResult first = generator.generate(greedy(turn, 8));
+  EXPECT_EQ(first.stats.cached_prompt_tokens, 0);
+  turn.insert(turn.end(), first.tokens.begin(), first.tokens.end());
+  const std::vector<TokenId> more = prompt("<|im_end|>\n<|im_start|>user\nand again<|im_end|>\n");
+  turn.insert(turn.end(), more.begin(), more.end());
+  GenerationResult second = generator.generate(greedy(turn, 8));
+  // Everything but the last generated token (never fed back) was already in the cache.
+  EXPECT_EQ(second.stats.cached_prompt_tokens, static_cast<int64_t>(turn.size() - more.size() - 1));
+  EXPECT_EQ(second.tokens, argmax_loop(turn, 8));
+}
+
+TEST_F(SchedulerTest, ContextLimitEndsWithLengthAndTooLongPromptsAreRejected) {
+  Generator generator(*model_, *tokenizer_, 20);
+  std::vector<TokenId> p(15, 104);
+  GenerationRequest request = greedy(p, 100);
+  request.max_tokens.reset();
+  GenerationResult result = generator.generate(request);
+  EXPECT_EQ(result.finish_reason, FinishReason::kLength);
+  EXPECT_EQ(result.tokens.size(), 5u);
+  try {
+    generator.generate(greedy(std::vector<TokenId>(20, 104), 1));
+    FAIL() << "a prompt filling the context was accepted";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), Error::Kind::kInvalidArgument);
+    EXPECT_NE(std::string(e.what()).find("prompt has 20 tokens but the context is 20"), std::string::npos);
+  }
+  EXPECT_THROW(generator.generate(greedy({}, 1)), Error);
+  EXPECT_THROW(generator.generate(greedy({100000}, 1)), Error);
+}
+
+TEST_F(SchedulerTest, StopStringEndsTheGenerationAndIsNotEmitted) {
+  Generator generator(*model_, *tokenizer_, 128);
+  const std::vector<TokenId> p = prompt("hello");
+  const std::string full = generator.generate(greedy(p, 40)).text;
+  // A stop string from the middle of what the model writes, free of replacement characters.
+  std::string stop;
+  for (size_t at = full.size() / 3; at + 2 <= full.size() && stop.empty(); ++at) {
+    const std::string candidate = full.substr(at, 2);
+    if (candidate.find('\xEF') == std::string::npos && static_cast<unsigned char>(candidate[0]) < 0x80 &&
+        static_cast<unsigned char>(candidate[1]) < 0x80) {
+      stop = candidate;
+    }
+  }
+  ASSERT_FALSE(stop.empty()) << full;
+  GenerationRequest request = greedy(p, 40);
+  request.stop = {stop};
+  std::string streamed;
+  GenerationResult result =
+      generator.generate(request, [&](const GenerationDelta& d) { streamed += d.text; });
+  EXPECT_EQ(result.text, full.substr(0, full.find(stop)));
+  EXPECT_EQ(streamed, result.text);
+  EXPECT_EQ(result.finish_reason, FinishReason::kStop);
+  ASSERT_TRUE(result.stop_string.has_value());
+  EXPECT_EQ(*result.stop_string, stop);
+}
+
+TEST_F(SchedulerTest, EndOfSequenceTokenStops) {
+  Generator generator(*model_, *tokenizer_, 128);
+  const TokenId im_end = *tokenizer_->token_to_id("<|im_end|>");
+  GenerationRequest request = greedy(prompt("hi"), 10);
+  request.ignore_eos = false;
+  request.sampling.logit_bias[im_end] = 100;
+  GenerationResult result = generator.generate(request);
+  EXPECT_EQ(result.finish_reason, FinishReason::kStop);
+  EXPECT_EQ(result.tokens, std::vector<TokenId>{im_end});
+  EXPECT_EQ(result.text, "");
+  request.ignore_eos = true;
+  EXPECT_EQ(generator.generate(request).tokens.size(), 10u);
+}
+
+TEST_F(SchedulerTest, CancelStopsAtTheNextStep) {
+  Generator generator(*model_, *tokenizer_, 128);
+  GenerationRequest request = greedy(prompt("hello"), 50);
+  request.cancel = std::make_shared<std::atomic<bool>>(false);
+  int deltas = 0;
+  GenerationResult result = generator.generate(request, [&](const GenerationDelta& d) {
+    deltas += static_cast<int>(d.tokens.size());
+    if (deltas >= 3) request.cancel->store(true);
+  });
+  EXPECT_EQ(result.finish_reason, FinishReason::kCancelled);
+  EXPECT_LT(result.tokens.size(), 10u);
+}
+
+TEST_F(SchedulerTest, SameSeedSameTokensOtherSeedOtherTokens) {
+  Generator generator(*model_, *tokenizer_, 128);
+  GenerationRequest request = greedy(prompt("the"), 24);
+  request.sampling.temperature = 1.0;
+  request.sampling.seed = 5;
+  const std::vector<TokenId> a = generator.generate(request).tokens;
+  EXPECT_EQ(generator.generate(request).tokens, a);
+  request.sampling.seed = 6;
+  EXPECT_NE(generator.generate(request).tokens, a);
+}
+
+}  // namespace
+}  // namespace torchllm
