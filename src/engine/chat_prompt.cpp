@@ -192,19 +192,7 @@ std::vector<TokenId> ChatPromptEncoder::encode(const nlohmann::ordered_json& mes
 }
 
 std::map<std::string, std::string> chat_template_special_tokens(const std::string& model_dir) {
-  std::map<std::string, std::string> tokens;
-  const std::string path = model_dir + "/tokenizer_config.json";
-  if (!file_exists(path)) return tokens;
-  const nlohmann::json config = read_json_file(path);
-  for (const char* key : {"bos_token", "eos_token", "unk_token", "pad_token"}) {
-    auto it = config.find(key);
-    if (it == config.end()) continue;
-    if (it->is_string()) tokens[key] = it->get<std::string>();
-    if (it->is_object() && it->contains("content") && (*it)["content"].is_string()) {
-      tokens[key] = (*it)["content"].get<std::string>();
-    }
-  }
-  return tokens;
+  return ChatTemplate::special_tokens_in_model_dir(model_dir);
 }
 
 ChatTemplate load_chat_template(const std::string& model_dir) {
