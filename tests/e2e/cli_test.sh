@@ -7,21 +7,7 @@ work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 failures=0
 
-check() {  # check NAME EXPECTED_RC COMMAND... ; output in $work/out, $work/err
-  local name="$1" expected="$2"
-  shift 2
-  "$@" >"$work/out" 2>"$work/err"
-  local rc=$?
-  if [ "$rc" -ne "$expected" ]; then
-    echo "FAIL $name: exit $rc, expected $expected"; cat "$work/err"; failures=$((failures + 1))
-  else
-    echo "ok   $name"
-  fi
-}
-
-contains() {  # contains NAME FILE TEXT
-  if ! grep -qF -- "$3" "$2"; then echo "FAIL $1: '$3' not in $2:"; cat "$2"; failures=$((failures + 1)); fi
-}
+source "$(dirname "$0")/checks.sh"
 
 for variant in qwen3 qwen2 llama3 llama2 mistral; do
   "$make_checkpoint" "$variant" "$work" 1 BF16 && mkdir -p "$work/$variant" && mv "$work"/config.json "$work"/model.safetensors "$work/$variant/"

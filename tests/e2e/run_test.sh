@@ -8,20 +8,7 @@ trap 'rm -rf "$work"' EXIT
 failures=0
 export OMP_WAIT_POLICY=passive
 
-check() {  # check NAME EXPECTED_RC COMMAND... ; output in $work/out, $work/err
-  local name="$1" expected="$2"
-  shift 2
-  "$@" >"$work/out" 2>"$work/err"
-  local rc=$?
-  if [ "$rc" -ne "$expected" ]; then
-    echo "FAIL $name: exit $rc, expected $expected"; cat "$work/err"; failures=$((failures + 1))
-  else
-    echo "ok   $name"
-  fi
-}
-contains() {  # contains NAME FILE TEXT
-  if ! grep -qF -- "$3" "$2"; then echo "FAIL $1: '$3' not in $2:"; cat "$2"; failures=$((failures + 1)); fi
-}
+source "$(dirname "$0")/checks.sh"
 same() {  # same NAME FILE1 FILE2
   if ! cmp -s "$2" "$3"; then echo "FAIL $1: $2 and $3 differ"; diff <(od -c "$2") <(od -c "$3") | head; failures=$((failures + 1)); fi
 }

@@ -1,0 +1,17 @@
+# Shared by the end-to-end scripts: sourced after they set $work (a scratch directory) and failures=0.
+
+check() {  # check NAME EXPECTED_RC COMMAND... ; output in $work/out, $work/err
+  local name="$1" expected="$2"
+  shift 2
+  "$@" >"$work/out" 2>"$work/err"
+  local rc=$?
+  if [ "$rc" -ne "$expected" ]; then
+    echo "FAIL $name: exit $rc, expected $expected"; cat "$work/err"; failures=$((failures + 1))
+  else
+    echo "ok   $name"
+  fi
+}
+
+contains() {  # contains NAME FILE TEXT
+  if ! grep -qF -- "$3" "$2"; then echo "FAIL $1: '$3' not in $2:"; cat "$2"; failures=$((failures + 1)); fi
+}
