@@ -4,6 +4,7 @@
 #include <c10/core/ScalarType.h>
 
 #include <cstdint>
+#include <optional>
 #include <string>
 
 namespace torchllm {
@@ -28,5 +29,10 @@ std::string device_name(const c10::Device& device);
 // Memory bandwidth in GB/s of GPUs whose figure is published, by device_name; 0 when unknown.
 double known_bandwidth_gb_s(const std::string& device_name);
 uint64_t peak_memory_bytes(const c10::Device& device);
+// Bytes that can still be allocated: on a Linux CPU the kernel's MemAvailable plus free swap; nothing where
+// it is not known (other devices fail their allocations cleanly instead).
+std::optional<uint64_t> available_memory_bytes(const c10::Device& device);
+// Whether a libtorch error message reports a failed allocation (CPU and CUDA allocators word it differently).
+bool is_out_of_memory_message(const std::string& message);
 
 }  // namespace torchllm

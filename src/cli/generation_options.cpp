@@ -32,23 +32,31 @@ int64_t parse_int(const std::string& name, const std::string& value) {
 }  // namespace
 
 void GenerationOptions::add_to(CLI::App& command) {
-  const std::string group = "Sampling (default: the model's generation_config.json, else OpenAI's)";
-  command.add_option("--temperature", temperature, "Softmax temperature; 0 = greedy")->group(group);
-  command.add_option("--top-k", top_k, "Keep the k most likely tokens; 0 = off")->group(group);
-  command.add_option("--top-p", top_p, "Nucleus sampling: keep tokens up to this cumulative probability")
+  const std::string group = "Sampling (default: the model's generation_config.json, else the fallback shown)";
+  command.add_option("--temperature", temperature, "Softmax temperature; 0 = greedy (fallback: 1)")
       ->group(group);
-  command.add_option("--min-p", min_p, "Drop tokens below min_p x the most likely token's probability")
+  command.add_option("--top-k", top_k, "Keep the k most likely tokens; 0 = off (fallback: 0)")->group(group);
+  command
+      .add_option("--top-p", top_p,
+                  "Nucleus sampling: keep tokens up to this cumulative probability (fallback: 1 = off)")
+      ->group(group);
+  command
+      .add_option("--min-p", min_p,
+                  "Drop tokens below min_p x the most likely token's probability (fallback: 0 = off)")
       ->group(group);
   command
       .add_option("--repetition-penalty,--repeat-penalty", repetition_penalty,
-                  "Penalize tokens of the prompt and the output (1 = off)")
+                  "Penalize tokens of the prompt and the output (fallback: 1 = off)")
       ->group(group);
-  command.add_option("--presence-penalty", presence_penalty, "OpenAI presence penalty, -2..2")->group(group);
-  command.add_option("--frequency-penalty", frequency_penalty, "OpenAI frequency penalty, -2..2")
+  command.add_option("--presence-penalty", presence_penalty, "OpenAI presence penalty, -2..2 (fallback: 0)")
+      ->group(group);
+  command
+      .add_option("--frequency-penalty", frequency_penalty, "OpenAI frequency penalty, -2..2 (fallback: 0)")
       ->group(group);
   command.add_option("--logit-bias", logit_bias, "ID=BIAS added to a token's logit (repeatable)")
       ->group(group);
-  command.add_option("--seed", seed, "Random seed for reproducible sampling")->group(group);
+  command.add_option("--seed", seed, "Random seed for reproducible sampling (default: a new one each run)")
+      ->group(group);
   command
       .add_option("-n,--max-tokens", max_tokens,
                   "Most tokens to generate (default: until the end or the context)")

@@ -106,12 +106,13 @@ void add_run_command(CLI::App& app) {
   cmd->add_flag("--chat", o->chat,
                 "Wrap the prompt as one user message (default when the model has a chat template)");
   cmd->add_flag("--raw", o->raw, "Send the text as it is, without the chat template");
-  cmd->add_option("--system", o->system, "System message (chat mode)");
+  cmd->add_option("--system", o->system, "System message (chat mode; default: none)");
   cmd->add_flag("--no-think", o->no_think, "Render the template with enable_thinking=false (Qwen3)");
   cmd->add_flag("-q,--quiet", o->quiet, "No statistics on stderr");
   cmd->add_flag("--json", o->json, "Print one JSON object (text, tokens, finish reason, statistics) instead");
-  cmd->add_option("--logprobs", o->logprobs,
-                  "With --json: log-probabilities of the sampled tokens and N alternatives");
+  cmd->add_option(
+      "--logprobs", o->logprobs,
+      "With --json: log-probabilities of the sampled tokens and N alternatives, 0..20 (default: none)");
   o->model.add_to(*cmd);
   o->generation.add_to(*cmd);
   cmd->callback([o] { run(*o); });

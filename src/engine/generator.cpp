@@ -2,6 +2,7 @@
 
 #include <optional>
 
+#include "torchllm/device.h"
 #include "torchllm/error.h"
 #include "torchllm/scheduler.h"
 
@@ -31,9 +32,8 @@ GenerationResult Generator::generate(GenerationRequest request,
     if (!scheduler_->step()) throw Error::internal("generation stopped without finishing");
   }
   if (error) {
-    const bool out_of_memory = error->find("out of memory") != std::string::npos ||
-                               error->find("Out of memory") != std::string::npos;
-    if (out_of_memory) throw Error::exhausted("out of memory during generation: " + *error);
+    if (is_out_of_memory_message(*error))
+      throw Error::exhausted("out of memory during generation: " + *error);
     throw Error::internal("generation failed: " + *error);
   }
   return std::move(*result);

@@ -5,6 +5,7 @@
 #include <sys/resource.h>
 
 #include <fstream>
+#include <sstream>
 #include <thread>
 
 #ifdef TORCHLLM_WITH_CUDA
@@ -144,6 +145,32 @@ uint64_t peak_memory_bytes(const c10::Device& device) {
   rusage usage{};
   ::getrusage(RUSAGE_SELF, &usage);
   return static_cast<uint64_t>(usage.ru_maxrss) * 1024;
+}
+
+std::optional<uint64_t> available_memory_bytes(const c10::Device& device) {
+  if (!device.is_cpu()) return std::nullopt;
+  std::ifstream meminfo("/proc/meminfo");
+  std::optional<uint64_t> available;
+  uint64_t swap_free = 0;
+  std::string line;
+  while (std::getline(meminfo, line)) {  // "MemAvailable:   20512345 kB"; some lines have no unit
+    std::istringstream fields(line);
+    std::string key;
+    uint64_t kilobytes = 0;
+    if (!(fields >> key >> kilobytes)) continue;
+    if (key == "MemAvailable:") available = kilobytes * 1024;
+    if (key == "SwapFree:") swap_free = kilobytes * 1024;
+  }
+  if (!available) return std::nullopt;
+  return *available + swap_free;
+}
+
+bool is_out_of_memory_message(const std::string& message) {
+  for (const char* marker :
+       {"out of memory", "Out of memory", "not enough memory", "can't allocate memory"}) {
+    if (message.find(marker) != std::string::npos) return true;
+  }
+  return false;
 }
 
 }  // namespace torchllm

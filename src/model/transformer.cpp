@@ -1,8 +1,10 @@
 #include <ATen/ATen.h>
 #include <c10/core/InferenceMode.h>
 
+#include <optional>
 #include <set>
 
+#include "model/allocation.h"
 #include "model/attention.h"
 #include "model/rope.h"
 #include "model/weights.h"
@@ -48,8 +50,18 @@ std::unique_ptr<Transformer> Transformer::load(const std::string& model_dir, con
   const c10::ScalarType dtype = resolve_dtype(options.dtype, device);
   Checkpoint checkpoint(model_dir);
   std::unique_ptr<Transformer> model(new Transformer(config, arch, device, dtype));
-  model->weights_ = std::make_unique<Weights>(Weights{load_weight_set(
-      checkpoint, config, arch, at::TensorOptions().dtype(dtype).device(device), options.progress)});
+  double bytes = 0;
+  for (const TensorSpec& spec : checkpoint_tensor_specs(config)) {
+    double numel = 1;
+    for (int64_t d : spec.shape) numel *= static_cast<double>(d);
+    bytes += numel * static_cast<double>(c10::elementSize(dtype));
+  }
+  allocate_checked(
+      device, bytes, std::string("the weights in ") + dtype_name(dtype),
+      "choose a smaller --dtype or another --device", [&] {
+        model->weights_ = std::make_unique<Weights>(Weights{load_weight_set(
+            checkpoint, config, arch, at::TensorOptions().dtype(dtype).device(device), options.progress)});
+      });
   return model;
 }
 
@@ -88,9 +100,21 @@ void Transformer::ensure_rope(int64_t positions) const {
 
 KvCache Transformer::make_cache(int64_t max_batch, int64_t max_seq) const {
   c10::InferenceMode guard;
-  ensure_rope(max_seq);
-  return KvCache(config_.num_layers, max_batch, max_seq, config_.num_kv_heads, config_.head_dim,
-                 at::TensorOptions().dtype(dtype_).device(device_));
+  // The RoPE tables are computed in float32 before the cast: count their peak as four float32 tables.
+  const double rope_bytes = 4.0 * 4 * config_.head_dim * static_cast<double>(max_seq);
+  const double bytes = static_cast<double>(kv_bytes_per_token(config_, dtype_)) *
+                           static_cast<double>(max_batch) * static_cast<double>(max_seq) +
+                       rope_bytes;
+  std::optional<KvCache> cache;
+  allocate_checked(
+      device_, bytes,
+      "the KV cache for " + std::to_string(max_batch) + " x " + std::to_string(max_seq) + " tokens",
+      "use a shorter context (--context) or fewer parallel sequences", [&] {
+        ensure_rope(max_seq);
+        cache.emplace(config_.num_layers, max_batch, max_seq, config_.num_kv_heads, config_.head_dim,
+                      at::TensorOptions().dtype(dtype_).device(device_));
+      });
+  return std::move(*cache);
 }
 
 at::Tensor Transformer::forward(const std::vector<SequenceChunk>& batch, KvCache& cache) const {

@@ -23,6 +23,7 @@ run=("$torchllm" run -m "$model" --threads 1 --device cpu --dtype fp32)
 check "help" 0 "$torchllm" run --help
 contains "help shows sampling flags" "$work/out" "--temperature"
 contains "help shows defaults" "$work/out" "INT=0"
+contains "help shows sampling fallbacks" "$work/out" "greedy (fallback: 1)"
 
 # Greedy decoding is deterministic, and --json carries the same text and tokens.
 check "greedy" 0 "${run[@]}" "hello world" --temperature 0 --max-tokens 24 --ignore-eos
@@ -102,6 +103,9 @@ check "missing model" 1 "$torchllm" run -m "$work/nope" "x"
 contains "missing model message" "$work/err" "torchllm: error:"
 check "prompt too long" 1 "${run[@]}" --raw "hello world, hello world" --context 4
 contains "prompt too long names both numbers" "$work/err" "but the context is 4"
+# A KV cache larger than memory is refused before it is allocated (on Linux it would be killed when touched).
+check "out of memory" 1 "${run[@]}" "x" --context 2000000000
+contains "out of memory message" "$work/err" "out of memory: the KV cache for 1 x 2000000000 tokens needs"
 mkdir -p "$work/gpt2" && cp "$model"/* "$work/gpt2/" && sed -i 's/Qwen3ForCausalLM/GPT2LMHeadModel/' "$work/gpt2/config.json"
 check "unsupported architecture" 1 "${run[@]/$model/$work/gpt2}" "x"
 contains "unsupported message" "$work/err" "GPT2LMHeadModel"
