@@ -90,6 +90,9 @@ SamplingParams GenerationOptions::sampling(const std::string& model_dir, int64_t
           parse_double("--logit-bias value", entry.substr(eq + 1));
     }
     if (max_tokens && *max_tokens < 1) throw Error::invalid_argument("--max-tokens must be at least 1");
+    for (const std::string& s : stop) {
+      if (s.empty()) throw Error::invalid_argument("--stop strings must not be empty");
+    }
     if (context < 0) throw Error::invalid_argument("--context must not be negative");
     params.validate(vocab_size);
   } catch (const Error& e) {

@@ -98,6 +98,10 @@ check "bad temperature" 2 "${run[@]}" "x" --temperature -1
 contains "bad temperature message" "$work/err" "temperature"
 check "bad top_p" 2 "${run[@]}" "x" --top-p 0
 check "bad logit bias" 2 "${run[@]}" "x" --logit-bias 3
+check "empty stop string" 2 "${run[@]}" "x" --stop ""
+contains "empty stop message" "$work/err" "--stop strings must not be empty"
+check "empty raw prompt" 2 "${run[@]}" --raw - </dev/null
+contains "empty raw prompt message" "$work/err" "the prompt is empty"
 check "unknown flag" 2 "${run[@]}" "x" --bogus
 check "missing model" 1 "$torchllm" run -m "$work/nope" "x"
 contains "missing model message" "$work/err" "torchllm: error:"

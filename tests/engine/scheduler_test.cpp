@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <map>
+#include <thread>
 
 #include "tiny_chat_model.h"
 #include "tiny_checkpoint.h"
@@ -226,6 +227,24 @@ TEST_F(SchedulerTest, CancelStopsAtTheNextStep) {
   });
   EXPECT_EQ(result.finish_reason, FinishReason::kCancelled);
   EXPECT_LT(result.tokens.size(), 10u);
+}
+
+// As Ctrl-C and a disconnecting client do: the flag is set by another thread while the generation runs.
+TEST_F(SchedulerTest, CancelFromAnotherThread) {
+  Generator generator(*model_, *tokenizer_, 20000);
+  GenerationRequest request = greedy(prompt("hello"), 19000);
+  request.cancel = std::make_shared<std::atomic<bool>>(false);
+  std::atomic<int> tokens{0};
+  std::thread canceller([&] {
+    while (tokens.load() < 5) std::this_thread::yield();
+    request.cancel->store(true);
+  });
+  GenerationResult result = generator.generate(
+      request, [&](const GenerationDelta& d) { tokens += static_cast<int>(d.tokens.size()); });
+  canceller.join();
+  EXPECT_EQ(result.finish_reason, FinishReason::kCancelled);
+  EXPECT_GE(result.tokens.size(), 5u);
+  EXPECT_LT(result.tokens.size(), 19000u);
 }
 
 TEST_F(SchedulerTest, SameSeedSameTokensOtherSeedOtherTokens) {
