@@ -202,5 +202,39 @@ equal "reply after /load equals the scripted one" "$(saved_content "$work/three.
 equal "\"\"\" block is one literal message" "$(saved_content "$work/three.json" 6)" "$(printf '/a block\nof two lines')"
 contains "TORCHLLM_CHAT_HISTORY" "$work/history2" "third"  # libedit escapes spaces
 
+# --- reasoning on the terminal: dimmed, plain under NO_COLOR, hidden with --hide-thinking -------------------
+# A template whose generation prompt opens <think> (as reasoning models' do): the whole reply is reasoning.
+think_model="$work/think-model"
+cp -r "$model" "$think_model"
+python3 - "$think_model/tokenizer_config.json" <<'PY'
+import json, sys
+config = json.load(open(sys.argv[1]))
+opened = config["chat_template"].replace("'<|im_start|>assistant\\n'", "'<|im_start|>assistant\\n<think>\\n'")
+assert opened != config["chat_template"], "the test model's template has no generation prompt to open"
+config["chat_template"] = opened
+json.dump(config, open(sys.argv[1], "w"))
+PY
+think=("${base[@]/$model/$think_model}" --context 256 --max-tokens 8 --history-file "")
+coloured() { tmux -L "$socket" capture-pane -p -e -J -S - -t "$1"; }
+reply_of() {  # reply_of SESSION: the screen lines between the message and the next prompt
+  screen "$1" | sed -n '/^>>> hello$/,/^>>>/p' | sed '1d;$d'
+}
+start d "${think[@]}"
+start n env NO_COLOR=1 "${think[@]}"
+start h "${think[@]}" --hide-thinking
+for s in d n h; do
+  wait_prompts "$s" 1 && keys "$s" "hello" Enter && wait_prompts "$s" 2
+  keys "$s" "/save $work/think-$s.json" Enter && wait_for "$s" "saved 2 messages"
+done
+reasoning="$(saved_content "$work/think-d.json" 1)"
+[ -n "$reasoning" ] || fail "reasoning: the reply is empty"
+equal "reasoning: the same reply in every mode" "$(saved_content "$work/think-n.json" 1)|$(saved_content "$work/think-h.json" 1)" \
+  "$reasoning|$reasoning"
+coloured d | grep -qF $'\e[2m' && echo "ok   reasoning is dimmed on a terminal" || fail "reasoning: no dim attribute on the terminal"
+coloured n | grep -qF $'\e[2m' && fail "reasoning: NO_COLOR=1 still dims" || echo "ok   NO_COLOR: no colours"
+[ -n "$(reply_of n)" ] || fail "reasoning: NO_COLOR shows no reply"
+[ -z "$(reply_of h | tr -d '[:space:]')" ] && echo "ok   --hide-thinking leaves the reasoning out" ||
+  fail "--hide-thinking showed: $(reply_of h)"
+
 [ "$failures" -eq 0 ] || { echo "$failures failure(s)"; exit 1; }
 echo "all chat e2e checks passed"
