@@ -57,13 +57,6 @@ bool colour_output() {
   return ::isatty(STDOUT_FILENO) && !(no_color && *no_color);
 }
 
-std::string one_line(std::string message) {
-  for (char& c : message) {
-    if (c == '\n' || c == '\r') c = ' ';
-  }
-  return message;
-}
-
 ChatTemplate take_template(ModelSession& model) {
   if (model.chat_template) return std::move(*model.chat_template);
   std::cerr << "torchllm: note: " << model.model_dir << " has no chat template; using ChatML\n";

@@ -17,4 +17,12 @@ class CommandFailed : public std::runtime_error {
   int exit_code_;
 };
 
+// Errors are reported as exactly one line: newlines in a message become spaces.
+inline std::string one_line(std::string message) {
+  for (char& c : message) {
+    if (c == '\n' || c == '\r') c = ' ';
+  }
+  return message;
+}
+
 }  // namespace torchllm::cli

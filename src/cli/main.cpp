@@ -17,14 +17,6 @@ int exit_code(torchllm::Error::Kind kind) { return kind == torchllm::Error::Kind
 
 }  // namespace
 
-// Errors are reported as exactly one line.
-std::string one_line(std::string message) {
-  for (char& c : message) {
-    if (c == '\n' || c == '\r') c = ' ';
-  }
-  return message;
-}
-
 int main(int argc, char** argv) {
   CLI::App app{"torchllm: run Qwen3 / Qwen2 / Llama / Mistral checkpoints on libtorch"};
   app.require_subcommand(1);
@@ -48,16 +40,16 @@ int main(int argc, char** argv) {
     app.exit(e);
     return 2;
   } catch (const torchllm::cli::CommandFailed& e) {
-    std::cerr << "torchllm: error: " << one_line(e.what()) << "\n";
+    std::cerr << "torchllm: error: " << torchllm::cli::one_line(e.what()) << "\n";
     return e.exit_code();
   } catch (const torchllm::Error& e) {
-    std::cerr << "torchllm: error: " << one_line(e.what()) << "\n";
+    std::cerr << "torchllm: error: " << torchllm::cli::one_line(e.what()) << "\n";
     return exit_code(e.kind());
   } catch (const c10::Error& e) {
-    std::cerr << "torchllm: internal error: " << e.what_without_backtrace() << "\n";
+    std::cerr << "torchllm: internal error: " << torchllm::cli::one_line(e.what_without_backtrace()) << "\n";
     return 1;
   } catch (const std::exception& e) {
-    std::cerr << "torchllm: internal error: " << e.what() << "\n";
+    std::cerr << "torchllm: internal error: " << torchllm::cli::one_line(e.what()) << "\n";
     return 1;
   }
   return 0;
