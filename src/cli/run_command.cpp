@@ -72,7 +72,8 @@ void run(const RunOptions& o) {
     prompt = session.encode_chat(messages, kwargs);
   } else {
     prompt = session.encode_raw(text);
-    if (prompt.empty()) throw CommandFailed("the prompt is empty (with --raw and no BOS token nothing is left)", 2);
+    if (prompt.empty())
+      throw CommandFailed("the prompt is empty (with --raw and no BOS token nothing is left)", 2);
   }
 
   Generator generator(*session.model, *session.tokenizer,
