@@ -45,6 +45,8 @@ struct TensorSpec {
 
 // The tensors a Hugging Face checkpoint of this configuration holds, with their shapes.
 std::vector<TensorSpec> checkpoint_tensor_specs(const ModelConfig& config);
+// The number of weights in those tensors.
+int64_t checkpoint_parameter_count(const ModelConfig& config);
 
 // Checks names and shapes of a checkpoint's tensors against the configuration: a missing, misshapen or
 // unexpected tensor is Error(kCorruptInput). Reads only headers.

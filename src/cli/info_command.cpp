@@ -37,12 +37,7 @@ void run_info(const InfoOptions& options) {
   check_checkpoint_tensors(checkpoint, config);
   const c10::Device device = resolve_device(options.model.load.device);
   const c10::ScalarType dtype = resolve_dtype(options.model.load.dtype, device);
-  int64_t parameters = 0;
-  for (const TensorSpec& spec : checkpoint_tensor_specs(config)) {
-    int64_t n = 1;
-    for (int64_t d : spec.shape) n *= d;
-    parameters += n;
-  }
+  const int64_t parameters = checkpoint_parameter_count(config);
   const uint64_t weight_bytes = static_cast<uint64_t>(parameters) * c10::elementSize(dtype);
   nlohmann::json info = {
       {"model_dir", dir},

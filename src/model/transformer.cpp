@@ -50,12 +50,8 @@ std::unique_ptr<Transformer> Transformer::load(const std::string& model_dir, con
   const c10::ScalarType dtype = resolve_dtype(options.dtype, device);
   Checkpoint checkpoint(model_dir);
   std::unique_ptr<Transformer> model(new Transformer(config, arch, device, dtype));
-  double bytes = 0;
-  for (const TensorSpec& spec : checkpoint_tensor_specs(config)) {
-    double numel = 1;
-    for (int64_t d : spec.shape) numel *= static_cast<double>(d);
-    bytes += numel * static_cast<double>(c10::elementSize(dtype));
-  }
+  const double bytes =
+      static_cast<double>(checkpoint_parameter_count(config)) * static_cast<double>(c10::elementSize(dtype));
   allocate_checked(
       device, bytes, std::string("the weights in ") + dtype_name(dtype),
       "choose a smaller --dtype or another --device", [&] {

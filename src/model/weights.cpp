@@ -94,6 +94,16 @@ std::vector<TensorSpec> checkpoint_tensor_specs(const ModelConfig& config) {
   return specs;
 }
 
+int64_t checkpoint_parameter_count(const ModelConfig& config) {
+  int64_t parameters = 0;
+  for (const TensorSpec& spec : checkpoint_tensor_specs(config)) {
+    int64_t n = 1;
+    for (int64_t d : spec.shape) n *= d;
+    parameters += n;
+  }
+  return parameters;
+}
+
 void check_checkpoint_tensors(const Checkpoint& checkpoint, const ModelConfig& config) {
   std::set<std::string> expected;
   for (const TensorSpec& spec : checkpoint_tensor_specs(config)) {
