@@ -4,23 +4,11 @@
 #include <cstdlib>
 
 #include "chat/jinja/builtins.h"
+#include "chat/jinja/filter_call.h"
 #include "chat/jinja/unicode.h"
 
 namespace torchllm::jinja {
 namespace {
-
-struct FilterCall {
-  const Value& subject;
-  const CallArgs& args;
-  Interpreter& interp;
-  size_t offset;
-
-  Value arg(size_t i, const char* name, const Value& fallback) const {
-    const Value* v = args.get(i, name);
-    return v ? *v : fallback;
-  }
-  [[noreturn]] void fail(const std::string& m) const { interp.fail(m, offset); }
-};
 
 int64_t length_of(const FilterCall& f) {
   const Value& v = f.subject;
@@ -49,50 +37,10 @@ std::string jinja_title(const std::string& s) {
   return out;
 }
 
-// Attribute lookup as filters do it: dotted paths, integer parts index lists.
-Value attribute_of(const Value& item, const std::string& path, FilterCall& f) {
-  Value v = item;
-  size_t start = 0;
-  while (start <= path.size()) {
-    const size_t dot = path.find('.', start);
-    const std::string part = path.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
-    if (v.is_undefined()) return v;
-    if (!part.empty() && std::all_of(part.begin(), part.end(), ::isdigit) && v.is_list()) {
-      const size_t index = std::stoul(part);
-      v = index < v.as_list().items.size() ? v.as_list().items[index] : Value::undefined();
-    } else if (v.is_dict() || v.is_namespace()) {
-      const Value* found = v.as_dict().find(part);
-      v = found ? *found : Value::undefined("'dict object' has no attribute '" + part + "'");
-    } else {
-      v = Value::undefined("'" + v.type_name() + "' has no attribute '" + part + "'");
-    }
-    if (dot == std::string::npos) break;
-    start = dot + 1;
-  }
-  (void)f;
-  return v;
-}
-
-Value sort_key(const Value& v, bool case_sensitive) {
-  if (!case_sensitive && v.is_string()) return Value(to_lower(v.as_string()));
-  return v;
-}
-
-void python_sort(std::vector<Value>& items, const std::function<Value(const Value&)>& key, bool reverse,
-                 FilterCall& f) {
-  try {
-    std::stable_sort(items.begin(), items.end(), [&](const Value& a, const Value& b) {
-      const int c = python_compare(key(a), key(b));
-      return reverse ? c > 0 : c < 0;
-    });
-  } catch (const std::invalid_argument& e) {
-    f.fail(e.what());
-  }
-}
-
 // select / reject / selectattr / rejectattr
 Value select_items(FilterCall& f, bool keep_matching, bool by_attribute) {
   std::vector<Value> out;
+  if (!f.subject.truthy()) return Value::list();  // Jinja tests `if value:` before iterating
   size_t test_arg = by_attribute ? 1 : 0;
   std::string attribute;
   if (by_attribute) {
@@ -105,7 +53,7 @@ Value select_items(FilterCall& f, bool keep_matching, bool by_attribute) {
   for (size_t i = test_arg + 1; i < f.args.positional.size(); ++i)
     test_args.positional.push_back(f.args.positional[i]);
   for (const Value& item : iterate(f.subject, f.interp, f.offset)) {
-    const Value probe = by_attribute ? attribute_of(item, attribute, f) : item;
+    const Value probe = by_attribute ? attribute_of(item, attribute) : item;
     const bool matches = test ? f.interp.apply_test(test->str(), probe, test_args, f.offset) : probe.truthy();
     if (matches == keep_matching) out.push_back(item);
   }
@@ -171,18 +119,83 @@ bool parse_python_int(const std::string& text, int64_t& out) {
 
 }  // namespace
 
+bool is_filter_name(const std::string& name) {
+  // Jinja2 3.1's DEFAULT_FILTERS (a few of them, such as urlize and random, are not implemented here).
+  static const char* const kFilters[] = {
+      "abs",    "attr",       "batch",       "capitalize", "center",   "count",
+      "d",      "default",    "dictsort",    "e",          "escape",   "filesizeformat",
+      "first",  "float",      "forceescape", "format",     "groupby",  "indent",
+      "int",    "items",      "join",        "last",       "length",   "list",
+      "lower",  "map",        "max",         "min",        "pprint",   "random",
+      "reject", "rejectattr", "replace",     "reverse",    "round",    "safe",
+      "select", "selectattr", "slice",       "sort",       "string",   "striptags",
+      "sum",    "title",      "tojson",      "trim",       "truncate", "unique",
+      "upper",  "urlencode",  "urlize",      "wordcount",  "wordwrap", "xmlattr"};
+  for (const char* filter : kFilters) {
+    if (name == filter) return true;
+  }
+  return false;
+}
+
+Value attribute_of(const Value& item, const std::string& path) {
+  Value v = item;
+  size_t start = 0;
+  while (start <= path.size()) {
+    const size_t dot = path.find('.', start);
+    const std::string part = path.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
+    if (v.is_undefined()) return v;
+    if (!part.empty() && std::all_of(part.begin(), part.end(), ::isdigit) && v.is_list()) {
+      const size_t index = std::stoul(part);
+      v = index < v.as_list().items.size() ? v.as_list().items[index] : Value::undefined();
+    } else if (v.is_dict() || v.is_namespace()) {
+      const Value* found = v.as_dict().find(part);
+      v = found ? *found : Value::undefined("'dict object' has no attribute '" + part + "'");
+    } else {
+      v = Value::undefined("'" + v.type_name() + "' has no attribute '" + part + "'");
+    }
+    if (dot == std::string::npos) break;
+    start = dot + 1;
+  }
+  return v;
+}
+
+Value sort_key(const Value& v, bool case_sensitive) {
+  if (!case_sensitive && v.is_string()) return Value(to_lower(v.as_string()));
+  return v;
+}
+
+void python_sort(std::vector<Value>& items, const std::function<Value(const Value&)>& key, bool reverse,
+                 FilterCall& f) {
+  try {
+    std::stable_sort(items.begin(), items.end(), [&](const Value& a, const Value& b) {
+      const int c = python_compare(key(a), key(b));
+      return reverse ? c > 0 : c < 0;
+    });
+  } catch (const std::invalid_argument& e) {
+    f.fail(e.what());
+  }
+}
+
 Value call_filter(const std::string& name, const Value& subject, const CallArgs& args, Interpreter& interp,
                   size_t offset) {
   FilterCall f{subject, args, interp, offset};
   const Value none = Value::none();
   if (name == "length" || name == "count") return Value(length_of(f));
-  if (name == "string") return Value(subject.str());
-  if (name == "safe") return subject;
-  if (name == "upper") return Value(to_upper(subject.str()));
-  if (name == "lower") return Value(to_lower(subject.str()));
+  // Filters that go through soft_str keep Markup Markup (markupsafe wraps the str methods they call).
+  auto soft = [&](std::string s) {
+    return subject.is_markup() ? Value::markup(std::move(s)) : Value(std::move(s));
+  };
+  if (name == "string") return soft(subject.str());
+  if (name == "safe") return Value::markup(subject.str());
+  if (name == "upper") return soft(to_upper(subject.str()));
+  if (name == "lower") return soft(to_lower(subject.str()));
   if (name == "title") return Value(jinja_title(subject.str()));
-  if (name == "capitalize") return Value(python_capitalize(subject.str()));
-  if (name == "trim") return Value(python_strip(subject.str(), f.arg(0, "chars", none), true, true));
+  if (name == "capitalize") return soft(python_capitalize(subject.str()));
+  if (name == "trim") {
+    const Value chars = f.arg(0, "chars", none);
+    return soft(python_strip(
+        subject.str(), subject.is_markup() && chars.is_string() ? escape_value(chars) : chars, true, true));
+  }
   if (name == "replace") {
     const Value old = f.arg(0, "old", none);
     const Value replacement = f.arg(1, "new", none);
@@ -205,7 +218,7 @@ Value call_filter(const std::string& name, const Value& subject, const CallArgs&
     for (const Value& item : iterate(subject, interp, offset)) {
       if (!first) out += separator.str();
       first = false;
-      out += (attribute.is_none() ? item : attribute_of(item, attribute.str(), f)).str();
+      out += (attribute.is_none() ? item : attribute_of(item, attribute.str())).str();
     }
     return Value(std::move(out));
   }
@@ -222,7 +235,7 @@ Value call_filter(const std::string& name, const Value& subject, const CallArgs&
     if (subject.is_string()) {
       auto cps = decode_utf8(subject.as_string());
       std::reverse(cps.begin(), cps.end());
-      return Value(encode_utf8(cps));
+      return soft(encode_utf8(cps));
     }
     auto items = iterate(subject, interp, offset);
     std::reverse(items.begin(), items.end());
@@ -281,7 +294,7 @@ Value call_filter(const std::string& name, const Value& subject, const CallArgs&
     python_sort(
         items,
         [&](const Value& v) {
-          return sort_key(attribute.is_none() ? v : attribute_of(v, attribute.str(), f), case_sensitive);
+          return sort_key(attribute.is_none() ? v : attribute_of(v, attribute.str()), case_sensitive);
         },
         reverse, f);
     return Value::list(std::move(items));
@@ -291,8 +304,7 @@ Value call_filter(const std::string& name, const Value& subject, const CallArgs&
     const Value attribute = f.arg(1, "attribute", none);
     std::vector<Value> out, seen;
     for (const Value& item : iterate(subject, interp, offset)) {
-      Value key =
-          sort_key(attribute.is_none() ? item : attribute_of(item, attribute.str(), f), case_sensitive);
+      Value key = sort_key(attribute.is_none() ? item : attribute_of(item, attribute.str()), case_sensitive);
       if (std::none_of(seen.begin(), seen.end(), [&](const Value& s) { return s.equals(key); })) {
         seen.push_back(key);
         out.push_back(item);
@@ -302,11 +314,12 @@ Value call_filter(const std::string& name, const Value& subject, const CallArgs&
   }
   if (name == "map") {
     std::vector<Value> out;
+    if (!subject.truthy()) return Value::list();  // as select: `if value:` first
     const Value* attribute = args.get(SIZE_MAX, "attribute");
     if (attribute) {
       const Value fallback = f.arg(SIZE_MAX, "default", Value());
       for (const Value& item : iterate(subject, interp, offset)) {
-        Value v = attribute_of(item, attribute->str(), f);
+        Value v = attribute_of(item, attribute->str());
         out.push_back(v.is_undefined() && args.get(SIZE_MAX, "default") ? fallback : v);
       }
       return Value::list(std::move(out));
@@ -338,9 +351,9 @@ Value call_filter(const std::string& name, const Value& subject, const CallArgs&
     return Value(json_dumps(subject, indent_n, item_sep, key_sep, sort_keys, ensure_ascii, interp, offset));
   }
   if (name == "indent") {
-    return Value(indent_text(subject.str(), f.arg(0, "width", Value(int64_t{4})),
-                             f.arg(1, "first", Value(false)).truthy(),
-                             f.arg(2, "blank", Value(false)).truthy()));
+    return soft(indent_text(subject.str(), f.arg(0, "width", Value(int64_t{4})),
+                            f.arg(1, "first", Value(false)).truthy(),
+                            f.arg(2, "blank", Value(false)).truthy()));
   }
   if (name == "round") {
     const int64_t precision = f.arg(0, "precision", Value(int64_t{0})).as_int();
@@ -354,7 +367,7 @@ Value call_filter(const std::string& name, const Value& subject, const CallArgs&
     const Value attribute = f.arg(0, "attribute", none);
     Value total = f.arg(1, "start", Value(int64_t{0}));
     for (const Value& item : iterate(subject, interp, offset)) {
-      const Value v = attribute.is_none() ? item : attribute_of(item, attribute.str(), f);
+      const Value v = attribute.is_none() ? item : attribute_of(item, attribute.str());
       if (!v.is_number() || !total.is_number()) f.fail("unsupported operand type(s) for +");
       total = (total.is_float() || v.is_float()) ? Value(total.as_double() + v.as_double())
                                                  : Value(total.as_int() + v.as_int());
@@ -369,6 +382,8 @@ Value call_filter(const std::string& name, const Value& subject, const CallArgs&
     }
     return Value::undefined("'" + subject.type_name() + "' has no attribute '" + attribute.str() + "'");
   }
+  Value result;
+  if (text_filter(name, f, result) || sequence_filter(name, f, result)) return result;
   f.fail("No filter named '" + name + "'.");
 }
 

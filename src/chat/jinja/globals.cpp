@@ -1,5 +1,6 @@
 // Global functions available to every template, as transformers sets them up.
 #include <ctime>
+#include <utility>
 
 #include "chat/jinja/builtins.h"
 #include "chat/jinja/lexer.h"
@@ -48,6 +49,38 @@ std::shared_ptr<ValueDict> attributes_from(const CallArgs& args, Interpreter& in
   return attrs;
 }
 
+// Jinja's joiner(sep=", "): a callable that returns "" the first time and sep after that.
+Value joiner(const CallArgs& args, Interpreter&) {
+  const Value* sep = args.get(0, "sep");
+  const Value separator = sep ? *sep : Value(", ");
+  auto used = std::make_shared<bool>(false);
+  return Value::function("joiner", [separator, used](const CallArgs&, Interpreter&) {
+    return std::exchange(*used, true) ? separator : Value("");
+  });
+}
+
+// Jinja's cycler(*items): .current, .next() (returns current, then advances) and .reset().
+Value cycler(const CallArgs& args, Interpreter& interp) {
+  if (args.positional.empty()) interp.fail("at least one item has to be provided", interp.current_offset());
+  auto attrs = std::make_shared<ValueDict>();
+  const std::vector<Value> items = args.positional;
+  auto position = std::make_shared<size_t>(0);
+  std::weak_ptr<ValueDict> weak = attrs;  // the methods live in the dict they update
+  attrs->set(Value("current"), items[0]);
+  attrs->set(Value("next"), Value::function("next", [items, position, weak](const CallArgs&, Interpreter&) {
+               const Value current = items[*position];
+               *position = (*position + 1) % items.size();
+               if (auto a = weak.lock()) a->set(Value("current"), items[*position]);
+               return current;
+             }));
+  attrs->set(Value("reset"), Value::function("reset", [items, position, weak](const CallArgs&, Interpreter&) {
+               *position = 0;
+               if (auto a = weak.lock()) a->set(Value("current"), items[0]);
+               return Value::none();
+             }));
+  return Value::namespace_object(attrs);
+}
+
 }  // namespace
 
 void add_global_functions(ValueDict& globals) {
@@ -58,6 +91,8 @@ void add_global_functions(ValueDict& globals) {
   globals.set("dict", Value::function("dict", [](const CallArgs& args, Interpreter& interp) {
                 return Value::dict(attributes_from(args, interp));
               }));
+  globals.set("joiner", Value::function("joiner", joiner));
+  globals.set("cycler", Value::function("cycler", cycler));
   globals.set("raise_exception",
               Value::function("raise_exception", [](const CallArgs& args, Interpreter&) -> Value {
                 const Value* message = args.get(0, "message");

@@ -321,11 +321,17 @@ Value Interpreter::get_item(const Value& obj, const Value& key, size_t offset) {
       const auto cps = decode_utf8(obj.as_string());
       const auto n = static_cast<int64_t>(cps.size());
       if (index < 0) index += n;
-      if (index >= 0 && index < n) return Value(encode_utf8({cps[static_cast<size_t>(index)]}));
+      if (index >= 0 && index < n) {
+        std::string c = encode_utf8({cps[static_cast<size_t>(index)]});
+        return obj.is_markup() ? Value::markup(std::move(c)) : Value(std::move(c));
+      }
     }
     return Value::undefined("'" + obj.type_name() + "' has no element " + key.repr());
   }
-  if ((obj.is_dict() || obj.is_namespace()) && key.is_string()) {
+  if (obj.is_dict() && key.hashable()) {
+    if (const Value* v = obj.as_dict().find(key)) return *v;
+  }
+  if (obj.is_namespace() && key.is_string()) {
     if (const Value* v = obj.as_dict().find(key.as_string())) return *v;
   }
   if (key.is_string()) return get_attr(obj, key.as_string(), offset);
@@ -354,7 +360,7 @@ Value Interpreter::slice(const Value& obj, const Value& start, const Value& stop
     std::vector<char32_t> out;
     for (int64_t i : slice_indices(static_cast<int64_t>(cps.size()), start, stop, step_v))
       out.push_back(cps[i]);
-    return Value(encode_utf8(out));
+    return obj.is_markup() ? Value::markup(encode_utf8(out)) : Value(encode_utf8(out));
   }
   fail("'" + python_type_name(obj) + "' object is not subscriptable", offset);
 }
@@ -376,8 +382,8 @@ Value Interpreter::eval(const Expr& e) {
       auto dict = std::make_shared<ValueDict>();
       for (size_t i = 0; i + 1 < e.args.size(); i += 2) {
         Value key = eval(*e.args[i]);
-        if (!key.is_string()) fail("only string keys are supported in dict literals", e.args[i]->offset);
-        dict->set(key.as_string(), eval(*e.args[i + 1]));
+        if (!key.hashable()) fail("unhashable type: '" + python_type_name(key) + "'", e.args[i]->offset);
+        dict->set(std::move(key), eval(*e.args[i + 1]));
       }
       return Value::dict(dict);
     }

@@ -2,6 +2,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <stdexcept>
 
 #include "chat/jinja/builtins.h"
 #include "chat/jinja/unicode.h"
@@ -54,6 +55,10 @@ void dump_string(const std::string& s, bool ensure_ascii, std::string& out) {
   out.push_back('"');
 }
 
+std::string json_float(double f) {
+  return std::isnan(f) ? "NaN" : std::isinf(f) ? (f > 0 ? "Infinity" : "-Infinity") : python_float_repr(f);
+}
+
 struct Dumper {
   int indent;
   std::string item_sep, key_sep;
@@ -66,6 +71,24 @@ struct Dumper {
     if (indent < 0) return;
     out.push_back('\n');
     out.append(static_cast<size_t>(indent) * static_cast<size_t>(level), ' ');
+  }
+
+  // json.dumps turns str, int, float, bool and None keys into strings and refuses the rest.
+  std::string key_text(const Value& key) const {
+    switch (key.kind()) {
+      case Value::Kind::kString:
+        return key.as_string();
+      case Value::Kind::kNone:
+        return "null";
+      case Value::Kind::kBool:
+        return key.as_bool() ? "true" : "false";
+      case Value::Kind::kInt:
+        return std::to_string(key.as_int());
+      case Value::Kind::kFloat:
+        return json_float(key.as_double());
+      default:
+        interp.fail("keys must be str, int, float, bool or None, not " + python_type_name(key), offset);
+    }
   }
 
   void dump(const Value& v, std::string& out, int level) {
@@ -81,13 +104,9 @@ struct Dumper {
       case Value::Kind::kInt:
         out += std::to_string(v.as_int());
         return;
-      case Value::Kind::kFloat: {
-        const double f = v.as_double();
-        out += std::isnan(f)   ? "NaN"
-               : std::isinf(f) ? (f > 0 ? "Infinity" : "-Infinity")
-                               : python_float_repr(f);
+      case Value::Kind::kFloat:
+        out += json_float(v.as_double());
         return;
-      }
       case Value::Kind::kString:
         dump_string(v.as_string(), ensure_ascii, out);
         return;
@@ -114,14 +133,19 @@ struct Dumper {
           return;
         }
         if (sort_keys) {
-          std::stable_sort(items.begin(), items.end(),
-                           [](const auto& a, const auto& b) { return a.first < b.first; });
+          try {
+            std::stable_sort(items.begin(), items.end(), [](const auto& a, const auto& b) {
+              return python_compare(a.first, b.first) < 0;
+            });
+          } catch (const std::invalid_argument& e) {
+            interp.fail(e.what(), offset);
+          }
         }
         out.push_back('{');
         for (size_t i = 0; i < items.size(); ++i) {
           if (i) out += item_sep;
           newline(out, level + 1);
-          dump_string(items[i].first, ensure_ascii, out);
+          dump_string(key_text(items[i].first), ensure_ascii, out);
           out += key_sep;
           dump(items[i].second, out, level + 1);
         }

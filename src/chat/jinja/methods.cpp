@@ -283,6 +283,7 @@ Value python_split(const std::string& s, const Value& separator, int64_t max_spl
 }
 
 Value bound_method(const Value& object, const std::string& name) {
+  if (object.is_markup()) return markup_method(object, name);
   if (object.is_string()) return string_method(object.as_string(), name);
   if (object.is_dict()) {
     if (name != "items" && name != "keys" && name != "values" && name != "get") return Value::undefined();
@@ -292,12 +293,12 @@ Value bound_method(const Value& object, const std::string& name) {
       if (name == "get") {
         const Value* key = args.get(0, "key");
         const Value* fallback = args.get(1, "default");
-        const Value* found = key && key->is_string() ? dict.as_dict().find(key->as_string()) : nullptr;
+        const Value* found = key && key->hashable() ? dict.as_dict().find(*key) : nullptr;
         return found ? *found : fallback ? *fallback : Value::none();
       }
       for (const auto& [key, value] : dict.as_dict().items) {
-        if (name == "items") out.push_back(Value::list({Value(key), value}, /*is_tuple=*/true));
-        if (name == "keys") out.emplace_back(key);
+        if (name == "items") out.push_back(Value::list({key, value}, /*is_tuple=*/true));
+        if (name == "keys") out.push_back(key);
         if (name == "values") out.push_back(value);
       }
       return Value::list(std::move(out));

@@ -3,6 +3,7 @@
 #include <cstdlib>
 #include <stdexcept>
 
+#include "chat/jinja/builtins.h"
 #include "chat/jinja/interpreter.h"
 #include "chat/jinja/unicode.h"
 
@@ -32,7 +33,7 @@ std::string python_type_name(const Value& v) {
     case Value::Kind::kFloat:
       return "float";
     case Value::Kind::kString:
-      return "str";
+      return v.is_markup() ? "Markup" : "str";
     case Value::Kind::kList:
       return v.as_list().is_tuple ? "tuple" : "list";
     case Value::Kind::kDict:
@@ -69,7 +70,7 @@ std::vector<Value> iterate(const Value& v, Interpreter& interp, size_t offset) {
       return v.as_list().items;
     case Value::Kind::kDict: {
       std::vector<Value> keys;
-      for (const auto& item : v.as_dict().items) keys.emplace_back(item.first);
+      for (const auto& item : v.as_dict().items) keys.push_back(item.first);
       return keys;
     }
     case Value::Kind::kString: {
@@ -97,7 +98,11 @@ Value Interpreter::eval_binary(const std::string& op, const Value& a, const Valu
   if (op == "+") {
     if (both_ints(a, b)) return Value(a.as_int() + b.as_int());
     if (a.is_number() && b.is_number()) return Value(a.as_double() + b.as_double());
-    if (a.is_string() && b.is_string()) return Value(a.as_string() + b.as_string());
+    if (a.is_string() && b.is_string()) {
+      if (a.is_markup() || b.is_markup())  // Markup.__add__ / __radd__ escape the plain side
+        return Value::markup(escape_value(a).as_string() + escape_value(b).as_string());
+      return Value(a.as_string() + b.as_string());
+    }
     if (a.is_list() && b.is_list()) {
       std::vector<Value> items = a.as_list().items;
       items.insert(items.end(), b.as_list().items.begin(), b.as_list().items.end());
@@ -118,7 +123,7 @@ Value Interpreter::eval_binary(const std::string& op, const Value& a, const Valu
       if (seq.is_string()) {
         std::string out;
         for (int64_t i = 0; i < n; ++i) out += seq.as_string();
-        return Value(std::move(out));
+        return seq.is_markup() ? Value::markup(std::move(out)) : Value(std::move(out));
       }
       std::vector<Value> out;
       for (int64_t i = 0; i < n; ++i)
@@ -127,6 +132,7 @@ Value Interpreter::eval_binary(const std::string& op, const Value& a, const Valu
     }
     unsupported();
   }
+  if (op == "%" && a.is_string()) return Value(percent_format(a, b, *this, offset));
   if (!a.is_number() || !b.is_number()) unsupported();
   if (op == "-") {
     if (both_ints(a, b)) return Value(a.as_int() - b.as_int());
@@ -177,7 +183,10 @@ bool Interpreter::compare(const std::string& op, const Value& a, const Value& b,
       found = b.as_string().find(a.as_string()) != std::string::npos;
     } else if (b.is_list()) {
       for (const Value& item : b.as_list().items) found = found || item.equals(a);
-    } else if (b.is_dict() || b.is_namespace()) {
+    } else if (b.is_dict()) {
+      if (!a.hashable()) fail("unhashable type: '" + python_type_name(a) + "'", offset);
+      found = b.as_dict().find(a) != nullptr;
+    } else if (b.is_namespace()) {
       found = a.is_string() && b.as_dict().find(a.as_string()) != nullptr;
     } else if (!b.is_undefined()) {
       fail("argument of type '" + python_type_name(b) + "' is not iterable", offset);

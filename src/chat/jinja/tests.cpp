@@ -4,6 +4,19 @@
 
 namespace torchllm::jinja {
 
+bool is_test_name(const std::string& name) {
+  static const char* const kTests[] = {
+      "!=",       "<",           "<=",          "==",      ">",       ">=",        "boolean",  "callable",
+      "defined",  "divisibleby", "eq",          "equalto", "escaped", "even",      "false",    "filter",
+      "float",    "ge",          "greaterthan", "gt",      "in",      "integer",   "iterable", "le",
+      "lessthan", "lower",       "lt",          "mapping", "ne",      "none",      "number",   "odd",
+      "sameas",   "sequence",    "string",      "test",    "true",    "undefined", "upper"};
+  for (const char* test : kTests) {
+    if (name == test) return true;
+  }
+  return false;
+}
+
 bool call_test(const std::string& name, const Value& v, const CallArgs& args, Interpreter& interp,
                size_t offset) {
   auto other = [&]() -> const Value& {
@@ -54,7 +67,7 @@ bool call_test(const std::string& name, const Value& v, const CallArgs& args, In
     const Value& container = other();
     if (container.is_string())
       return v.is_string() && container.as_string().find(v.as_string()) != std::string::npos;
-    if (container.is_dict()) return v.is_string() && container.as_dict().find(v.as_string()) != nullptr;
+    if (container.is_dict()) return v.hashable() && container.as_dict().find(v) != nullptr;
     for (const Value& item : iterate(container, interp, offset)) {
       if (item.equals(v)) return true;
     }
@@ -71,7 +84,9 @@ bool call_test(const std::string& name, const Value& v, const CallArgs& args, In
   }
   if (name == "lower") return v.is_string() && to_lower(v.as_string()) == v.as_string();
   if (name == "upper") return v.is_string() && to_upper(v.as_string()) == v.as_string();
-  if (name == "escaped") return false;
+  if (name == "escaped") return v.is_markup();
+  if (name == "filter") return v.is_string() && is_filter_name(v.as_string());
+  if (name == "test") return v.is_string() && is_test_name(v.as_string());
   interp.fail("No test named '" + name + "'.", offset);
 }
 

@@ -8,21 +8,28 @@
 
 namespace torchllm::jinja {
 
-const Value* ValueDict::find(const std::string& key) const {
+const Value* ValueDict::find(const Value& key) const {
   for (const auto& item : items) {
-    if (item.first == key) return &item.second;
+    if (item.first.equals(key)) return &item.second;
   }
   return nullptr;
 }
 
-void ValueDict::set(const std::string& key, Value value) {
+const Value* ValueDict::find(const std::string& key) const {
+  for (const auto& item : items) {
+    if (item.first.is_string() && item.first.as_string() == key) return &item.second;
+  }
+  return nullptr;
+}
+
+void ValueDict::set(Value key, Value value) {
   for (auto& item : items) {
-    if (item.first == key) {
+    if (item.first.equals(key)) {  // Python keeps the first key object: {1: 'a', True: 'b'} is {1: 'b'}
       item.second = std::move(value);
       return;
     }
   }
-  items.emplace_back(key, std::move(value));
+  items.emplace_back(std::move(key), std::move(value));
 }
 
 const Value* CallArgs::get(size_t index, const std::string& name) const {
@@ -49,6 +56,41 @@ Value::Value(bool b) : kind_(Kind::kBool), b_(b) {}
 Value::Value(int64_t i) : kind_(Kind::kInt), i_(i) {}
 Value::Value(double f) : kind_(Kind::kFloat), f_(f) {}
 Value::Value(std::string s) : kind_(Kind::kString), s_(std::move(s)) {}
+
+Value Value::markup(std::string s) {
+  Value v(std::move(s));
+  v.b_ = true;
+  return v;
+}
+
+std::string html_escape(const std::string& s) {
+  std::string out;
+  out.reserve(s.size());
+  for (char c : s) {
+    switch (c) {
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&#34;";
+        break;
+      case '\'':
+        out += "&#39;";
+        break;
+      default:
+        out.push_back(c);
+    }
+  }
+  return out;
+}
+
+Value escape_value(const Value& v) { return v.is_markup() ? v : Value::markup(html_escape(v.str())); }
 
 Value Value::list(std::vector<Value> items, bool is_tuple) {
   Value v;
@@ -205,7 +247,7 @@ std::string Value::repr() const {
     case Kind::kFloat:
       return python_float_repr(f_);
     case Kind::kString:
-      return python_string_repr(s_);
+      return b_ ? "Markup(" + python_string_repr(s_) + ")" : python_string_repr(s_);
     case Kind::kList: {
       std::string out = list_->is_tuple ? "(" : "[";
       for (size_t i = 0; i < list_->items.size(); ++i) {
@@ -219,7 +261,7 @@ std::string Value::repr() const {
       std::string out = "{";
       for (size_t i = 0; i < dict_->items.size(); ++i) {
         if (i) out += ", ";
-        out += python_string_repr(dict_->items[i].first) + ": " + dict_->items[i].second.repr();
+        out += dict_->items[i].first.repr() + ": " + dict_->items[i].second.repr();
       }
       return out + "}";
     }
@@ -256,6 +298,17 @@ std::string Value::type_name() const {
   return "object";
 }
 
+bool Value::hashable() const {
+  if (kind_ == Kind::kList) {
+    if (!list_->is_tuple) return false;
+    for (const Value& item : list_->items) {
+      if (!item.hashable()) return false;
+    }
+    return true;
+  }
+  return kind_ != Kind::kDict;
+}
+
 bool Value::equals(const Value& other) const {
   if (is_number() && other.is_number()) {
     if (is_float() || other.is_float()) return as_double() == other.as_double();
@@ -269,6 +322,7 @@ bool Value::equals(const Value& other) const {
     case Kind::kString:
       return s_ == other.s_;
     case Kind::kList: {
+      if (list_->is_tuple != other.list_->is_tuple) return false;
       if (list_->items.size() != other.list_->items.size()) return false;
       for (size_t i = 0; i < list_->items.size(); ++i) {
         if (!list_->items[i].equals(other.list_->items[i])) return false;

@@ -21,10 +21,13 @@ struct ValueList {
   bool is_tuple = false;
 };
 
+// Keys are any hashable value, compared as Python compares them (1 == 1.0 == True); attribute-style lookups
+// by name find string keys only.
 struct ValueDict {
-  std::vector<std::pair<std::string, Value>> items;
+  std::vector<std::pair<Value, Value>> items;
+  const Value* find(const Value& key) const;
   const Value* find(const std::string& key) const;
-  void set(const std::string& key, Value value);
+  void set(Value key, Value value);
 };
 
 // Arguments of a call: positional then keyword, as written.
@@ -59,6 +62,8 @@ class Value {
   static Value dict(std::shared_ptr<ValueDict> d = nullptr);
   static Value namespace_object(std::shared_ptr<ValueDict> attrs);
   static Value function(std::string name, NativeFunction fn);
+  // markupsafe's Markup: a str that is already escaped; combined with plain strings it escapes them.
+  static Value markup(std::string s);
 
   Kind kind() const { return kind_; }
   bool is_undefined() const { return kind_ == Kind::kUndefined; }
@@ -67,7 +72,8 @@ class Value {
   bool is_int() const { return kind_ == Kind::kInt; }
   bool is_float() const { return kind_ == Kind::kFloat; }
   bool is_number() const { return kind_ == Kind::kInt || kind_ == Kind::kFloat || kind_ == Kind::kBool; }
-  bool is_string() const { return kind_ == Kind::kString; }
+  bool is_string() const { return kind_ == Kind::kString; }  // str or Markup
+  bool is_markup() const { return kind_ == Kind::kString && b_; }
   bool is_list() const { return kind_ == Kind::kList; }
   bool is_dict() const { return kind_ == Kind::kDict; }
   bool is_namespace() const { return kind_ == Kind::kNamespace; }
@@ -88,10 +94,12 @@ class Value {
   std::string repr() const;       // Python repr()
   std::string type_name() const;  // as Jinja names objects in errors: "str object", "dict object", ...
   bool equals(const Value& other) const;
+  // Python's hashability (dict keys): not lists or dicts (tuples of hashable values are).
+  bool hashable() const;
 
  private:
   Kind kind_ = Kind::kUndefined;
-  bool b_ = false;
+  bool b_ = false;  // a bool's value; for a string, whether it is Markup
   int64_t i_ = 0;
   double f_ = 0;
   std::string s_;
@@ -104,5 +112,9 @@ class Value {
 std::string python_float_repr(double f);
 // Python's repr() of a str.
 std::string python_string_repr(const std::string& s);
+// markupsafe.escape of a plain string: & < > " ' as HTML entities.
+std::string html_escape(const std::string& s);
+// markupsafe.escape(v): Markup as is, anything else its str() escaped, as Markup.
+Value escape_value(const Value& v);
 
 }  // namespace torchllm::jinja
