@@ -64,6 +64,18 @@ CASES = [
      "{{ nothing|map('string')|list }}{{ messages[0].tool_calls|selectattr('type')|list|length }}"),
     ("select_on_falsy", "{{ ''|select|list }}{{ 0|select|list }}{{ []|map('upper')|list }}{{ {}|select|list }}"),
     ("select_on_truthy_int", "{{ 3|select|list }}"),
+    # What map/select/... return is a generator: once through, always true, no len(), no JSON, no indexing.
+    ("generator_tojson", "{{ messages|map(attribute='role')|tojson }}"),
+    ("generator_length", "{{ messages|selectattr('role')|length }}"),
+    ("generator_index", "{{ (messages|map(attribute='role'))[0] }}"),
+    ("generator_runs_once", "{% set g = [1, 2, 0]|select %}{{ g|list }}{{ g|list }}{% if [0]|select %}T{% endif %}"
+     "{% if []|map('string') %}T{% endif %}{{ [1]|select is sequence }}{{ [1]|select is iterable }}"),
+    ("generator_consumers", "{{ messages|map(attribute='role')|join(',') }} {{ messages|map(attribute='role')|first }} "
+     "{{ messages|map(attribute='role')|sort }} {{ messages|map(attribute='role')|unique|list }} "
+     "{{ messages|map(attribute='role')|reverse|list }} {{ 'user' in messages|map(attribute='role') }} "
+     "{% for r in messages|map(attribute='role') %}{{ loop.index }}/{{ loop.length }}{{ r }} {% endfor %}"
+     "{{ {'a': 1}|items|list }} {{ [1, 2, 3]|batch(2)|list }}"),
+    ("generator_plus_list", "{{ [1]|select + [2] }}"),
     # min and max, with their keyword arguments.
     ("min_max", "{{ [3, 1, 2]|min }} {{ [3, 1, 2]|max }} {{ ['b', 'A', 'c']|min }} {{ ['b', 'A', 'c']|max }} "
      "{{ ['b', 'A', 'c']|min(case_sensitive=true) }} {{ ['b', 'A', 'c']|max(true) }} {{ 'hello'|max }}"),

@@ -14,6 +14,7 @@ int64_t length_of(const FilterCall& f) {
   const Value& v = f.subject;
   if (v.is_undefined()) return 0;
   if (v.is_string()) return static_cast<int64_t>(decode_utf8(v.as_string()).size());
+  if (v.is_generator()) f.fail("object of type 'generator' has no len()");
   if (v.is_list()) return static_cast<int64_t>(v.as_list().items.size());
   if (v.is_dict() || v.is_namespace()) return static_cast<int64_t>(v.as_dict().items.size());
   f.fail("object of type '" + v.type_name() + "' has no len()");
@@ -40,7 +41,7 @@ std::string jinja_title(const std::string& s) {
 // select / reject / selectattr / rejectattr
 Value select_items(FilterCall& f, bool keep_matching, bool by_attribute) {
   std::vector<Value> out;
-  if (!f.subject.truthy()) return Value::list();  // Jinja tests `if value:` before iterating
+  if (!f.subject.truthy()) return Value::generator({});  // Jinja tests `if value:` before iterating
   size_t test_arg = by_attribute ? 1 : 0;
   std::string attribute;
   if (by_attribute) {
@@ -57,7 +58,7 @@ Value select_items(FilterCall& f, bool keep_matching, bool by_attribute) {
     const bool matches = test ? f.interp.apply_test(test->str(), probe, test_args, f.offset) : probe.truthy();
     if (matches == keep_matching) out.push_back(item);
   }
-  return Value::list(std::move(out));
+  return Value::generator(std::move(out));
 }
 
 std::string indent_text(const std::string& text, const Value& width, bool first, bool blank) {
@@ -269,9 +270,9 @@ Value call_filter(const std::string& name, const Value& subject, const CallArgs&
     f.fail("bad operand type for abs()");
   }
   if (name == "items") {
-    if (subject.is_undefined()) return Value::list();
+    if (subject.is_undefined()) return Value::generator({});
     if (!subject.is_dict()) f.fail("Can only get item pairs from a mapping.");
-    return interp.call(bound_method(subject, "items"), CallArgs{}, offset);
+    return Value::generator(interp.call(bound_method(subject, "items"), CallArgs{}, offset).as_list().items);
   }
   if (name == "dictsort") {
     if (!subject.is_dict()) f.fail("You can only sort by either 'key' or 'value'");
@@ -310,11 +311,11 @@ Value call_filter(const std::string& name, const Value& subject, const CallArgs&
         out.push_back(item);
       }
     }
-    return Value::list(std::move(out));
+    return Value::generator(std::move(out));
   }
   if (name == "map") {
     std::vector<Value> out;
-    if (!subject.truthy()) return Value::list();  // as select: `if value:` first
+    if (!subject.truthy()) return Value::generator({});  // as select: `if value:` first
     const Value* attribute = args.get(SIZE_MAX, "attribute");
     if (attribute) {
       const Value fallback = f.arg(SIZE_MAX, "default", Value());
@@ -322,7 +323,7 @@ Value call_filter(const std::string& name, const Value& subject, const CallArgs&
         Value v = attribute_of(item, attribute->str());
         out.push_back(v.is_undefined() && args.get(SIZE_MAX, "default") ? fallback : v);
       }
-      return Value::list(std::move(out));
+      return Value::generator(std::move(out));
     }
     if (args.positional.empty()) f.fail("map requires a filter argument");
     CallArgs filter_args;
@@ -331,7 +332,7 @@ Value call_filter(const std::string& name, const Value& subject, const CallArgs&
     for (const Value& item : iterate(subject, interp, offset)) {
       out.push_back(call_filter(args.positional[0].str(), item, filter_args, interp, offset));
     }
-    return Value::list(std::move(out));
+    return Value::generator(std::move(out));
   }
   if (name == "select") return select_items(f, true, false);
   if (name == "reject") return select_items(f, false, false);

@@ -311,6 +311,8 @@ Value Interpreter::get_attr(const Value& obj, const std::string& name, size_t of
 
 Value Interpreter::get_item(const Value& obj, const Value& key, size_t offset) {
   if (obj.is_undefined()) fail_undefined(obj, offset);
+  // Jinja's getitem falls back to getattr when subscripting raises: a generator gives undefined.
+  if (obj.is_generator()) return Value::undefined("'generator object' has no element " + key.repr());
   if ((obj.is_list() || obj.is_string()) && (key.is_int() || key.is_bool())) {
     int64_t index = key.as_int();
     if (obj.is_list()) {
@@ -348,6 +350,7 @@ Value Interpreter::slice(const Value& obj, const Value& start, const Value& stop
   }
   if (!step_v.is_undefined() && !step_v.is_none() && step_v.as_int() == 0)
     fail("slice step cannot be zero", offset);
+  if (obj.is_generator()) return Value::undefined("'generator object' has no element slice");
   if (obj.is_list()) {
     const auto& items = obj.as_list().items;
     std::vector<Value> out;

@@ -111,6 +111,7 @@ struct Dumper {
         dump_string(v.as_string(), ensure_ascii, out);
         return;
       case Value::Kind::kList: {
+        if (v.is_generator()) interp.fail("Object of type generator is not JSON serializable", offset);
         const auto& items = v.as_list().items;
         if (items.empty()) {
           out += "[]";

@@ -2,6 +2,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <stdexcept>
+#include <utility>
 
 #include "chat/jinja/builtins.h"
 #include "chat/jinja/interpreter.h"
@@ -35,7 +36,7 @@ std::string python_type_name(const Value& v) {
     case Value::Kind::kString:
       return v.is_markup() ? "Markup" : "str";
     case Value::Kind::kList:
-      return v.as_list().is_tuple ? "tuple" : "list";
+      return v.is_generator() ? "generator" : v.as_list().is_tuple ? "tuple" : "list";
     case Value::Kind::kDict:
       return "dict";
     default:
@@ -67,6 +68,7 @@ std::vector<Value> iterate(const Value& v, Interpreter& interp, size_t offset) {
     case Value::Kind::kUndefined:
       return {};
     case Value::Kind::kList:
+      if (v.is_generator()) return std::exchange(v.as_list().items, {});  // a generator runs once
       return v.as_list().items;
     case Value::Kind::kDict: {
       std::vector<Value> keys;
@@ -103,7 +105,7 @@ Value Interpreter::eval_binary(const std::string& op, const Value& a, const Valu
         return Value::markup(escape_value(a).as_string() + escape_value(b).as_string());
       return Value(a.as_string() + b.as_string());
     }
-    if (a.is_list() && b.is_list()) {
+    if (a.is_list() && b.is_list() && !a.is_generator() && !b.is_generator()) {
       std::vector<Value> items = a.as_list().items;
       items.insert(items.end(), b.as_list().items.begin(), b.as_list().items.end());
       return Value::list(std::move(items), a.as_list().is_tuple);
@@ -115,7 +117,7 @@ Value Interpreter::eval_binary(const std::string& op, const Value& a, const Valu
     if (a.is_number() && b.is_number()) return Value(a.as_double() * b.as_double());
     const Value& seq = a.is_number() ? b : a;
     const Value& count = a.is_number() ? a : b;
-    if ((count.is_int() || count.is_bool()) && (seq.is_string() || seq.is_list())) {
+    if ((count.is_int() || count.is_bool()) && (seq.is_string() || (seq.is_list() && !seq.is_generator()))) {
       const int64_t n = count.as_int();
       const size_t unit = seq.is_string() ? seq.as_string().size() : seq.as_list().items.size();
       if (n > 0 && unit * static_cast<size_t>(n) > limits_.max_output_bytes)

@@ -47,7 +47,7 @@ Value batch(FilterCall& f) {
     }
     out.push_back(Value::list(std::move(current)));
   }
-  return Value::list(std::move(out));
+  return Value::generator(std::move(out));
 }
 
 Value slice_into(FilterCall& f) {
@@ -72,7 +72,7 @@ Value slice_into(FilterCall& f) {
     if (fill && !fill->is_none() && n >= with_extra) part.push_back(*fill);
     out.push_back(Value::list(std::move(part)));
   }
-  return Value::list(std::move(out));
+  return Value::generator(std::move(out));
 }
 
 }  // namespace

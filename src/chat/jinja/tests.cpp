@@ -46,7 +46,8 @@ bool call_test(const std::string& name, const Value& v, const CallArgs& args, In
   if (name == "string") return v.is_string();
   if (name == "mapping") return v.is_dict();
   if (name == "iterable") return v.is_string() || v.is_list() || v.is_dict() || v.is_undefined();
-  if (name == "sequence") return v.is_string() || v.is_list() || v.is_dict() || v.is_undefined();
+  if (name == "sequence")
+    return v.is_string() || (v.is_list() && !v.is_generator()) || v.is_dict() || v.is_undefined();
   if (name == "callable") return v.is_callable();
   if (name == "odd" || name == "even" || name == "divisibleby") {
     if (!v.is_int() && !v.is_bool()) interp.fail("test '" + name + "' needs an integer", offset);

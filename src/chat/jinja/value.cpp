@@ -99,6 +99,12 @@ Value Value::list(std::vector<Value> items, bool is_tuple) {
   return v;
 }
 
+Value Value::generator(std::vector<Value> items) {
+  Value v = list(std::move(items));
+  v.list_->is_generator = true;
+  return v;
+}
+
 Value Value::dict(std::shared_ptr<ValueDict> d) {
   Value v;
   v.kind_ = Kind::kDict;
@@ -134,7 +140,7 @@ bool Value::truthy() const {
     case Kind::kString:
       return !s_.empty();
     case Kind::kList:
-      return !list_->items.empty();
+      return list_->is_generator || !list_->items.empty();
     case Kind::kDict:
       return !dict_->items.empty();
     case Kind::kNamespace:
@@ -249,6 +255,7 @@ std::string Value::repr() const {
     case Kind::kString:
       return b_ ? "Markup(" + python_string_repr(s_) + ")" : python_string_repr(s_);
     case Kind::kList: {
+      if (list_->is_generator) return "<generator object>";
       std::string out = list_->is_tuple ? "(" : "[";
       for (size_t i = 0; i < list_->items.size(); ++i) {
         if (i) out += ", ";
@@ -287,7 +294,7 @@ std::string Value::type_name() const {
     case Kind::kString:
       return "str object";
     case Kind::kList:
-      return list_->is_tuple ? "tuple object" : "list object";
+      return list_->is_generator ? "generator object" : list_->is_tuple ? "tuple object" : "list object";
     case Kind::kDict:
       return "dict object";
     case Kind::kNamespace:
@@ -322,6 +329,7 @@ bool Value::equals(const Value& other) const {
     case Kind::kString:
       return s_ == other.s_;
     case Kind::kList: {
+      if (list_->is_generator || other.list_->is_generator) return list_ == other.list_;
       if (list_->is_tuple != other.list_->is_tuple) return false;
       if (list_->items.size() != other.list_->items.size()) return false;
       for (size_t i = 0; i < list_->items.size(); ++i) {

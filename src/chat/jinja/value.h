@@ -19,6 +19,8 @@ class Interpreter;
 struct ValueList {
   std::vector<Value> items;
   bool is_tuple = false;
+  // What Jinja2's map/select/unique/... return: iterable once, always true, no len(), no indexing, not JSON.
+  bool is_generator = false;
 };
 
 // Keys are any hashable value, compared as Python compares them (1 == 1.0 == True); attribute-style lookups
@@ -59,6 +61,7 @@ class Value {
   Value(std::string s);
   Value(const char* s) : Value(std::string(s)) {}
   static Value list(std::vector<Value> items = {}, bool is_tuple = false);
+  static Value generator(std::vector<Value> items);
   static Value dict(std::shared_ptr<ValueDict> d = nullptr);
   static Value namespace_object(std::shared_ptr<ValueDict> attrs);
   static Value function(std::string name, NativeFunction fn);
@@ -74,7 +77,8 @@ class Value {
   bool is_number() const { return kind_ == Kind::kInt || kind_ == Kind::kFloat || kind_ == Kind::kBool; }
   bool is_string() const { return kind_ == Kind::kString; }  // str or Markup
   bool is_markup() const { return kind_ == Kind::kString && b_; }
-  bool is_list() const { return kind_ == Kind::kList; }
+  bool is_list() const { return kind_ == Kind::kList; }  // list, tuple or generator
+  bool is_generator() const { return kind_ == Kind::kList && list_->is_generator; }
   bool is_dict() const { return kind_ == Kind::kDict; }
   bool is_namespace() const { return kind_ == Kind::kNamespace; }
   bool is_callable() const { return kind_ == Kind::kCallable; }
