@@ -13,6 +13,8 @@
 #include <mutex>
 #include <thread>
 #include <unordered_map>
+#include <utility>
+#include <vector>
 
 #include "torchllm/generation.h"
 #include "torchllm/scheduler.h"
@@ -38,6 +40,9 @@ class EngineLoop {
   // a cancel flag is given one. Throws Error(kResourceExhausted) "queue is full" when max_queue requests
   // already wait and no slot is free, and Error(kUnsupported) once stop() has begun.
   void submit(GenerationRequest request, GenerationCallbacks callbacks);
+  // Submits all of them or, when they do not all fit, none (so a refused request starts nothing that would
+  // then be cancelled). Same errors as submit().
+  void submit_all(std::vector<std::pair<GenerationRequest, GenerationCallbacks>> generations);
 
   // Sets the cancel flag of every generation submitted and not yet finished; they end with kCancelled.
   void cancel_all();

@@ -30,6 +30,13 @@ struct ServerOptions {
   double timeout_s = 600;                    // longest a request may take; then it is cancelled
   double shutdown_grace_s = 5;               // SIGINT/SIGTERM: in-flight requests get this long to finish
   std::vector<std::string> cors_origins;     // allowed browser origins; "*" for any; empty: no CORS headers
+  // Host header values accepted besides the loopback names while listening on a loopback address (so that
+  // a web page cannot reach the server through DNS rebinding).
+  std::vector<std::string> allowed_hosts;
+  size_t max_connections = 512;     // open connections; more are answered 503
+  double header_timeout_s = 10;     // a request's head must arrive within this long of its first byte
+  std::string log_format = "text";  // the access log on stderr: text | json
+  bool quiet = false;               // no access log
 };
 
 // Slots when --parallel is not given: min(16, budget / (context * kv_bytes_per_token)), at least 1, where the

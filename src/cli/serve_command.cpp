@@ -15,6 +15,7 @@ struct ServeOptions {
   ModelOptions model;
   ServerOptions server;
   std::string api_key_file;
+  bool api_key_given = false;
 };
 
 // The first line of the file, without surrounding whitespace (so that `echo KEY > file` works).
@@ -35,6 +36,11 @@ void run_serve(ServeOptions& o) {
   if (!o.api_key_file.empty()) server.api_key = read_key_file(o.api_key_file);
   if (server.port < 0 || server.port > 65535) throw Error::invalid_argument("--port must be in [0, 65535]");
   if (server.timeout_s <= 0) throw Error::invalid_argument("--timeout must be positive");
+  if (o.api_key_given && server.api_key.empty()) {
+    throw Error::invalid_argument("--api-key is empty; give a key, or leave the option out to serve without one");
+  }
+  if (server.max_connections < 1) throw Error::invalid_argument("--max-connections must be at least 1");
+  if (server.header_timeout_s <= 0) throw Error::invalid_argument("--header-timeout must be positive");
   o.model.apply_threads();
   run_server(server);
 }
@@ -78,8 +84,24 @@ void add_serve_command(CLI::App& app) {
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
   cmd->add_option("--cors-origin", s.cors_origins,
-                  "Allow browser requests from this origin ('*': any); repeatable");
-  cmd->callback([o] { run_serve(*o); });
+                  "Allow browser requests from this origin ('*': any); repeatable. Other origins get 403");
+  cmd->add_option("--allowed-host", s.allowed_hosts,
+                  "Accept this Host header besides localhost/127.0.0.1/[::1] while listening on loopback; "
+                  "repeatable");
+  cmd->add_option("--max-connections", s.max_connections,
+                  "Open connections at once; more are answered 503")
+      ->capture_default_str();
+  cmd->add_option("--header-timeout", s.header_timeout_s,
+                  "Seconds a request's head may take to arrive; slower clients get 408")
+      ->capture_default_str();
+  cmd->add_option("--log-format", s.log_format, "Access log on stderr, one line per request: text or json")
+      ->check(CLI::IsMember({"text", "json"}))
+      ->capture_default_str();
+  cmd->add_flag("--quiet", s.quiet, "No access log");
+  cmd->callback([o, key] {
+    o->api_key_given = key->count() > 0;
+    run_serve(*o);
+  });
 }
 
 }  // namespace torchllm::cli

@@ -19,28 +19,36 @@ EngineLoop::EngineLoop(std::unique_ptr<Scheduler> scheduler, const EngineLoopOpt
 EngineLoop::~EngineLoop() { stop(true); }
 
 void EngineLoop::submit(GenerationRequest request, GenerationCallbacks callbacks) {
-  if (!request.cancel) request.cancel = std::make_shared<std::atomic<bool>>(false);
+  std::vector<std::pair<GenerationRequest, GenerationCallbacks>> one;
+  one.emplace_back(std::move(request), std::move(callbacks));
+  submit_all(std::move(one));
+}
+
+void EngineLoop::submit_all(std::vector<std::pair<GenerationRequest, GenerationCallbacks>> generations) {
   std::lock_guard<std::mutex> lock(mutex_);
   if (stopping_) throw Error::unsupported("the server is shutting down");
   // Everything in flight either holds a slot or waits for one, so this bounds the waiting ones exactly.
-  if (in_flight_.size() >= static_cast<size_t>(max_batch_) + options_.max_queue) {
+  if (in_flight_.size() + generations.size() > static_cast<size_t>(max_batch_) + options_.max_queue) {
     throw Error::exhausted("queue is full (" + std::to_string(options_.max_queue) +
                            " requests already wait for one of " + std::to_string(max_batch_) + " slots)");
   }
-  const uint64_t ticket = next_ticket_++;
-  in_flight_.emplace(ticket, request.cancel);
-  // The scheduler calls exactly one of on_finish / on_error; either one ends the generation's bookkeeping.
-  GenerationCallbacks wrapped;
-  wrapped.on_delta = std::move(callbacks.on_delta);
-  wrapped.on_finish = [this, ticket, f = std::move(callbacks.on_finish)](const GenerationResult& result) {
-    if (f) f(result);
-    forget(ticket);
-  };
-  wrapped.on_error = [this, ticket, f = std::move(callbacks.on_error)](const std::string& message) {
-    if (f) f(message);
-    forget(ticket);
-  };
-  inbox_.push_back(Submission{std::move(request), std::move(wrapped)});
+  for (auto& [request, callbacks] : generations) {
+    if (!request.cancel) request.cancel = std::make_shared<std::atomic<bool>>(false);
+    const uint64_t ticket = next_ticket_++;
+    in_flight_.emplace(ticket, request.cancel);
+    // The scheduler calls exactly one of on_finish / on_error; either one ends the generation's bookkeeping.
+    GenerationCallbacks wrapped;
+    wrapped.on_delta = std::move(callbacks.on_delta);
+    wrapped.on_finish = [this, ticket, f = std::move(callbacks.on_finish)](const GenerationResult& result) {
+      if (f) f(result);
+      forget(ticket);
+    };
+    wrapped.on_error = [this, ticket, f = std::move(callbacks.on_error)](const std::string& message) {
+      if (f) f(message);
+      forget(ticket);
+    };
+    inbox_.push_back(Submission{std::move(request), std::move(wrapped)});
+  }
   wake_.notify_one();
 }
 

@@ -1,17 +1,20 @@
 #include "server/api_error.h"
 
+#include "server/http_socket.h"
+
 namespace torchllm::server {
 
 ApiError::ApiError(int status, const std::string& message, std::string type, std::optional<std::string> param,
                    std::optional<std::string> code)
     : std::runtime_error(message),
+      message_(message),
       status_(status),
       type_(std::move(type)),
       param_(std::move(param)),
       code_(std::move(code)) {}
 
 nlohmann::json ApiError::to_json() const {
-  nlohmann::json error = {{"message", what()}, {"type", type_}, {"param", nullptr}, {"code", nullptr}};
+  nlohmann::json error = {{"message", message_}, {"type", type_}, {"param", nullptr}, {"code", nullptr}};
   if (param_) error["param"] = *param_;
   if (code_) error["code"] = *code_;
   return {{"error", std::move(error)}};
@@ -57,28 +60,8 @@ ApiError ApiError::from(const Error& error, std::optional<std::string> param) {
 }
 
 const char* status_text(int status) {
-  switch (status) {
-    case 400:
-      return "Bad Request";
-    case 401:
-      return "Unauthorized";
-    case 404:
-      return "Not Found";
-    case 405:
-      return "Method Not Allowed";
-    case 408:
-      return "Request Timeout";
-    case 413:
-      return "Payload Too Large";
-    case 414:
-      return "URI Too Long";
-    case 500:
-      return "Internal Server Error";
-    case 503:
-      return "Service Unavailable";
-    default:
-      return "Error";
-  }
+  const char* phrase = reason_phrase(status);
+  return *phrase ? phrase : "Error";
 }
 
 }  // namespace torchllm::server

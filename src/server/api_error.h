@@ -17,6 +17,8 @@ class ApiError : public std::runtime_error {
            std::optional<std::string> code = {});
 
   int status() const { return status_; }
+  // The whole message (what() stops at a NUL byte, which a client-sent id may hold).
+  const std::string& message() const { return message_; }
   const std::string& type() const { return type_; }
   const std::optional<std::string>& param() const { return param_; }
   const std::optional<std::string>& code() const { return code_; }
@@ -37,6 +39,7 @@ class ApiError : public std::runtime_error {
   static ApiError from(const Error& error, std::optional<std::string> param = {});
 
  private:
+  std::string message_;
   int status_;
   std::string type_;
   std::optional<std::string> param_;

@@ -6,6 +6,7 @@
 
 #include "server/api_error.h"
 #include "server/generation_channel.h"
+#include "server/request_json.h"
 #include "server/sse.h"
 
 namespace torchllm::server {
@@ -132,11 +133,21 @@ HttpResponse json_response(const json& body) {
   return response;
 }
 
-HttpResponse answer_whole(std::shared_ptr<Job> job) {
+// How often a request that is not streamed checks whether its client is still there.
+constexpr auto kClientCheckInterval = std::chrono::milliseconds(100);
+
+HttpResponse answer_whole(std::shared_ptr<Job> job, const HttpRequest& request) {
   bool timed_out = false;
   while (!job->all_done()) {
     auto until = timed_out ? Clock::now() + std::chrono::seconds(5) : job->deadline;
-    std::vector<ChannelEvent> events = job->channel->wait(until);
+    std::vector<ChannelEvent> events =
+        job->channel->wait(std::min(until, Clock::now() + kClientCheckInterval));
+    if (events.empty() && request.client_gone()) {
+      // Nobody will read the answer: free the slot now (the generations end as cancelled).
+      job->cancel();
+      throw ApiError(499, "the client closed the connection", "invalid_request_error", std::nullopt,
+                     "client_closed_request");
+    }
     if (events.empty() && Clock::now() >= until) {
       if (timed_out) break;  // the engine did not confirm the cancellation in time; answer anyway
       timed_out = true;
@@ -154,6 +165,7 @@ HttpResponse answer_whole(std::shared_ptr<Job> job) {
     if (job->call.logprobs) output.logprobs = choice.logprobs.build(result.token_logprobs);
     outputs.push_back(std::move(output));
   }
+  request.notes->completion_tokens = job->usage().completion_tokens;
   return json_response(completion_response(job->context, outputs, job->usage()));
 }
 
@@ -216,12 +228,7 @@ void write_stream(Job& job, StreamSink& sink) {
 
 HttpResponse handle_completion(ServerState& state, const HttpRequest& request, Endpoint endpoint) {
   ModelService& model = state.ready_model();
-  json body;
-  try {
-    body = json::parse(request.body);
-  } catch (const json::exception& e) {
-    throw ApiError::bad_request(std::string("could not parse the JSON body of the request: ") + e.what());
-  }
+  const json body = parse_request_json(request.body);
   CompletionCall call =
       endpoint == Endpoint::kChat ? parse_chat_request(body) : parse_completion_request(body);
   if (call.model && *call.model != model.name()) throw ApiError::model_not_found(*call.model);
@@ -233,6 +240,16 @@ HttpResponse handle_completion(ServerState& state, const HttpRequest& request, E
     prompts.push_back(model.encode_chat(c.messages, c.chat_template_kwargs));
   } else {
     for (const CompletionPrompt& prompt : c.prompts) prompts.push_back(model.encode_prompt(prompt));
+  }
+  // More choices than the server can ever hold at once would wait in vain: that is the request's fault.
+  const int64_t capacity = model.slots() + static_cast<int64_t>(state.options.max_queue);
+  if (static_cast<int64_t>(prompts.size()) * c.n > capacity) {
+    throw ApiError::bad_request(
+        "this request asks for " + std::to_string(static_cast<int64_t>(prompts.size()) * c.n) +
+            " generations (prompts times n), more than the server can ever hold at once (" +
+            std::to_string(model.slots()) + " running (--parallel) + " +
+            std::to_string(state.options.max_queue) + " waiting (--max-queue))",
+        "n");
   }
   // Every choice is built (and validated) before any is submitted, so a bad one leaves nothing running.
   std::vector<GenerationRequest> generations;
@@ -251,25 +268,28 @@ HttpResponse handle_completion(ServerState& state, const HttpRequest& request, E
           .count(),
       model.name(), model.fingerprint()};
   if (state.draining.load()) throw shutting_down();
+  std::vector<std::pair<GenerationRequest, GenerationCallbacks>> submissions;
   for (size_t i = 0; i < generations.size(); ++i) {
-    try {
-      model.engine().submit(std::move(generations[i]), counted_callbacks(state.metrics, *job->channel, i));
-    } catch (const Error& e) {
-      job->cancel();  // the ones already submitted
-      throw ApiError::from(e);
-    }
+    submissions.emplace_back(std::move(generations[i]), counted_callbacks(state.metrics, *job->channel, i));
   }
+  try {
+    model.engine().submit_all(std::move(submissions));
+  } catch (const Error& e) {
+    throw ApiError::from(e);
+  }
+  request.notes->prompt_tokens = job->prompt_tokens;
 
   if (!job->call.stream) {
-    HttpResponse response = answer_whole(job);
+    HttpResponse response = answer_whole(job, request);
     state.metrics.observe_request_latency(seconds_since(job->start));
     return response;
   }
   HttpResponse response;
   response.content_type = "text/event-stream";
   response.headers = {{"Cache-Control", "no-cache"}, {"X-Accel-Buffering", "no"}};
-  response.stream = [job](StreamSink& sink) {
+  response.stream = [job, notes = request.notes](StreamSink& sink) {
     write_stream(*job, sink);
+    notes->completion_tokens = job->usage().completion_tokens;
     job->state.metrics.observe_request_latency(seconds_since(job->start));
   };
   return response;

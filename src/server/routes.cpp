@@ -1,11 +1,16 @@
 #include "server/routes.h"
 
 #include <algorithm>
+#include <cctype>
+#include <cstdio>
+#include <optional>
 #include <string>
 
+#include "server/access_log.h"
 #include "server/api_error.h"
 #include "server/auth.h"
 #include "server/completion_handler.h"
+#include "server/request_json.h"
 
 namespace torchllm::server {
 namespace {
@@ -19,7 +24,12 @@ HttpResponse json_response(const json& body, int status = 200) {
   return response;
 }
 
-HttpResponse error_response(const ApiError& error) { return json_response(error.to_json(), error.status()); }
+HttpResponse error_response(const ApiError& error) {
+  HttpResponse response = json_response(error.to_json(), error.status());
+  // Every 503 (loading, shutting down, queue full, too many connections) is worth retrying.
+  if (error.status() == 503) response.headers.emplace_back("Retry-After", "1");
+  return response;
+}
 
 json model_card(const ModelService& model) {
   return {{"id", model.name()},
@@ -31,21 +41,11 @@ json model_card(const ModelService& model) {
           {"max_model_len", model.context()}};
 }
 
-json parse_body(const HttpRequest& request) {
-  try {
-    json body = json::parse(request.body);
-    if (!body.is_object()) throw ApiError::bad_request("the request body must be a JSON object");
-    return body;
-  } catch (const json::exception& e) {
-    throw ApiError::bad_request(std::string("could not parse the JSON body of the request: ") + e.what());
-  }
-}
-
 // POST /tokenize (vLLM's shape): {"prompt": "..."} or {"messages": [...]} -> {"count", "max_model_len",
 // "tokens"}.
 HttpResponse tokenize(ServerState& state, const HttpRequest& request) {
   ModelService& model = state.ready_model();
-  const json body = parse_body(request);
+  const json body = parse_request_json(request.body);
   bool add_special_tokens = true;
   bool add_generation_prompt = true;
   std::optional<json> prompt, messages;
@@ -86,13 +86,14 @@ HttpResponse tokenize(ServerState& state, const HttpRequest& request) {
     const CompletionCall call = parse_chat_request(chat);
     ids = model.encode_chat(call.messages, kwargs, add_generation_prompt);
   }
+  request.notes->prompt_tokens = static_cast<int64_t>(ids.size());
   return json_response({{"count", ids.size()}, {"max_model_len", model.context()}, {"tokens", ids}});
 }
 
 // POST /detokenize: {"tokens": [...]} -> {"prompt": "..."}.
 HttpResponse detokenize(ServerState& state, const HttpRequest& request) {
   ModelService& model = state.ready_model();
-  const json body = parse_body(request);
+  const json body = parse_request_json(request.body);
   std::vector<TokenId> ids;
   bool has_tokens = false;
   for (auto it = body.begin(); it != body.end(); ++it) {
@@ -132,6 +133,93 @@ bool needs_key(const std::string& path) {
   return path.rfind("/v1/", 0) == 0 || path == "/tokenize" || path == "/detokenize";
 }
 
+std::string lower(std::string text) {
+  for (char& c : text) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return text;
+}
+
+bool is_loopback_name(const std::string& host) {
+  return host == "localhost" || host.rfind("127.", 0) == 0 || host == "::1" || host == "[::1]";
+}
+
+// "Example.com:8080" -> "example.com", "[::1]:80" -> "::1".
+std::string host_name(const std::string& host_header) {
+  if (!host_header.empty() && host_header.front() == '[') {
+    const size_t close = host_header.find(']');
+    return close == std::string::npos ? std::string() : lower(host_header.substr(1, close - 1));
+  }
+  return lower(host_header.substr(0, host_header.find(':')));
+}
+
+// While listening on loopback, only the loopback names (and --allowed-host) reach the server: a web page
+// whose name an attacker points at 127.0.0.1 (DNS rebinding) still sends its own name as Host.
+bool host_allowed(const ServerOptions& options, const HttpRequest& request) {
+  if (!is_loopback_name(lower(options.host))) return true;
+  const std::string header = request.header("host");
+  if (header.empty()) return request.minor_version == 0;  // HTTP/1.1 without Host is refused by the parser
+  const std::string name = host_name(header);
+  if (is_loopback_name(name)) return true;
+  return std::any_of(
+      options.allowed_hosts.begin(), options.allowed_hosts.end(),
+      [&](const std::string& allowed) { return lower(allowed) == name || lower(allowed) == lower(header); });
+}
+
+// A browser names the page's origin on cross-site requests (and on same-origin POSTs): only origins listed in
+// --cors-origin, and the server's own, may drive it.
+bool origin_refused(const ServerOptions& options, const HttpRequest& request) {
+  const std::string origin = request.header("origin");
+  if (origin.empty() || origin_allowed(options, origin)) return false;
+  const std::string host = request.header("host");
+  return host.empty() ||
+         (lower(origin) != "http://" + lower(host) && lower(origin) != "https://" + lower(host));
+}
+
+bool json_endpoint(const std::string& path) {
+  return path == "/v1/chat/completions" || path == "/v1/completions" || path == "/tokenize" ||
+         path == "/detokenize";
+}
+
+// application/json, with or without parameters (charset).
+bool is_json_media_type(const std::string& content_type) {
+  std::string type = lower(content_type.substr(0, content_type.find(';')));
+  type.erase(type.find_last_not_of(" \t") + 1);
+  type.erase(0, type.find_first_not_of(" \t"));
+  return type == "application/json";
+}
+
+// Checks made on the head alone, before the body is read (so a refused client cannot make the server read,
+// or inflate, a large body): Host, Origin, API key, Content-Type.
+std::optional<ApiError> refusal(const ServerOptions& options, const HttpRequest& request) {
+  if (request.method == "OPTIONS") return std::nullopt;
+  if (!host_allowed(options, request)) {
+    return ApiError(
+        403,
+        "Host '" + request.header("host") +
+            "' is not allowed: the server listens on a loopback address; start it with --allowed-host "
+            "NAME to accept this name",
+        "invalid_request_error", std::nullopt, "host_not_allowed");
+  }
+  if (origin_refused(options, request)) {
+    return ApiError(403,
+                    "requests from the web origin '" + request.header("origin") +
+                        "' are not allowed; start the server with --cors-origin ORIGIN to allow it",
+                    "invalid_request_error", std::nullopt, "origin_not_allowed");
+  }
+  if (needs_key(request.path) && !authorized(request.header("authorization"), options.api_key)) {
+    return ApiError(401, "Incorrect API key provided.", "invalid_request_error", std::nullopt,
+                    "invalid_api_key");
+  }
+  if (request.method == "POST" && json_endpoint(request.path) &&
+      !is_json_media_type(request.header("content-type"))) {
+    const std::string sent = request.header("content-type");
+    return ApiError(415,
+                    "the request body must be sent with 'Content-Type: application/json' (got " +
+                        (sent.empty() ? std::string("none") : "'" + sent + "'") + ")",
+                    "invalid_request_error", std::nullopt, "unsupported_media_type");
+  }
+  return std::nullopt;
+}
+
 // Endpoint label for metrics.
 std::string endpoint_label(const std::string& path) {
   if (path == "/v1/chat/completions") return "chat";
@@ -153,6 +241,8 @@ std::unique_ptr<HttpServer> make_http_server(ServerState& state) {
   http.max_body_bytes = options.max_body_bytes;
   http.read_timeout_s = std::min(options.timeout_s, 60.0);
   http.write_timeout_s = std::min(options.timeout_s, 60.0);
+  http.header_timeout_s = options.header_timeout_s;
+  http.max_connections = options.max_connections;
 
   auto on_error = [&state](int status, const HttpRequest& request, const std::string& what) {
     std::string message;
@@ -167,10 +257,13 @@ std::unique_ptr<HttpServer> make_http_server(ServerState& state) {
       message = "the request body is larger than the server's limit of " +
                 std::to_string(state.options.max_body_bytes) + " bytes (--max-body-bytes)";
       code = "request_too_large";
+    } else if (status == 503) {
+      message = what.empty() ? "the server is busy; try again later" : what;
+      code = "service_unavailable";
     } else if (status >= 500) {
       message = what.empty() ? "internal error" : what;
     } else {
-      message = std::string(status_text(status));
+      message = what.empty() ? std::string(status_text(status)) : what;
     }
     const std::string type = status >= 500 ? "server_error" : "invalid_request_error";
     state.metrics.count_request(endpoint_label(request.path), status);
@@ -186,16 +279,25 @@ std::unique_ptr<HttpServer> make_http_server(ServerState& state) {
     response.headers.emplace_back("Access-Control-Expose-Headers", "*");
   };
   auto server = std::make_unique<HttpServer>(http, on_error, finish);
+  server->set_admission([&state](const HttpRequest& request) -> std::optional<HttpResponse> {
+    std::optional<ApiError> refused = refusal(state.options, request);
+    if (!refused) return std::nullopt;
+    state.metrics.count_request(endpoint_label(request.path), refused->status());
+    return error_response(*refused);
+  });
+  if (!state.options.quiet) {
+    server->set_access_logger([format = parse_access_log_format(state.options.log_format)](
+                                  const HttpRequest& request, int status, double seconds) {
+      const std::string line = access_log_line(format, request, status, seconds) + "\n";
+      std::fwrite(line.data(), 1, line.size(), stderr);  // one write per line: lines never interleave
+    });
+  }
 
   // Every route: the key check, errors as OpenAI JSON, and a count per endpoint and status.
   auto wrap = [&state](std::function<HttpResponse(const HttpRequest&)> handler) {
     return [&state, handler = std::move(handler)](const HttpRequest& request) {
       HttpResponse response;
       try {
-        if (needs_key(request.path) && !authorized(request.header("authorization"), state.options.api_key)) {
-          throw ApiError(401, "Incorrect API key provided.", "invalid_request_error", std::nullopt,
-                         "invalid_api_key");
-        }
         response = handler(request);
       } catch (const ApiError& e) {
         response = error_response(e);
@@ -213,13 +315,15 @@ std::unique_ptr<HttpServer> make_http_server(ServerState& state) {
                   if (state.draining.load()) return error_response(ApiError::unavailable("shutting down"));
                   if (!state.model.load()) return error_response(ApiError::unavailable("model is loading"));
                   return json_response({{"status", "ok"}});
-                }));
+                }),
+                RouteKind::kProbe);
   server->route("GET", "/metrics", wrap([&state](const HttpRequest&) {
                   HttpResponse response;
                   response.content_type = "text/plain; version=0.0.4; charset=utf-8";
                   response.body = state.metrics.render(state.gauges());
                   return response;
-                }));
+                }),
+                RouteKind::kProbe);
   server->route("GET", "/v1/models", wrap([&state](const HttpRequest&) {
                   const ModelService& model = state.ready_model();
                   return json_response({{"object", "list"}, {"data", json::array({model_card(model)})}});

@@ -103,8 +103,8 @@ void run_server(const ServerOptions& options) {
   ServerState state(options);
   std::unique_ptr<HttpServer> http = make_http_server(state);
   if (!http->bind(options.host, options.port)) {
-    throw Error::invalid_argument("cannot listen on " + options.host + ":" + std::to_string(options.port) +
-                                  " (address in use or not available)");
+    throw Error::exhausted("cannot listen on " + options.host + ":" + std::to_string(options.port) + ": " +
+                           http->bind_error() + " (is another server running there? choose --port)");
   }
   std::thread listener([&http] { http->listen(); });
   log("listening on http://" + options.host + ":" + std::to_string(http->bound_port()) + " (loading " +

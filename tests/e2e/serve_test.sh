@@ -114,7 +114,7 @@ http_checks() {
     sleep 0.1
   done
   expect "health 503 while loading" 503 "$(status GET /health)" "loading"
-  expect "completions 503 while loading" 503 "$(status POST /v1/completions -d '{"prompt": "x"}')" "loading"
+  expect "completions 503 while loading" 503 "$(status POST /v1/completions -H 'Content-Type: application/json' -d '{"prompt": "x"}')" "loading"
   # Loading may open the tokenizer file more than once: serve its content to every reader until the model is up.
   (while true; do cat "$work/tokenizer.json" >"$model/tokenizer.json"; done) &
   feeder=$!
@@ -199,7 +199,7 @@ http_checks() {
 
   # No grace: running streams are cancelled with an error event, then [DONE].
   start_server "$work/b.log" --shutdown-grace 0
-  curl -sN -d "$(chat_body 200 true)" "$base/v1/chat/completions" >"$work/cancelled" &
+  curl -sN -H 'Content-Type: application/json' -d "$(chat_body 200 true)" "$base/v1/chat/completions" >"$work/cancelled" &
   curl_pid=$!
   for _ in $(seq 1 100); do grep -q '"content"' "$work/cancelled" 2>/dev/null && break; sleep 0.05; done
   stop_server INT && ok "exit 0 after SIGINT, no grace" || fail "exit status after SIGINT"
@@ -217,13 +217,13 @@ http_checks() {
   python3 -c 'import json, sys; p = sys.argv[1]; c = json.load(open(p)); c["max_position_embeddings"] = 16384
 json.dump(c, open(p, "w"))' "$work/long/tiny-chat/config.json"
   model="$work/long/tiny-chat" start_server "$work/c.log" --parallel 1 --max-queue 1 --timeout 3 --context 16384
-  curl -sN -d "$(chat_body 16000 true)" "$base/v1/chat/completions" >"$work/first" &
+  curl -sN -H 'Content-Type: application/json' -d "$(chat_body 16000 true)" "$base/v1/chat/completions" >"$work/first" &
   first=$!
   for _ in $(seq 1 100); do grep -q '"content"' "$work/first" 2>/dev/null && break; sleep 0.05; done
-  curl -sN -d "$(chat_body 16000 true)" "$base/v1/chat/completions" >"$work/second" &
+  curl -sN -H 'Content-Type: application/json' -d "$(chat_body 16000 true)" "$base/v1/chat/completions" >"$work/second" &
   second=$!
   sleep 0.3
-  expect "queue full: 503" 503 "$(status POST /v1/chat/completions -d "$(chat_body 5 false)")" "queue is full"
+  expect "queue full: 503" 503 "$(status POST /v1/chat/completions -H 'Content-Type: application/json' -d "$(chat_body 5 false)")" "queue is full"
   wait "$first" "$second"
   if grep -q '^: keep-alive' "$work/second" && check_sse "$work/second"; then
     ok "keep-alive comments while queued"
@@ -235,7 +235,7 @@ json.dump(c, open(p, "w"))' "$work/long/tiny-chat/config.json"
   else
     fail "no timeout event: $(tail -c 300 "$work/first")"
   fi
-  expect "the time limit: 408" 408 "$(status POST /v1/chat/completions -d "$(chat_body 16000 false '"messages": [{"role": "user", "content": "x"}]')")" '"timeout"'
+  expect "the time limit: 408" 408 "$(status POST /v1/chat/completions -H 'Content-Type: application/json' -d "$(chat_body 16000 false '"messages": [{"role": "user", "content": "x"}]')")" '"timeout"'
   stop_server TERM || fail "exit status after SIGTERM"
 }
 

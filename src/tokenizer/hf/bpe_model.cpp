@@ -45,8 +45,18 @@ uint64_t word_hash(std::string_view word) {
 // both pick the lowest-ranked pair, leftmost on ties, which is the order tokenizers' queue produces.
 constexpr size_t kScanLimit = 32;
 
-// The word being merged (per thread, reused across words).
+// The word being merged and the merge queue of a long word (per thread, reused across words).
 thread_local std::vector<Symbol> word_symbols;
+thread_local std::vector<uint64_t> merge_queue;
+
+// A server tokenizes on many threads: a buffer that grew for one huge word is given back rather than kept
+// resident on each of them.
+constexpr size_t kKeptScratchElements = size_t{1} << 16;
+
+template <typename T>
+void release_if_oversized(std::vector<T>& buffer) {
+  if (buffer.capacity() > kKeptScratchElements) std::vector<T>().swap(buffer);
+}
 
 }  // namespace
 
@@ -111,6 +121,8 @@ void BpeModel::tokenize_word(std::string_view word, std::vector<TokenId>& out,
   }
   const size_t first = out.size();
   merge_word(word, out);
+  release_if_oversized(word_symbols);
+  release_if_oversized(merge_queue);
   if (cacheable && cache_.size() < kCacheCapacity) {
     cache_.emplace(key, CachedWord{std::string(word), std::vector<TokenId>(out.begin() + first, out.end())});
   }
@@ -263,7 +275,7 @@ void BpeModel::merge_by_scanning(size_t begin, size_t end, std::vector<TokenId>&
 }
 
 void BpeModel::merge_with_queue(size_t begin, size_t end, std::vector<TokenId>& out) const {
-  thread_local std::vector<uint64_t> queue;
+  std::vector<uint64_t>& queue = merge_queue;
   queue.clear();
   const std::greater<uint64_t> later;  // makes the std heap functions keep the smallest on top
   word_symbols[begin].prev = -1;

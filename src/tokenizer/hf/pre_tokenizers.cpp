@@ -50,6 +50,7 @@ class ByteLevel final : public PreTokenizer {
       mapped.clear();
       append_byte_level(mapped, word.text);
       word.text.assign(mapped);  // reuses the word's own storage when it is large enough
+      if (mapped.capacity() > (size_t{1} << 20)) std::string().swap(mapped);  // not kept per thread
       sink(std::move(word));
     };
     if (use_regex_) {
