@@ -4,6 +4,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "tokenizer/hf/unicode_categories.h"
+#include "tokenizer/utf8.h"
 #include "torchllm/error.h"
 
 namespace torchllm::tokenizer::hf {
@@ -49,6 +51,42 @@ TEST(PatternTest, ClassesHaveOnigurumasMeaning) {
             "[e\xCC\x81t\xC3\xA9] [x]\xC2\xB2");
   EXPECT_EQ(spans_of(Pattern::regex(R"(\h+)"), "zz0fAz"), "zz[0fA]z");
   EXPECT_EQ(oniguruma_to_pcre2(R"(\\s[\]s])"), R"(\\s[\]s])");
+}
+
+// \p{...} follows Unicode 16 (Hugging Face tokenizers' Oniguruma), not the system PCRE2's Unicode 14:
+// U+2FFC and U+31EF are So since 15.1, U+1CC00 So and U+16D40 Lm since 16.0, U+2EBF0 Lo since 15.1.
+TEST(PatternTest, CategoriesKnowUnicode16) {
+  EXPECT_STREQ(unicode_category_version(), "16.0.0");
+  EXPECT_EQ(spans_of(Pattern::regex(R"(\p{So}+)"), "a\u2FFC\u31EF\U0001CC00b"), "a[\u2FFC\u31EF\U0001CC00]b");
+  EXPECT_EQ(spans_of(Pattern::regex(R"(\p{L}+)"), "x\U00016D40\U0002EBF0 \u2FFC"),
+            "[x\U00016D40\U0002EBF0] \u2FFC");
+  EXPECT_EQ(spans_of(Pattern::regex(R"([^\s\p{L}\p{N}]+)"), "a\u2FFC\U0002EBF0!"), "a[\u2FFC]\U0002EBF0[!]");
+  EXPECT_EQ(spans_of(Pattern::regex(R"(\P{S}+)"), "ab\u2FFCc"), "[ab]\u2FFC[c]");
+  EXPECT_EQ(spans_of(Pattern::regex(R"(\p{^S}+)"), "ab\u2FFCc"), "[ab]\u2FFC[c]");
+  EXPECT_EQ(spans_of(Pattern::regex(R"(\w+)"), "a\U0002EBF0 \u2FFC"), "[a\U0002EBF0] \u2FFC");
+  EXPECT_EQ(spans_of(Pattern::regex(R"(\p{Han}+)"), "a\u4E2D\u6587b"),
+            "a[\u4E2D\u6587]b");  // scripts: PCRE2's
+}
+
+// \p{X} is written as PCRE2's own \p{X} plus what Unicode added since PCRE2's version where that is exact;
+// over every code point it must match what the full list of ranges matches.
+TEST(PatternTest, CategoryDeltasMatchTheFullTables) {
+  for (const char* name : {"L", "N", "P", "S", "M", "Lo", "So", "Nd", "Mn", "Cn"}) {
+    const UnicodeCategory* category = find_unicode_category(name);
+    ASSERT_NE(category, nullptr) << name;
+    const Pattern fast = Pattern::regex("[" + pcre2_category_items(*category) + "]");
+    const Pattern full = Pattern::regex("[" + pcre2_range_items(*category) + "]");
+    std::string text;
+    for (char32_t cp = 0; cp <= 0x10FFFF; ++cp) {
+      if (cp >= 0xD800 && cp <= 0xDFFF) continue;
+      text.clear();
+      append_utf8(text, cp);
+      if (fast.find_spans(text).front().is_match != full.find_spans(text).front().is_match) {
+        ADD_FAILURE() << name << " differs at U+" << std::hex << static_cast<uint32_t>(cp);
+        break;
+      }
+    }
+  }
 }
 
 TEST(PatternTest, CaseInsensitiveContractionsFoldLikeUnicode) {

@@ -388,6 +388,34 @@ std::string mixed(Random& random) {
   return out;
 }
 
+// Code points assigned in Unicode 15.0 to 16.0 (Hugging Face tokenizers knows 16.0, Debian's PCRE2 14.0),
+// next to letters, digits, spaces and punctuation so that the pre-tokenizers' \p{...} classes decide the
+// splits.
+std::string recent_unicode(Random& random) {
+  struct Block {
+    char32_t first, last;
+  };
+  static const std::vector<Block> blocks = {
+      {0x2FFC, 0x2FFF},   {0x31EF, 0x31EF},    // ideographic description characters (So, 15.1)
+      {0x2EBF0, 0x2EE5D}, {0x31350, 0x323AF},  // CJK extensions I (15.1) and H (15.0) (Lo)
+      {0x1CC00, 0x1CCF9}, {0x1F8B0, 0x1F8BB},
+      {0x1FAE9, 0x1FAE9},  // symbols (So) and outlined digits (Nd), 16.0
+      {0x16D40, 0x16D79}, {0x11F00, 0x11F59},
+      {0x1E4D0, 0x1E4F9},  // Kirat Rai (16.0), Kawi, Nag Mundari (15.0)
+      {0x10D40, 0x10D8F}, {0x105C0, 0x105F3},
+      {0x11BC0, 0x11BE1},                       // Garay, Todhri, Sunuwar (16.0)
+      {0x1171E, 0x1171E}, {0x11F41, 0x11F42}};  // Mn became Mc (16.0); Kawi marks
+  static const std::vector<std::string> glue = {" ", "a", "Z", "7", "!", "'s", ".", "\n", "  ", "x1"};
+  std::string out;
+  const size_t n = 1 + random.below(8);
+  for (size_t i = 0; i < n; ++i) {
+    if (random.chance(60)) out += random.pick(glue);
+    const Block& block = random.pick(blocks);
+    out += code_points_between(random, block.first, block.last, 1 + random.below(4));
+  }
+  return out;
+}
+
 std::vector<std::string> edge_cases() {
   std::vector<std::string> cases = {"",
                                     " ",
@@ -450,7 +478,8 @@ std::vector<CorpusEntry> make_test_corpus() {
                                  {"white_space", white_space, 260},
                                  {"special", special, 300},
                                  {"invalid_utf8", invalid_utf8, 220},
-                                 {"mixed", mixed, 240}};
+                                 {"mixed", mixed, 240},
+                                 {"recent_unicode", recent_unicode, 200}};
   for (const Category& category : categories) {
     for (int i = 0; i < category.count; ++i) corpus.push_back({category.name, category.make(random)});
   }

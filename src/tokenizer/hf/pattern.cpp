@@ -5,6 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "tokenizer/hf/unicode_categories.h"
 #include "tokenizer/utf8.h"
 #include "torchllm/error.h"
 
@@ -15,10 +16,43 @@ namespace {
 constexpr const char* kSpaceClass =
     "\\t\\n\\x{0B}\\f\\r\\x{20}\\x{85}\\x{A0}\\x{1680}\\x{2000}-\\x{200A}\\x{2028}\\x{2029}\\x{202F}\\x{205F}"
     "\\x{3000}";
-// Oniguruma's \w is Unicode's Word: letters, marks, Nd, Nl, Pc, joiners; PCRE2 10.42's is L, N and '_'.
-constexpr const char* kWordClass = "\\p{L}\\p{M}\\p{Nd}\\p{Nl}\\p{Pc}\\x{200C}\\x{200D}";
 // Oniguruma's \h is a hexadecimal digit, PCRE2's a horizontal space.
 constexpr const char* kHexClass = "0-9a-fA-F";
+
+std::string category_items(const char* name) { return pcre2_category_items(*find_unicode_category(name)); }
+
+// Oniguruma's \w is Unicode's Word: letters, marks, Nd, Nl, Pc, joiners; PCRE2 10.42's is L, N and '_'.
+const std::string& word_class_items() {
+  static const std::string items = category_items("L") + category_items("M") + category_items("Nd") +
+                                   category_items("Nl") + category_items("Pc") + "\\x{200C}\\x{200D}";
+  return items;
+}
+
+// The class items a backslash escape stands for, with `negated` set for \S, \P{L}, \p{^L}...; empty when the
+// escape is not a class we spell out. `length` is the escape's length after the backslash.
+std::string escape_class_items(const std::string& pattern, size_t at, size_t& length, bool& negated) {
+  const char c = pattern[at];
+  length = 1;
+  negated = c == 'S' || c == 'W' || c == 'H' || c == 'D' || c == 'P';
+  if (c == 's' || c == 'S') return kSpaceClass;
+  if (c == 'w' || c == 'W') return word_class_items();
+  if (c == 'h' || c == 'H') return kHexClass;
+  if (c == 'd' || c == 'D') return category_items("Nd");  // Oniguruma's \d with Unicode is \p{Nd}
+  if ((c == 'p' || c == 'P') && at + 1 < pattern.size() && pattern[at + 1] == '{') {
+    const size_t close = pattern.find('}', at + 2);
+    if (close == std::string::npos) return "";
+    std::string_view name(pattern.data() + at + 2, close - at - 2);
+    if (!name.empty() && name[0] == '^') {
+      negated = !negated;
+      name.remove_prefix(1);
+    }
+    const UnicodeCategory* category = find_unicode_category(name);
+    if (category == nullptr) return "";  // a script or another property: PCRE2's own meaning
+    length = close - at + 1;
+    return pcre2_category_items(*category);
+  }
+  return "";
+}
 
 std::string pcre2_message(int code) {
   PCRE2_UCHAR buffer[256];
@@ -116,23 +150,20 @@ std::string oniguruma_to_pcre2(const std::string& pattern) {
   for (size_t i = 0; i < pattern.size(); ++i) {
     const char c = pattern[i];
     if (c == '\\' && i + 1 < pattern.size()) {
-      const char next = pattern[++i];
-      const char* positive = next == 's' || next == 'S'   ? kSpaceClass
-                             : next == 'w' || next == 'W' ? kWordClass
-                             : next == 'h' || next == 'H' ? kHexClass
-                                                          : nullptr;
-      const bool negated = next == 'S' || next == 'W' || next == 'H';
-      if (positive != nullptr && !in_class) {
+      size_t length = 1;
+      bool negated = false;
+      const std::string items = escape_class_items(pattern, i + 1, length, negated);
+      if (!items.empty() && !in_class) {
         out += negated ? "[^" : "[";
-        out += positive;
+        out += items;
         out += "]";
-      } else if (positive != nullptr && !negated) {
-        out += positive;
+      } else if (!items.empty() && !negated) {
+        out += items;
       } else {
         // A negated class inside [...] cannot be spelled out; PCRE2's own meaning is the closest.
-        out += c;
-        out += next;
+        out.append(pattern, i, length + 1);
       }
+      i += length;
       continue;
     }
     if (c == '[' && !in_class) {
