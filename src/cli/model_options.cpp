@@ -1,32 +1,19 @@
 #include "cli/model_options.h"
 
-#include <dirent.h>
-
-#include <algorithm>
 #include <cstdlib>
 #include <vector>
 
 #include "torchllm/device.h"
 #include "torchllm/error.h"
-#include "torchllm/json_file.h"
+#include "torchllm/model_dir.h"
 
 namespace torchllm::cli {
 namespace {
 
 // The first (by name) directory under models/ that holds a config.json.
 std::string shipped_model_dir() {
-  const std::string root = TORCHLLM_DEFAULT_MODELS_DIR;
-  std::vector<std::string> candidates;
-  if (DIR* dir = ::opendir(root.c_str())) {
-    while (dirent* e = ::readdir(dir)) {
-      const std::string name = e->d_name;
-      if (name[0] != '.' && file_exists(root + "/" + name + "/config.json"))
-        candidates.push_back(root + "/" + name);
-    }
-    ::closedir(dir);
-  }
-  std::sort(candidates.begin(), candidates.end());
-  return candidates.empty() ? std::string() : candidates.front();
+  const std::vector<std::string> models = model_dirs_in(TORCHLLM_DEFAULT_MODELS_DIR);
+  return models.empty() ? std::string() : models.front();
 }
 
 }  // namespace
@@ -45,14 +32,16 @@ void ModelOptions::add_to(CLI::App& command) {
 }
 
 std::string ModelOptions::resolved_model_dir() const {
-  if (!model_dir.empty()) return model_dir;
-  if (const char* env = std::getenv("TORCHLLM_MODEL"); env && *env) return env;
-  std::string shipped = shipped_model_dir();
-  if (shipped.empty()) {
+  std::string dir = model_dir;
+  if (const char* env = std::getenv("TORCHLLM_MODEL"); dir.empty() && env && *env) dir = env;
+  if (dir.empty()) dir = shipped_model_dir();
+  if (dir.empty()) {
     throw Error::not_found("no model given: pass -m DIR or set TORCHLLM_MODEL (no model found under " +
                            std::string(TORCHLLM_DEFAULT_MODELS_DIR) + ")");
   }
-  return shipped;
+  check_model_dir(
+      dir);  // before the tokenizer or anything else reads it, so that a wrong path is named as such
+  return dir;
 }
 
 void ModelOptions::apply_threads() const { configure_cpu_threads(threads); }

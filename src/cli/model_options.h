@@ -14,8 +14,8 @@ struct ModelOptions {
   int threads = 0;
 
   void add_to(CLI::App& command);
-  // The directory to use: -m, else $TORCHLLM_MODEL, else the model shipped in models/. Throws when none
-  // exists.
+  // The directory to use: -m, else $TORCHLLM_MODEL, else the model shipped in models/. Throws when none is
+  // given, or when the path is not a model directory (check_model_dir says what to give instead).
   std::string resolved_model_dir() const;
   // Applies --threads to libtorch's CPU pool.
   void apply_threads() const;

@@ -4,6 +4,7 @@
 
 #include "torchllm/error.h"
 #include "torchllm/json_file.h"
+#include "torchllm/model_dir.h"
 
 namespace torchllm {
 namespace {
@@ -144,6 +145,7 @@ ModelConfig parse_model_config(const nlohmann::json& json, const std::string& wh
 }
 
 ModelConfig load_model_config(const std::string& model_dir) {
+  check_model_dir(model_dir);
   const std::string path = model_dir + "/config.json";
   return parse_model_config(read_json_file(path), path);
 }
