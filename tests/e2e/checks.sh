@@ -15,3 +15,10 @@ check() {  # check NAME EXPECTED_RC COMMAND... ; output in $work/out, $work/err
 contains() {  # contains NAME FILE TEXT
   if ! grep -qF -- "$3" "$2"; then echo "FAIL $1: '$3' not in $2:"; cat "$2"; failures=$((failures + 1)); fi
 }
+
+error_line() {  # error_line NAME TEXT : stderr ($work/err) is one `torchllm: error:` line that holds TEXT
+  if [ "$(wc -l <"$work/err")" -ne 1 ] || ! head -c 17 "$work/err" | grep -qF "torchllm: error: " ||
+    ! grep -qF -- "$2" "$work/err"; then
+    echo "FAIL $1: expected one 'torchllm: error:' line with '$2':"; cat "$work/err"; failures=$((failures + 1))
+  fi
+}
