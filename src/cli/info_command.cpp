@@ -1,12 +1,19 @@
 #include <iostream>
+#include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 
 #include "cli/commands.h"
+#include "cli/generation_options.h"
+#include "cli/human_bytes.h"
 #include "cli/model_options.h"
+#include "torchllm/chat_template.h"
 #include "torchllm/checkpoint.h"
 #include "torchllm/device.h"
+#include "torchllm/json_file.h"
 #include "torchllm/model.h"
+#include "torchllm/tokenizer.h"
 
 namespace torchllm::cli {
 namespace {
@@ -28,7 +35,62 @@ const char* rope_name(RopeScaling::Type type) {
   return "?";
 }
 
-// Everything is read from config.json and the safetensors headers: no weights are loaded.
+// The text form of a byte count: a name without "_bytes" and a size in binary units.
+const std::map<std::string, std::string> kByteFields = {
+    {"checkpoint_bytes", "checkpoint_size"},
+    {"weight_bytes", "weight_size"},
+    {"kv_bytes_per_token", "kv_cache_per_token"},
+};
+
+nlohmann::ordered_json token_json(const Tokenizer& tokenizer, std::optional<TokenId> id) {
+  if (!id) return nullptr;
+  return {{"id", *id}, {"text", tokenizer.id_to_token(*id).value_or("")}};
+}
+
+// The tokenizer as load_tokenizer finds it, its size and the ids that play a role; null fields without one.
+void add_tokenizer_info(const std::string& dir, nlohmann::ordered_json& info) {
+  const bool json_file = file_exists(dir + "/tokenizer.json");
+  if (!json_file && !file_exists(dir + "/tokenizer.model")) {
+    info["tokenizer"] = nullptr;
+    return;
+  }
+  const std::unique_ptr<Tokenizer> tokenizer = load_tokenizer(dir);
+  std::string type = "SentencePiece";
+  if (json_file) {  // tokenizer.json's model type; files from before types were written are BPE
+    const nlohmann::json root = read_json_file(dir + "/tokenizer.json");
+    const nlohmann::json model = root.value("model", nlohmann::json::object());
+    const nlohmann::json name = model.is_object() ? model.value("type", nlohmann::json("BPE")) : nullptr;
+    type = name.is_string() ? name.get<std::string>() : "?";
+  }
+  const SpecialTokenRoles& roles = tokenizer->special_tokens();
+  nlohmann::ordered_json eos = nlohmann::ordered_json::array();
+  for (TokenId id : roles.eos) eos.push_back(token_json(*tokenizer, id));
+  info["tokenizer"] = type;
+  info["tokenizer_file"] = json_file ? "tokenizer.json" : "tokenizer.model";
+  info["tokenizer_vocab_size"] = tokenizer->vocab_size();
+  info["bos_token"] = token_json(*tokenizer, roles.bos);
+  info["eos_tokens"] = eos;
+  info["pad_token"] = token_json(*tokenizer, roles.pad);
+  info["unk_token"] = token_json(*tokenizer, roles.unk);
+}
+
+// One value for people: a token as TEXT (ID), lists joined with commas, null as "none", bools as yes / no.
+std::string text_of(const nlohmann::ordered_json& value) {
+  if (value.is_null()) return "none";
+  if (value.is_boolean()) return value.get<bool>() ? "yes" : "no";
+  if (value.is_string()) return value.get<std::string>();
+  if (value.is_object() && value.contains("id")) {
+    return value.at("text").get<std::string>() + " (" + value.at("id").dump() + ")";
+  }
+  if (value.is_array()) {
+    std::string out;
+    for (const nlohmann::ordered_json& item : value) out += (out.empty() ? "" : ", ") + text_of(item);
+    return out.empty() ? "none" : out;
+  }
+  return value.dump();
+}
+
+// config.json, the safetensors headers and the tokenizer files are read: no weights are loaded.
 void run_info(const InfoOptions& options) {
   const std::string dir = options.model.resolved_model_dir();
   const ModelConfig config = load_model_config(dir);
@@ -39,7 +101,7 @@ void run_info(const InfoOptions& options) {
   const c10::ScalarType dtype = resolve_dtype(options.model.load.dtype, device);
   const int64_t parameters = checkpoint_parameter_count(config);
   const uint64_t weight_bytes = static_cast<uint64_t>(parameters) * c10::elementSize(dtype);
-  nlohmann::json info = {
+  nlohmann::ordered_json info = {
       {"model_dir", dir},
       {"architecture", config.architecture},
       {"layers", config.num_layers},
@@ -62,14 +124,22 @@ void run_info(const InfoOptions& options) {
       {"dtype", dtype_name(dtype)},
       {"weight_bytes", weight_bytes},
       {"kv_bytes_per_token", kv_bytes_per_token(config, dtype)},
+      {"context_length", config.max_position_embeddings},
+      {"default_context", GenerationOptions().resolved_context(config.max_position_embeddings, std::cerr)},
   };
+  add_tokenizer_info(dir, info);
+  info["chat_template"] = ChatTemplate::find_in_model_dir(dir).has_value();
   if (options.json) {
-    std::cout << info.dump(2) << "\n";
+    std::cout << info.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace) << "\n";
     return;
   }
   for (const auto& item : info.items()) {
-    std::cout << item.key() << ": "
-              << (item.value().is_string() ? item.value().get<std::string>() : item.value().dump()) << "\n";
+    const auto bytes = kByteFields.find(item.key());
+    if (bytes != kByteFields.end()) {
+      std::cout << bytes->second << ": " << human_bytes(item.value().get<uint64_t>()) << "\n";
+    } else {
+      std::cout << item.key() << ": " << text_of(item.value()) << "\n";
+    }
   }
 }
 
@@ -77,8 +147,9 @@ void run_info(const InfoOptions& options) {
 
 void add_info_command(CLI::App& app) {
   auto options = std::make_shared<InfoOptions>();
-  CLI::App* cmd =
-      app.add_subcommand("info", "Describe a model: architecture, sizes, parameters, memory per token");
+  CLI::App* cmd = app.add_subcommand(
+      "info",
+      "Describe a model: architecture, sizes, parameters, memory per token, tokenizer, chat template");
   options->model.add_to(*cmd);
   cmd->add_flag("--json", options->json, "Print one JSON object");
   cmd->callback([options] { run_info(*options); });
