@@ -1,5 +1,6 @@
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <iostream>
 #include <memory>
@@ -57,23 +58,17 @@ bool colour_output() {
   return ::isatty(STDOUT_FILENO) && !(no_color && *no_color);
 }
 
-ChatTemplate take_template(ModelSession& model) {
-  if (model.chat_template) return std::move(*model.chat_template);
-  std::cerr << "torchllm: note: " << model.model_dir << " has no chat template; using ChatML\n";
-  return ChatTemplate(ChatTemplate::chatml_source(),
-                      ChatTemplate::special_tokens_in_model_dir(model.model_dir));
-}
-
 // The model, the conversation and the loop that connects them to the terminal or to a script.
 class ChatLoop {
  public:
   ChatLoop(const ChatOptions& options, ModelSession model, ChatSettings settings)
       : options_(options),
         model_(std::move(model)),
-        template_(take_template(model_)),
+        template_(std::move(*model_.chat_template)),
         encoder_(*model_.tokenizer, template_),
-        generator_(*model_.model, *model_.tokenizer,
-                   options.generation.resolved_context(model_.model->config().max_position_embeddings)),
+        generator_(
+            *model_.model, *model_.tokenizer,
+            options.generation.resolved_context(model_.model->config().max_position_embeddings, std::cerr)),
         session_(std::move(settings)),
         interactive_(::isatty(STDIN_FILENO)),
         colour_(colour_output()) {}
@@ -86,6 +81,7 @@ class ChatLoop {
 
   bool process(const ChatInput& input);  // false: leave
   Reply reply();
+  std::vector<TokenId> fitting_prompt(const ChatRenderOptions& render);
   bool opens_reasoning(const nlohmann::ordered_json& messages, const ChatRenderOptions& render) const;
   void report_failure(const std::string& message);
   std::ostream& command_output() { return options_.json ? std::cerr : std::cout; }
@@ -118,7 +114,8 @@ void ChatLoop::run_terminal() {
     }
     if (line.status == LineEditor::Status::kInterrupted) {
       std::fputs("\n", terminal);
-      if (line.text.empty() && !input.continuing()) return;
+      // At an empty prompt, as `ollama run` does: say how to leave rather than lose the conversation.
+      if (line.text.empty() && !input.continuing()) std::fputs("Use Ctrl-D or /bye to leave.\n", terminal);
       input.reset();  // Ctrl-C drops the line, and a message of several lines with it
       continue;
     }
@@ -153,8 +150,33 @@ bool ChatLoop::process(const ChatInput& input) {
   return true;
 }
 
+// The conversation's prompt, without its oldest exchanges when it no longer leaves room for a reply (a
+// quarter of the context, or --max-tokens when less): the system message and the newest message stay. The
+// first time in a conversation that this happens, a note says so.
+std::vector<TokenId> ChatLoop::fitting_prompt(const ChatRenderOptions& render) {
+  const int64_t context = generator_.context();
+  const int64_t room = std::min(context / 4, session_.settings().max_tokens.value_or(context));
+  const bool already_left_out = session_.turns_left_out() > 0;
+  // The whole conversation each time: the generator finds the prefix it computed for the previous turns in
+  // its KV cache and prefills only what is new.
+  std::vector<TokenId> prompt = encoder_.encode(session_.messages(), render);
+  while (static_cast<int64_t>(prompt.size()) + room > context && session_.leave_out_oldest()) {
+    prompt = encoder_.encode(session_.messages(), render);
+  }
+  if (!already_left_out && session_.turns_left_out() > 0) {
+    std::cerr << "(the conversation no longer fits the context of " << context
+              << " tokens: its oldest messages are left out from now on; /clear starts a new one)\n";
+  }
+  const auto length = static_cast<int64_t>(prompt.size());
+  if (length >= context) {
+    throw Error::invalid_argument("the conversation (" + std::to_string(length) +
+                                  " tokens) no longer fits the context of " + std::to_string(context) +
+                                  " tokens: /clear starts a new one, --context makes it longer");
+  }
+  return prompt;
+}
+
 ChatLoop::Reply ChatLoop::reply() {
-  const nlohmann::ordered_json messages = session_.messages();
   ChatRenderOptions render;
   render.kwargs = session_.template_kwargs();
   const ReplyPrinter::Reasoning reasoning = options_.hide_thinking ? ReplyPrinter::Reasoning::kHide
@@ -163,18 +185,9 @@ ChatLoop::Reply ChatLoop::reply() {
   GenerationRequest request;
   bool in_reasoning = false;
   try {
-    // The whole conversation each time: the generator finds the prefix it computed for the previous turns in
-    // its KV cache and prefills only what is new.
-    std::vector<TokenId> prompt = encoder_.encode(messages, render);
-    const auto length = static_cast<int64_t>(prompt.size());
-    if (length >= generator_.context()) {
-      throw Error::invalid_argument("the conversation (" + std::to_string(length) +
-                                    " tokens) no longer fits the context of " +
-                                    std::to_string(generator_.context()) +
-                                    " tokens: /clear starts a new one, --context makes it longer");
-    }
-    request = options_.generation.request(std::move(prompt), session_.settings().sampling);
-    if (reasoning != ReplyPrinter::Reasoning::kPlain) in_reasoning = opens_reasoning(messages, render);
+    request = options_.generation.request(fitting_prompt(render), session_.settings().sampling);
+    if (reasoning != ReplyPrinter::Reasoning::kPlain)
+      in_reasoning = opens_reasoning(session_.messages(), render);
   } catch (const Error& e) {
     session_.drop_unanswered();
     report_failure(e.what());
@@ -211,7 +224,8 @@ ChatLoop::Reply ChatLoop::reply() {
   if (result.finish_reason == FinishReason::kLength &&
       stats.prompt_tokens + stats.generated_tokens >= generator_.context()) {
     std::cerr << "(the context of " << generator_.context()
-              << " tokens is full: /clear starts a new conversation)\n";
+              << " tokens is full: the next message leaves the oldest ones out; /clear starts a new "
+                 "conversation)\n";
   }
   return result.finish_reason == FinishReason::kCancelled ? Reply::kCancelled : Reply::kDone;
 }
@@ -243,7 +257,7 @@ void chat(const ChatOptions& o) {
   if (o.json && interactive) {
     throw CommandFailed("--json is for scripts: pipe the messages into standard input, one per line", 2);
   }
-  ModelSession model = ModelSession::load(o.model);
+  ModelSession model = ModelSession::load(o.model, ModelSession::Prompts::kChat);
   ChatSettings settings;
   settings.sampling = o.generation.sampling(model.model_dir, model.model->config().vocab_size);
   settings.max_tokens = o.generation.max_tokens;

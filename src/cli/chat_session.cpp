@@ -85,7 +85,7 @@ const char* ChatSession::help_text() {
          "/load FILE          continue a conversation written by /save\n"
          "/regen              replace the last reply with a new one\n"
          "/stats              prompt and generation speed of each reply of this conversation\n"
-         "/exit               leave (also /quit, /bye, Ctrl-D, or Ctrl-C at an empty prompt)\n"
+         "/exit               leave (also /quit, /bye, Ctrl-D)\n"
          "A line ending in \\ continues on the next; \"\"\" starts and ends a block of lines.\n"
          "Start a message with // to send it with a leading /.\n"
          "Ctrl-C during a reply stops it; what it said so far stays in the conversation (/regen replaces "
@@ -112,6 +112,7 @@ ChatSession::Outcome ChatSession::command(const std::string& name, const std::st
   if (name == "exit" || name == "quit" || name == "bye") return {Action::kExit, ""};
   if (name == "clear") {
     turns_.clear();
+    first_turn_ = 0;
     replies_.clear();
     unanswered_message_ = false;
     return {Action::kNone,
@@ -187,10 +188,11 @@ std::string ChatSession::save(const std::string& argument) const {
   if (argument.empty()) return "usage: /save FILE";
   const std::string path = expand_home(argument);
   std::ofstream out(path);
-  if (out) out << messages().dump(2) << "\n";
+  const nlohmann::ordered_json all = messages_from(0);  // the turns left out of the prompt too
+  if (out) out << all.dump(2) << "\n";
   out.close();
   if (!out) return "cannot write " + path + ": " + std::strerror(errno);
-  const size_t n = messages().size();
+  const size_t n = all.size();
   return "saved " + std::to_string(n) + (n == 1 ? " message to " : " messages to ") + path;
 }
 
@@ -212,6 +214,7 @@ std::string ChatSession::load(const std::string& argument) {
   }
   settings_.system = system;
   turns_ = std::move(turns);
+  first_turn_ = 0;
   replies_.clear();
   unanswered_message_ = false;
   const size_t n = messages().size();
@@ -246,11 +249,27 @@ std::string ChatSession::stats() const {
          " cached) | generated " + std::to_string(generated) + " tokens";
 }
 
-nlohmann::ordered_json ChatSession::messages() const {
+nlohmann::ordered_json ChatSession::messages() const { return messages_from(first_turn_); }
+
+nlohmann::ordered_json ChatSession::messages_from(size_t first_turn) const {
   nlohmann::ordered_json messages = nlohmann::ordered_json::array();
   if (!settings_.system.empty()) messages.push_back({{"role", "system"}, {"content", settings_.system}});
-  for (const ChatMessage& m : turns_) messages.push_back({{"role", m.role}, {"content", m.content}});
+  for (size_t i = first_turn; i < turns_.size(); ++i) {
+    messages.push_back({{"role", turns_[i].role}, {"content", turns_[i].content}});
+  }
   return messages;
+}
+
+bool ChatSession::leave_out_oldest() {
+  size_t newest_user = turns_.size();  // stays, whatever else goes
+  for (size_t i = first_turn_; i < turns_.size(); ++i) {
+    if (turns_[i].role == "user") newest_user = i;
+  }
+  if (newest_user == turns_.size() || newest_user == first_turn_) return false;
+  size_t first = first_turn_ + 1;
+  while (first < newest_user && turns_[first].role != "user") ++first;  // templates want a user message first
+  first_turn_ = first;
+  return true;
 }
 
 nlohmann::ordered_json ChatSession::template_kwargs() const {

@@ -42,8 +42,14 @@ class ChatSession {
   // changes nothing.
   Outcome handle(const std::string& input, bool literal = false);
 
-  // The conversation as the chat template wants it: the system message first, when there is one.
+  // The conversation as the chat template wants it: the system message first, when there is one, then the
+  // turns not left out (see leave_out_oldest).
   nlohmann::ordered_json messages() const;
+  // When the conversation no longer fits the context: leaves the oldest exchange out of messages() (the
+  // system message stays, and what is left starts with a user message). The turns are kept, for /save. False
+  // when only the newest message is left. /clear and /load bring everything back.
+  bool leave_out_oldest();
+  size_t turns_left_out() const { return first_turn_; }
   // Extra template variables: enable_thinking once /think or --no-think set it.
   nlohmann::ordered_json template_kwargs() const;
   const ChatSettings& settings() const { return settings_; }
@@ -73,11 +79,13 @@ class ChatSession {
   std::string load(const std::string& path);
   Outcome regen();
   std::string stats() const;
+  nlohmann::ordered_json messages_from(size_t first_turn) const;
 
   ChatSettings settings_;
   std::vector<ChatMessage> turns_;
   std::vector<ReplyStats> replies_;  // of this conversation, for /stats
   bool unanswered_message_ = false;  // the last turn is a message handle() added and no reply answered yet
+  size_t first_turn_ = 0;            // turns_ before it are left out of messages()
 };
 
 }  // namespace torchllm::cli

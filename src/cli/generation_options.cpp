@@ -66,8 +66,8 @@ void GenerationOptions::add_to(CLI::App& command) {
   command.add_flag("--ignore-eos", ignore_eos, "Keep generating past end-of-sequence tokens")->group(group);
   command
       .add_option("-c,--context", context,
-                  "KV cache length in tokens, prompt included (0 = the model's maximum, at most " +
-                      std::to_string(kDefaultContext) + ")")
+                  "KV cache length in tokens, prompt included (0 = the model's maximum up to " +
+                      std::to_string(kDefaultContext) + "; capped at the model's maximum)")
       ->capture_default_str();
 }
 
@@ -101,9 +101,17 @@ SamplingParams GenerationOptions::sampling(const std::string& model_dir, int64_t
   return params;
 }
 
-int64_t GenerationOptions::resolved_context(int64_t max_position_embeddings) const {
-  if (context > 0) return context;
+int64_t GenerationOptions::resolved_context(int64_t max_position_embeddings, std::ostream& warnings) const {
+  if (context > 0) return capped_context(context, max_position_embeddings, warnings);
   return std::min(max_position_embeddings, kDefaultContext);
+}
+
+int64_t capped_context(int64_t requested, int64_t max_position_embeddings, std::ostream& warnings) {
+  if (requested <= max_position_embeddings) return requested;
+  warnings << "torchllm: warning: --context " << requested << " is more than the model's maximum of "
+           << max_position_embeddings << " tokens (max_position_embeddings); using "
+           << max_position_embeddings << "\n";
+  return max_position_embeddings;
 }
 
 GenerationRequest GenerationOptions::request(std::vector<TokenId> prompt,

@@ -3,6 +3,7 @@
 #include <CLI/CLI.hpp>
 #include <cstdint>
 #include <optional>
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -28,10 +29,15 @@ struct GenerationOptions {
   void add_to(CLI::App& command);
   // The model's defaults with the flags on top; a value out of range is a usage error (exit code 2).
   SamplingParams sampling(const std::string& model_dir, int64_t vocab_size) const;
-  int64_t resolved_context(int64_t max_position_embeddings) const;
+  // --context, capped at the model's maximum (with a warning on `warnings`), else the default.
+  int64_t resolved_context(int64_t max_position_embeddings, std::ostream& warnings) const;
   // A request for `prompt` with these flags and `sampling`.
   GenerationRequest request(std::vector<TokenId> prompt, const SamplingParams& sampling) const;
 };
+
+// A --context the model was not made for is capped at its max_position_embeddings, with a warning (as Ollama
+// does); 0 stays 0 (the caller's default).
+int64_t capped_context(int64_t requested, int64_t max_position_embeddings, std::ostream& warnings);
 
 // Sets one sampling parameter by its name (temperature, top_k, top_p, min_p, repetition_penalty,
 // presence_penalty, frequency_penalty, seed; "none" clears the seed). Throws Error(kInvalidArgument).

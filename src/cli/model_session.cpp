@@ -1,16 +1,24 @@
 #include "cli/model_session.h"
 
+#include <iostream>
+
 #include "cli/load_progress.h"
 #include "torchllm/chat_prompt.h"
 
 namespace torchllm::cli {
 
-ModelSession ModelSession::load(const ModelOptions& options) {
+ModelSession ModelSession::load(const ModelOptions& options, Prompts prompts) {
   ModelSession session;
   session.model_dir = options.resolved_model_dir();
   options.apply_threads();
   session.tokenizer = load_tokenizer(session.model_dir);
-  if (std::optional<std::string> source = ChatTemplate::find_in_model_dir(session.model_dir)) {
+  if (prompts == Prompts::kChat) {
+    std::optional<std::string> source = ChatTemplate::find_in_model_dir(session.model_dir);
+    if (!source) {
+      std::cerr << "torchllm: note: " << session.model_dir
+                << " has no chat template; using ChatML (--raw sends the text as it is)\n";
+      source = ChatTemplate::chatml_source();
+    }
     session.chat_template.emplace(*source, ChatTemplate::special_tokens_in_model_dir(session.model_dir));
   }
   LoadOptions load = options.load;

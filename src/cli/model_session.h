@@ -18,10 +18,14 @@ struct ModelSession {
   std::string model_dir;
   std::unique_ptr<Tokenizer> tokenizer;
   std::unique_ptr<Transformer> model;
-  std::optional<ChatTemplate> chat_template;  // none when the model ships no template
+  // Set when loaded for chat: the model's template, or ChatML when it ships none.
+  std::optional<ChatTemplate> chat_template;
 
-  // Tokenizer and template first (cheap, and their errors come before a long load), then the weights.
-  static ModelSession load(const ModelOptions& options);
+  enum class Prompts { kRaw, kChat };
+  // Tokenizer and template first (cheap, and their errors come before a long load), then the weights. For
+  // kChat, a model without a chat template gets ChatML and one note on stderr, the same for `run`,
+  // `run --chat` and `chat`.
+  static ModelSession load(const ModelOptions& options, Prompts prompts);
 
   // messages: [{role, content}]; kwargs: extra template variables such as enable_thinking.
   std::vector<TokenId> encode_chat(

@@ -48,19 +48,20 @@ std::string read_prompt(const RunOptions& o) {
 void run(const RunOptions& o) {
   if (o.chat && o.raw) throw CommandFailed("--chat and --raw exclude each other", 2);
   if (o.logprobs > 20) throw CommandFailed("--logprobs takes 0 to 20 alternatives", 2);
+  // The streamed text has no place for them; silently dropping them would be worse than refusing.
+  if (o.logprobs >= 0 && !o.json)
+    throw CommandFailed("--logprobs needs --json (they are part of its output)", 2);
+  if (o.raw && (!o.system.empty() || o.no_think)) {
+    throw CommandFailed("--system and --no-think need chat mode (the chat template), not --raw", 2);
+  }
   const std::string text = read_prompt(o);
-  ModelSession session = ModelSession::load(o.model);
+  const bool chat = !o.raw;  // with or without --chat: a model without a template gets ChatML
+  ModelSession session =
+      ModelSession::load(o.model, chat ? ModelSession::Prompts::kChat : ModelSession::Prompts::kRaw);
   SamplingParams sampling = o.generation.sampling(session.model_dir, session.model->config().vocab_size);
   if (o.logprobs >= 0) {
     sampling.logprobs = true;
     sampling.top_logprobs = o.logprobs;
-  }
-  const bool chat = o.chat || (!o.raw && session.chat_template);
-  if (chat && !session.chat_template) {
-    throw CommandFailed(session.model_dir + " has no chat template; use --raw to send the text as it is", 2);
-  }
-  if (!chat && (!o.system.empty() || o.no_think)) {
-    throw CommandFailed("--system and --no-think need chat mode (the model's chat template)", 2);
   }
   std::vector<TokenId> prompt;
   if (chat) {
@@ -76,8 +77,9 @@ void run(const RunOptions& o) {
       throw CommandFailed("the prompt is empty (with --raw and no BOS token nothing is left)", 2);
   }
 
-  Generator generator(*session.model, *session.tokenizer,
-                      o.generation.resolved_context(session.model->config().max_position_embeddings));
+  Generator generator(
+      *session.model, *session.tokenizer,
+      o.generation.resolved_context(session.model->config().max_position_embeddings, std::cerr));
   GenerationRequest request = o.generation.request(std::move(prompt), sampling);
   request.cancel = std::make_shared<std::atomic<bool>>(false);
   GenerationResult result;
@@ -105,8 +107,10 @@ void add_run_command(CLI::App& app) {
   CLI::App* cmd = app.add_subcommand("run", "Generate a reply to one prompt, streamed to stdout");
   cmd->add_option("prompt", o->prompt, "The prompt; '-' reads it from standard input");
   cmd->add_option("-f,--file", o->prompt_file, "Read the prompt from this file");
-  cmd->add_flag("--chat", o->chat,
-                "Wrap the prompt as one user message (default when the model has a chat template)");
+  cmd->add_flag(
+      "--chat", o->chat,
+      "Wrap the prompt as one user message in the chat template (the default; ChatML when the model has "
+      "none)");
   cmd->add_flag("--raw", o->raw, "Send the text as it is, without the chat template");
   cmd->add_option("--system", o->system, "System message (chat mode; default: none)");
   cmd->add_flag("--no-think", o->no_think, "Render the template with enable_thinking=false (Qwen3)");
@@ -114,7 +118,7 @@ void add_run_command(CLI::App& app) {
   cmd->add_flag("--json", o->json, "Print one JSON object (text, tokens, finish reason, statistics) instead");
   cmd->add_option(
       "--logprobs", o->logprobs,
-      "With --json: log-probabilities of the sampled tokens and N alternatives, 0..20 (default: none)");
+      "Needs --json: log-probabilities of the sampled tokens and N alternatives, 0..20 (default: none)");
   o->model.add_to(*cmd);
   o->generation.add_to(*cmd);
   cmd->callback([o] { run(*o); });

@@ -1,11 +1,14 @@
 #include <fstream>
+#include <iostream>
 #include <memory>
 #include <sstream>
 
 #include "cli/commands.h"
+#include "cli/generation_options.h"
 #include "cli/model_options.h"
 #include "torchllm/error.h"
 #include "torchllm/json_file.h"
+#include "torchllm/model_config.h"
 #include "torchllm/server.h"
 
 namespace torchllm::cli {
@@ -32,6 +35,8 @@ std::string read_key_file(const std::string& path) {
 void run_serve(ServeOptions& o) {
   ServerOptions server = o.server;
   server.model_dir = o.model.resolved_model_dir();
+  server.context =
+      capped_context(server.context, load_model_config(server.model_dir).max_position_embeddings, std::cerr);
   server.load = o.model.load;
   if (!o.api_key_file.empty()) server.api_key = read_key_file(o.api_key_file);
   if (server.port < 0 || server.port > 65535) throw Error::invalid_argument("--port must be in [0, 65535]");

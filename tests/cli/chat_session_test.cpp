@@ -230,5 +230,54 @@ TEST(ChatSession, StatsPerReply) {
       << stats;
 }
 
+TEST(ChatSession, LeavingOutTheOldestKeepsTheSystemMessageAndTheNewestMessage) {
+  ChatSettings settings;
+  settings.system = "Be brief.";
+  ChatSession session(settings);
+  for (const char* text : {"one", "two", "three"}) {
+    session.handle(text);
+    session.add_reply(reply(std::string("re ") + text));
+  }
+  session.handle("four");
+  ASSERT_TRUE(session.leave_out_oldest());
+  EXPECT_EQ(session.turns_left_out(), 2u);
+  const nlohmann::ordered_json expected = nlohmann::ordered_json::parse(R"([
+    {"role": "system", "content": "Be brief."},
+    {"role": "user", "content": "two"},
+    {"role": "assistant", "content": "re two"},
+    {"role": "user", "content": "three"},
+    {"role": "assistant", "content": "re three"},
+    {"role": "user", "content": "four"}])");
+  EXPECT_EQ(session.messages(), expected);
+  ASSERT_TRUE(session.leave_out_oldest());
+  ASSERT_TRUE(session.leave_out_oldest());
+  EXPECT_FALSE(session.leave_out_oldest());  // the newest message stays
+  EXPECT_EQ(session.messages().size(), 2u);
+  EXPECT_EQ(session.messages()[0]["role"], "system");
+  EXPECT_EQ(session.messages()[1]["content"], "four");
+  EXPECT_EQ(session.turns().size(), 7u);  // all kept, for /save
+
+  const std::string path = temp_path("left_out.json");
+  session.handle("/save " + path);
+  std::ifstream in(path);
+  EXPECT_EQ(nlohmann::ordered_json::parse(in).size(), 8u);  // the system message and every turn
+  std::remove(path.c_str());
+  session.handle("/clear");
+  EXPECT_EQ(session.turns_left_out(), 0u);
+}
+
+TEST(ChatSession, LeavingOutStartsTheRestWithAUserMessage) {
+  ChatSession session({});
+  const std::string path = temp_path("assistant_twice.json");
+  std::ofstream(path) << R"([{"role": "user", "content": "a"}, {"role": "assistant", "content": "b"},
+    {"role": "assistant", "content": "c"}, {"role": "user", "content": "d"}])";
+  session.handle("/load " + path);
+  std::remove(path.c_str());
+  ASSERT_TRUE(session.leave_out_oldest());
+  EXPECT_EQ(session.messages().size(), 1u);
+  EXPECT_EQ(session.messages()[0]["content"], "d");
+  EXPECT_FALSE(session.leave_out_oldest());
+}
+
 }  // namespace
 }  // namespace torchllm::cli

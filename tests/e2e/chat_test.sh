@@ -47,6 +47,9 @@ equal() {  # equal NAME ACTUAL EXPECTED
 
 model="$work/model"
 mkdir -p "$model" && "$make_checkpoint" qwen3-chat "$model" 5
+# --context is capped at the model's maximum: the long contexts below need a model that claims them.
+python3 -c 'import json, sys; p = sys.argv[1]; c = json.load(open(p)); c["max_position_embeddings"] = 32768
+json.dump(c, open(p, "w"))' "$model/config.json"
 # --ignore-eos: replies of exactly max_tokens, long ones when asked for (Ctrl-C needs a reply still running).
 base=("$torchllm" chat -m "$model" --threads 1 --device cpu --dtype fp32 --temperature 0 --ignore-eos)
 chat=("${base[@]}" --context 30000)
@@ -101,6 +104,22 @@ contains "too long: one line" "$work/err" "no longer fits the context of 48 toke
 contains "too long: summary" "$work/err" "1 message got no reply"
 equal "too long: error, then a reply" "$(py "[list(json.loads(l))[0] for l in open(sys.argv[1])]" "$work/out")" \
   "['error', 'text']"
+
+# A conversation that outgrows the context loses its oldest turns (the system message stays), with one note,
+# instead of failing every message from then on; /save still writes all of it.
+for i in 1 2 3 4 5 6 7 8; do echo "message number $i"; done >"$work/many.txt"
+echo "/save $work/many.json" >>"$work/many.txt"
+check "conversation outgrows the context" 0 "${base[@]}" --context 96 --max-tokens 8 --system "be brief" --json <"$work/many.txt"
+equal "outgrown: a reply to every message" "$(py "[list(json.loads(l))[0] for l in open(sys.argv[1])]" "$work/out")" \
+  "$(py "['text'] * 8")"
+equal "outgrown: one note" "$(grep -c "oldest messages are left out" "$work/err")" 1
+equal "outgrown: every prompt leaves room for the reply" \
+  "$(py "all(json.loads(l)['usage']['prompt_tokens'] + 8 <= 96 for l in open(sys.argv[1]))" "$work/out")" True
+equal "outgrown: /save keeps every turn" "$(py "len(json.load(open(sys.argv[1])))" "$work/many.json")" 17
+# --context beyond the model's maximum is capped, with a warning.
+printf 'hello\n' >"$work/one.txt"
+check "context capped" 0 "${base[@]}" --context 40000 --max-tokens 2 <"$work/one.txt"
+contains "context cap warning" "$work/err" "--context 40000 is more than the model's maximum of 32768 tokens"
 
 # --- /save then /load continues the same conversation ---------------------------------------------------
 printf 'hello\n/save %s\n' "$work/one.json" >"$work/save.txt"
@@ -178,7 +197,10 @@ echo "ok   interactive: Ctrl-C stopped the reply and the prompt came back"
 prompts=$(screen a | grep -c '^>>>')
 keys a "a draft" && sleep 0.2 && keys a C-c && wait_prompts a $((prompts + 1))
 keys a "/think on" Enter && wait_for a "thinking on"
-keys a C-c  # at an empty prompt: leave
+keys a C-c && wait_for a "Use Ctrl-D or /bye to leave."  # at an empty prompt: how to leave, as ollama says
+keys a "/save $work/after-ctrl-c.json" Enter && wait_for a "saved 6 messages"
+[ -s "$work/a.exit" ] && fail "Ctrl-C at an empty prompt ended the chat"
+keys a "/bye" Enter
 wait_exit a 0
 equal "interactive replies equal scripted ones" \
   "$(saved_content "$work/two.json" 1)|$(saved_content "$work/two.json" 3)" \

@@ -19,6 +19,19 @@ json_field() {  # json_field FILE EXPR (Python expression over d)
 model="$work/model"
 mkdir -p "$model" && "$make_checkpoint" qwen3-chat "$model" 3
 run=("$torchllm" run -m "$model" --threads 1 --device cpu --dtype fp32)
+copy_model() {  # copy_model DIR PYTHON : a copy of the model, its config.json as c and tokenizer_config.json as t changed
+  cp -r "$model" "$1" && python3 - "$1" "$2" <<'PY'
+import json, sys
+d = sys.argv[1]
+c, t = (json.load(open(f"{d}/{n}")) for n in ("config.json", "tokenizer_config.json"))
+exec(sys.argv[2])
+json.dump(c, open(f"{d}/config.json", "w"))
+json.dump(t, open(f"{d}/tokenizer_config.json", "w"))
+PY
+}
+# --context is capped at the model's maximum (256 here): beyond it, contexts need a model that claims more.
+long_model="$work/long"
+copy_model "$long_model" 'c["max_position_embeddings"] = 2 ** 40'
 
 check "help" 0 "$torchllm" run --help
 contains "help shows sampling flags" "$work/out" "--temperature"
@@ -90,7 +103,38 @@ check "raw mode" 0 "${run[@]}" --raw "hello" --max-tokens 4 --ignore-eos --json 
 check "chat mode wraps the prompt" 0 "${run[@]}" --system "be brief" "hello" --max-tokens 4 --ignore-eos --json
 [ "$(json_field "$work/out" "d['usage']['prompt_tokens'] > 10")" = True ] || { echo "FAIL chat prompt not templated"; failures=$((failures + 1)); }
 
+# --context beyond the model's maximum is capped, with a warning: the reply runs to the end of 256 tokens.
+check "context capped" 0 "${run[@]}" "hello" --temperature 0 --ignore-eos --json --context 1000
+contains "context cap warning" "$work/err" "warning: --context 1000 is more than the model's maximum of 256 tokens"
+[ "$(json_field "$work/out" "d['usage']['prompt_tokens'] + d['usage']['completion_tokens'], d['finish_reason']")" = "256 length" ] ||
+  { echo "FAIL context capped: $(head -c 300 "$work/out")"; failures=$((failures + 1)); }
+check "context at the maximum" 0 "${run[@]}" "hello" --max-tokens 1 --context 256 --json
+[ -s "$work/err" ] && { echo "FAIL a context at the maximum warns: $(cat "$work/err")"; failures=$((failures + 1)); }
+
+# A model without a chat template: run, run --chat and chat all use ChatML, with one note each.
+plain="$work/no-template"
+copy_model "$plain" 'del t["chat_template"]'
+for mode in run run--chat chat; do
+  case "$mode" in
+    run) check "no template: $mode" 0 "${run[@]/$model/$plain}" "hello" --max-tokens 2 --json ;;
+    run--chat) check "no template: $mode" 0 "${run[@]/$model/$plain}" --chat "hello" --max-tokens 2 --json ;;
+    chat) check "no template: $mode" 0 "$torchllm" chat -m "$plain" --threads 1 --device cpu --dtype fp32 \
+      --max-tokens 2 --json <<<"hello" ;;
+  esac
+  [ "$(grep -c "has no chat template; using ChatML" "$work/err")" = 1 ] ||
+    { echo "FAIL no template: $mode does not note ChatML once:"; cat "$work/err"; failures=$((failures + 1)); }
+  json_field "$work/out" "d['usage']['prompt_tokens']" >"$work/prompt_tokens.$mode"
+done
+same "no template: run and run --chat send the same prompt" "$work/prompt_tokens.run" "$work/prompt_tokens.run--chat"
+same "no template: run and chat send the same prompt" "$work/prompt_tokens.run" "$work/prompt_tokens.chat"
+check "no template: raw" 0 "${run[@]/$model/$plain}" --raw "hello" --max-tokens 2 --json
+[ -s "$work/err" ] && { echo "FAIL --raw notes the template: $(cat "$work/err")"; failures=$((failures + 1)); }
+
 # Usage errors exit 2, run-time errors 1, each with one line on stderr.
+check "logprobs without json" 2 "${run[@]}" "x" --logprobs 2
+error_line "logprobs without json message" "--logprobs needs --json"
+check "system with raw" 2 "${run[@]}" --raw --system "be brief" "x"
+error_line "system with raw message" "--system and --no-think need chat mode"
 check "no prompt" 2 "${run[@]}"
 contains "no prompt message" "$work/err" "no prompt"
 check "chat and raw" 2 "${run[@]}" --chat --raw "x"
@@ -108,7 +152,7 @@ contains "missing model message" "$work/err" "torchllm: error:"
 check "prompt too long" 1 "${run[@]}" --raw "hello world, hello world" --context 4
 contains "prompt too long names both numbers" "$work/err" "but the context is 4"
 # A KV cache larger than memory is refused before it is allocated (on Linux it would be killed when touched).
-check "out of memory" 1 "${run[@]}" "x" --context 2000000000
+check "out of memory" 1 "${run[@]/$model/$long_model}" "x" --context 2000000000
 contains "out of memory message" "$work/err" "out of memory: the KV cache for 1 x 2000000000 tokens needs"
 mkdir -p "$work/gpt2" && cp "$model"/* "$work/gpt2/" && sed -i 's/Qwen3ForCausalLM/GPT2LMHeadModel/' "$work/gpt2/config.json"
 check "unsupported architecture" 1 "${run[@]/$model/$work/gpt2}" "x"
@@ -118,7 +162,7 @@ for f in "$work/err"; do
 done
 
 # Ctrl-C stops the generation: what was generated is kept, the exit code is 130.
-"${run[@]}" "hello" --ignore-eos --context 200000 >"$work/out" 2>"$work/err" &
+"${run[@]/$model/$long_model}" "hello" --ignore-eos --context 200000 >"$work/out" 2>"$work/err" &
 pid=$!
 # Once it prints: a background job of a script starts with SIGINT ignored until run installs its handler.
 for _ in $(seq 1 300); do [ -s "$work/out" ] && break; sleep 0.1; done
