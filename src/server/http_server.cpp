@@ -15,11 +15,12 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
-#include <fstream>
 #include <random>
 
 #include "server/http_request_parser.h"
 #include "server/http_socket.h"
+#include "server/listening_socket.h"
+#include "server/worker_pool.h"
 
 namespace torchllm::server {
 namespace {
@@ -55,15 +56,6 @@ std::string new_request_id() {
     bits >>= 4;
   }
   return id;
-}
-
-// The kernel's limit for pending connections (net.core.somaxconn); listen() with less drops SYNs under a
-// burst of clients.
-int listen_backlog() {
-  std::ifstream file("/proc/sys/net/core/somaxconn");
-  int value = 0;
-  if (file >> value && value > 0) return value;
-  return SOMAXCONN;
 }
 
 std::string address_text(const sockaddr_storage& address) {
@@ -118,54 +110,6 @@ std::string HttpRequest::header(std::string_view name) const {
   return it == headers.end() ? std::string() : it->second;
 }
 
-class HttpServer::WorkerPool {
- public:
-  explicit WorkerPool(size_t threads) {
-    for (size_t i = 0; i < std::max<size_t>(threads, 1); ++i) threads_.emplace_back([this] { run(); });
-  }
-  ~WorkerPool() { join(); }
-
-  void post(std::function<void()> task) {
-    {
-      std::lock_guard<std::mutex> lock(mutex_);
-      tasks_.push_back(std::move(task));
-    }
-    ready_.notify_one();
-  }
-  // Runs the tasks already posted, then ends the threads.
-  void join() {
-    {
-      std::lock_guard<std::mutex> lock(mutex_);
-      done_ = true;
-    }
-    ready_.notify_all();
-    for (std::thread& thread : threads_) {
-      if (thread.joinable()) thread.join();
-    }
-  }
-
- private:
-  void run() {
-    while (true) {
-      std::function<void()> task;
-      {
-        std::unique_lock<std::mutex> lock(mutex_);
-        ready_.wait(lock, [this] { return done_ || !tasks_.empty(); });
-        if (tasks_.empty()) return;
-        task = std::move(tasks_.front());
-        tasks_.pop_front();
-      }
-      task();
-    }
-  }
-
-  std::mutex mutex_;
-  std::condition_variable ready_;
-  std::deque<std::function<void()>> tasks_;
-  bool done_ = false;
-  std::vector<std::thread> threads_;
-};
-
 struct HttpServer::Connection {
   enum class Phase { kIdle, kHead, kBody, kBusy };
 
@@ -203,41 +147,8 @@ void HttpServer::route(const std::string& method, const std::string& pattern, Ha
 }
 
 bool HttpServer::bind(const std::string& host, int port) {
-  addrinfo hints{};
-  hints.ai_family = AF_UNSPEC;
-  hints.ai_socktype = SOCK_STREAM;
-  hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
-  addrinfo* found = nullptr;
-  const std::string service = std::to_string(port);
-  if (const int rc = getaddrinfo(host.empty() ? nullptr : host.c_str(), service.c_str(), &hints, &found)) {
-    bind_error_ = gai_strerror(rc);
-    return false;
-  }
-  for (addrinfo* ai = found; ai; ai = ai->ai_next) {
-    const int fd = ::socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, ai->ai_protocol);
-    if (fd < 0) {
-      bind_error_ = std::strerror(errno);
-      continue;
-    }
-    // SO_REUSEADDR only lets a restarted server bind over connections in TIME_WAIT; it does not let two
-    // servers listen on one port (SO_REUSEPORT would, and the kernel would split clients between them).
-    const int one = 1;
-    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-    if (::bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 && ::listen(fd, listen_backlog()) == 0) {
-      listen_fd_ = fd;
-      break;
-    }
-    bind_error_ = std::strerror(errno);
-    ::close(fd);
-  }
-  freeaddrinfo(found);
-  if (listen_fd_ < 0) return false;
-  sockaddr_storage address{};
-  socklen_t length = sizeof(address);
-  getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&address), &length);
-  port_ = ntohs(address.ss_family == AF_INET6 ? reinterpret_cast<sockaddr_in6*>(&address)->sin6_port
-                                              : reinterpret_cast<sockaddr_in*>(&address)->sin_port);
-  return true;
+  listen_fd_ = open_listening_socket(host, port, bind_error_, port_);
+  return listen_fd_ >= 0;
 }
 
 void HttpServer::listen() {

@@ -11,10 +11,8 @@
 // head, holds a thread per connection, reports no disconnect for plain responses and sets SO_REUSEPORT.
 
 #include <atomic>
-#include <condition_variable>
 #include <cstddef>
 #include <cstdint>
-#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
@@ -23,11 +21,12 @@
 #include <regex>
 #include <string>
 #include <string_view>
-#include <thread>
 #include <utility>
 #include <vector>
 
 namespace torchllm::server {
+
+class WorkerPool;
 
 // What a handler notes about its request for the access log (token counts; -1: none).
 struct RequestNotes {
@@ -133,7 +132,6 @@ class HttpServer {
     RouteKind kind;
   };
   struct Connection;
-  class WorkerPool;
 
   void io_loop();
   // False when the process is out of file descriptors.

@@ -183,7 +183,7 @@ const std::string kHost = "Host: 127.0.0.1\r\n";
 
 TEST_F(HttpHostileTest, InvalidContentLengthIs400AtOnce) {
   start(small_options());
-  for (const std::string& length : {"-1", "abc", "1e3", "99999999999999999999999"}) {
+  for (const char* length : {"-1", "abc", "1e3", "99999999999999999999999"}) {
     RawClient client(port());
     const auto begin = Clock::now();
     client.send("POST /echo HTTP/1.1\r\n" + kHost + "Content-Length: " + length + "\r\n\r\n");
