@@ -87,6 +87,11 @@ CASES = [
     # The rest of Jinja2's filters a template could use.
     ("batch_slice", "{{ [1, 2, 3, 4, 5]|batch(2)|list }} {{ [1, 2, 3, 4, 5]|batch(3, 'x')|list }} "
      "{{ [1, 2, 3, 4, 5]|slice(3)|list }} {{ [1, 2, 3, 4]|slice(3, 0)|list }}"),
+    ("groupby", "{% for g in [{'k': 'b', 'v': 1}, {'k': 'A', 'v': 2}, {'k': 'a', 'v': 3}]|groupby('k') %}"
+     "{{ g.grouper }}:{{ g.list|map(attribute='v')|list }} {% endfor %}"
+     "{% for key, items in messages|groupby('role') %}{{ key }}={{ items|length }} {% endfor %}"
+     "{{ [{'k': 'b'}, {'k': 'B'}]|groupby('k', case_sensitive=true) }} {{ messages|groupby('x', default='d')|length }} "
+     "{{ (messages|groupby('role'))[0][0] }} {{ messages|groupby('role')|map(attribute='grouper')|join(',') }}"),
     ("center_truncate_wordcount", "[{{ 'ab'|center(7) }}][{{ 'abc'|center(8) }}][{{ 'x'|center }}] "
      "{{ 'one two three four'|truncate(9) }}|{{ 'one two three four'|truncate(9, true) }}|"
      "{{ 'one two three four'|truncate(12, false, '>>', 0) }}|{{ 'short'|truncate(10) }} "

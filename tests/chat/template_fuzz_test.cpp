@@ -18,6 +18,7 @@ const char* const kSeeds[] = {
     R"({% macro render(m, sep=', ') %}{{ m.role|upper ~ sep ~ (m.content|trim if m.content is string else m.content|tojson) }}{% endmacro %}{% for m in messages %}{{ render(m) }}{% endfor %})",
     R"({{ bos_token }}{% if messages[0]['role'] == 'system' %}{% set loop_messages = messages[1:] %}{% else %}{% set loop_messages = messages %}{% endif %}{% for message in loop_messages %}{% if (message['role'] == 'user') != (loop.index0 % 2 == 0) %}{{ raise_exception('Conversation roles must alternate') }}{% endif %}{{ '[INST] ' + message['content'].strip() + ' [/INST]' }}{% endfor %})",
     R"({{ {'a': [1, 2.5, none, true], 'b': {'c': 'd'}}|tojson(indent=2) }}{{ "x,y".split(',')|map('upper')|join('-') }}{{ [3,1]|sort|first }}{% call(x) caller_macro() %}{{ x }}{% endcall %})",
+    R"({% set d = {0: 0, 512: 128, (1, 'a'): none} %}{{ d[512] }}{{ ("'%s' %d"|safe) % (messages[0].role, 3) + '<&>' }}{{ ('<b>'|safe).join(['&', 1]) }}{{ messages|map(attribute='role')|max }}{{ messages|groupby('role')|map(attribute='grouper')|join }}{{ [1, 2, 3]|batch(2)|list }}{{ [1, 2, 3]|slice(2, 0)|list }}{{ none|select|list }}{% set j = joiner() %}{{ j() ~ j() }}{% set c = cycler(1, 2) %}{{ c.next() ~ c.current }}{{ 'abc'|truncate(3, true, '') ~ 'x'|center(5) ~ '%-3s|'|format('y') }})",
 };
 
 const char* const kFragments[] = {"{{",

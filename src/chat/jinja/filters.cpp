@@ -151,6 +151,8 @@ Value attribute_of(const Value& item, const std::string& path) {
     } else if (v.is_dict() || v.is_namespace()) {
       const Value* found = v.as_dict().find(part);
       v = found ? *found : Value::undefined("'dict object' has no attribute '" + part + "'");
+    } else if (v.is_list() && v.as_list().field(part)) {
+      v = *v.as_list().field(part);
     } else {
       v = Value::undefined("'" + v.type_name() + "' has no attribute '" + part + "'");
     }

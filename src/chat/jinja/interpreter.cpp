@@ -306,6 +306,9 @@ Value Interpreter::get_attr(const Value& obj, const std::string& name, size_t of
   if (obj.is_dict() || obj.is_namespace()) {
     if (const Value* v = obj.as_dict().find(name)) return *v;
   }
+  if (obj.is_list()) {
+    if (const Value* v = obj.as_list().field(name)) return *v;
+  }
   return Value::undefined("'" + obj.type_name() + "' has no attribute '" + name + "'");
 }
 

@@ -1,4 +1,4 @@
-// Jinja2's aggregate filters over sequences: min, max, batch, slice.
+// Jinja2's aggregate filters over sequences: min, max, groupby, batch, slice.
 #include "chat/jinja/filter_call.h"
 
 namespace torchllm::jinja {
@@ -75,11 +75,38 @@ Value slice_into(FilterCall& f) {
   return Value::generator(std::move(out));
 }
 
+// Jinja's groupby: items sorted by the attribute, then (grouper, list) per run of equal keys; with
+// case_sensitive=false the keys compare case-folded and the grouper is the first item's own value.
+Value group_by(FilterCall& f) {
+  const Value* attribute = f.args.get(0, "attribute");
+  if (!attribute) f.fail("groupby() missing 1 required positional argument: 'attribute'");
+  const Value fallback = f.arg(1, "default", Value::none());
+  const bool case_sensitive = f.arg(2, "case_sensitive", Value(false)).truthy();
+  auto value_of = [&](const Value& item) {
+    Value v = attribute_of(item, attribute->str());
+    return v.is_undefined() && !fallback.is_none() ? fallback : v;
+  };
+  auto key = [&](const Value& item) { return sort_key(value_of(item), case_sensitive); };
+  std::vector<Value> items = iterate(f.subject, f.interp, f.offset);
+  python_sort(items, key, false, f);
+  std::vector<Value> groups;
+  for (size_t i = 0; i < items.size();) {
+    const Value group_key = key(items[i]);
+    std::vector<Value> members;
+    for (; i < items.size() && key(items[i]).equals(group_key); ++i) members.push_back(items[i]);
+    const Value grouper = case_sensitive ? group_key : value_of(members.front());
+    groups.push_back(Value::named_tuple({"grouper", "list"}, {grouper, Value::list(std::move(members))}));
+  }
+  return Value::list(std::move(groups));
+}
+
 }  // namespace
 
 bool sequence_filter(const std::string& name, FilterCall& f, Value& result) {
   if (name == "min" || name == "max") {
     result = min_or_max(f, name == "max");
+  } else if (name == "groupby") {
+    result = group_by(f);
   } else if (name == "batch") {
     result = batch(f);
   } else if (name == "slice") {

@@ -95,7 +95,22 @@ Value escape_value(const Value& v) { return v.is_markup() ? v : Value::markup(ht
 Value Value::list(std::vector<Value> items, bool is_tuple) {
   Value v;
   v.kind_ = Kind::kList;
-  v.list_ = std::make_shared<ValueList>(ValueList{std::move(items), is_tuple});
+  v.list_ = std::make_shared<ValueList>();
+  v.list_->items = std::move(items);
+  v.list_->is_tuple = is_tuple;
+  return v;
+}
+
+const Value* ValueList::field(const std::string& name) const {
+  for (size_t i = 0; i < fields.size() && i < items.size(); ++i) {
+    if (fields[i] == name) return &items[i];
+  }
+  return nullptr;
+}
+
+Value Value::named_tuple(std::vector<std::string> fields, std::vector<Value> items) {
+  Value v = list(std::move(items), /*is_tuple=*/true);
+  v.list_->fields = std::move(fields);
   return v;
 }
 

@@ -21,6 +21,9 @@ struct ValueList {
   bool is_tuple = false;
   // What Jinja2's map/select/unique/... return: iterable once, always true, no len(), no indexing, not JSON.
   bool is_generator = false;
+  // A named tuple's field names (groupby's (grouper, list)): item i is also attribute fields[i].
+  std::vector<std::string> fields;
+  const Value* field(const std::string& name) const;
 };
 
 // Keys are any hashable value, compared as Python compares them (1 == 1.0 == True); attribute-style lookups
@@ -62,6 +65,7 @@ class Value {
   Value(const char* s) : Value(std::string(s)) {}
   static Value list(std::vector<Value> items = {}, bool is_tuple = false);
   static Value generator(std::vector<Value> items);
+  static Value named_tuple(std::vector<std::string> fields, std::vector<Value> items);
   static Value dict(std::shared_ptr<ValueDict> d = nullptr);
   static Value namespace_object(std::shared_ptr<ValueDict> attrs);
   static Value function(std::string name, NativeFunction fn);
