@@ -98,6 +98,10 @@ CASES = [
      "{{ 'Hello, wörld_x 12!'|wordcount }}"),
     ("sort_unique_keywords", "{{ ['b', 'A', 'a', 'B']|unique|list }} {{ ['b', 'A', 'a', 'B']|unique(case_sensitive=true)|list }} "
      "{{ ['b', 'A', 'c']|sort(reverse=true, case_sensitive=true) }} {{ messages|map(attribute='missing', default='d')|list }}"),
+    ("int_base", "{{ 'ff'|int(base=16) }} {{ '0x1F'|int(0, 16) }} {{ '0b101'|int(base=0) }} {{ '0o17'|int(base=8) }} "
+     "{{ '010'|int(base=0) }} {{ '010'|int }} {{ ' 1_000 '|int }} {{ '1__0'|int(-1) }} {{ '_1'|int(-1) }} "
+     "{{ 'z'|int(base=36) }} {{ '12'|int(base=1) }} {{ '-0x_f'|int(base=16) }} {{ '3.9'|int(base=16) }} "
+     "{{ 'g'|int(7, 16) }}"),
     ("filter_and_test_tests", "{{ 'min' is filter }} {{ 'nope' is filter }} {{ 'odd' is test }} {{ 'min' is test }} "
      "{{ 3 is filter }}"),
     ("joiner_cycler", "{% set j = joiner(' | ') %}{% for m in messages %}{{ j() }}{{ m.role }}{% endfor %} "

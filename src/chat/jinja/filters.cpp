@@ -94,28 +94,65 @@ bool parse_python_float(const std::string& text, double& out) {
       return false;
   }
   std::string cleaned;
-  for (char c : s)
-    if (c != '_') cleaned.push_back(c);
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] != '_') {
+      cleaned.push_back(s[i]);
+    } else if (i == 0 || i + 1 == s.size() || !std::isdigit(static_cast<unsigned char>(s[i - 1])) ||
+               !std::isdigit(static_cast<unsigned char>(s[i + 1]))) {
+      return false;  // Python takes an underscore only between two digits
+    }
+  }
   char* end = nullptr;
   out = std::strtod(cleaned.c_str(), &end);
   return end && *end == 0;
 }
 
-bool parse_python_int(const std::string& text, int64_t& out) {
+// Python's int(text, base): sign, a 0x/0o/0b prefix where the base allows it (base 0 reads it), single
+// underscores between digits. False where Python raises (or the value does not fit in 64 bits).
+bool parse_python_int(const std::string& text, int64_t base, int64_t& out) {
+  if (base != 0 && (base < 2 || base > 36)) return false;
   const std::string s = python_strip(text, Value::none(), true, true);
-  if (s.empty()) return false;
-  size_t i = (s[0] == '+' || s[0] == '-') ? 1 : 0;
-  if (i == s.size()) return false;
-  std::string digits = s.substr(0, i);
-  for (; i < s.size(); ++i) {
-    if (std::isdigit(static_cast<unsigned char>(s[i])))
-      digits.push_back(s[i]);
-    else if (s[i] != '_' || i + 1 == s.size() || s[i + 1] == '_')
-      return false;
+  size_t i = !s.empty() && (s[0] == '+' || s[0] == '-') ? 1 : 0;
+  const bool negative = i == 1 && s[0] == '-';
+  bool prefixed = false;
+  if (i + 1 < s.size() && s[i] == '0') {
+    const char p = static_cast<char>(std::tolower(static_cast<unsigned char>(s[i + 1])));
+    const int64_t prefix_base = p == 'x' ? 16 : p == 'o' ? 8 : p == 'b' ? 2 : 0;
+    if (prefix_base != 0 && (base == 0 || base == prefix_base)) {
+      base = prefix_base;
+      prefixed = true;
+      i += 2;
+    }
   }
-  errno = 0;
-  out = std::strtoll(digits.c_str(), nullptr, 10);
-  return errno != ERANGE;
+  const bool auto_decimal = base == 0;
+  if (auto_decimal) base = 10;
+  uint64_t value = 0;
+  size_t digits = 0;
+  bool nonzero = false, previous_underscore = prefixed;  // "0x_1f" is valid, "_1" is not
+  for (; i < s.size(); ++i) {
+    const char c = static_cast<char>(std::tolower(static_cast<unsigned char>(s[i])));
+    if (c == '_') {
+      if (digits == 0 && !prefixed) return false;
+      if (previous_underscore && digits > 0) return false;
+      previous_underscore = true;
+      continue;
+    }
+    const int64_t d = std::isdigit(static_cast<unsigned char>(c)) ? c - '0'
+                      : (c >= 'a' && c <= 'z')                    ? c - 'a' + 10
+                                                                  : 99;
+    if (d >= base) return false;
+    if (value > (static_cast<uint64_t>(INT64_MAX) - static_cast<uint64_t>(d)) / static_cast<uint64_t>(base))
+      return false;
+    value = value * static_cast<uint64_t>(base) + static_cast<uint64_t>(d);
+    nonzero |= d != 0;
+    ++digits;
+    previous_underscore = false;
+  }
+  if (digits == 0 || previous_underscore) return false;
+  if (auto_decimal && !prefixed && nonzero && s[negative || s[0] == '+' ? 1 : 0] == '0')
+    return false;  // "010"
+  out = negative ? -static_cast<int64_t>(value) : static_cast<int64_t>(value);
+  return true;
 }
 
 }  // namespace
@@ -246,15 +283,20 @@ Value call_filter(const std::string& name, const Value& subject, const CallArgs&
   }
   if (name == "int") {
     const Value fallback = f.arg(0, "default", Value(int64_t{0}));
+    const Value base = f.arg(1, "base", Value(int64_t{10}));
     if (subject.is_int() || subject.is_bool()) return Value(subject.as_int());
     if (subject.is_float())
       return std::isfinite(subject.as_double()) ? Value(static_cast<int64_t>(subject.as_double())) : fallback;
     if (subject.is_string()) {
       int64_t i = 0;
       double d = 0;
-      if (parse_python_int(subject.as_string(), i)) return Value(i);
-      if (parse_python_float(subject.as_string(), d) && std::isfinite(d))
+      if ((base.is_int() || base.is_bool()) && parse_python_int(subject.as_string(), base.as_int(), i))
+        return Value(i);
+      if (parse_python_float(subject.as_string(), d) && std::isfinite(d)) {
+        if (std::fabs(d) >= 9.2e18)
+          f.fail("integer too large (Python's ints are unbounded, ours are 64-bit)");
         return Value(static_cast<int64_t>(d));
+      }
     }
     return fallback;
   }
