@@ -190,7 +190,14 @@ keys a "/save $work/two.json" Enter && wait_for a "saved 4 messages"
 keys a "/set max_tokens none" Enter && wait_for a "max_tokens=none"
 prompts=$(screen a | grep -c '^>>>')
 keys a "tell me a very long story" Enter
-sleep 1.5  # the reply streams (up to the 30000-token context, minutes away)
+# The reply streams (up to the 30000-token context, minutes away): Ctrl-C once its first text is on the screen
+# (a fixed sleep raced with a loaded machine).
+deadline=$((SECONDS + 30))
+until screen a | awk '/tell me a very long story/ { seen = 1; next } seen && NF { found = 1 } END { exit !found }'; do
+  [ "$SECONDS" -ge "$deadline" ] && { fail "a: the long reply did not start"; break; }
+  sleep 0.1
+done
+sleep 0.3
 keys a C-c && wait_prompts a $((prompts + 1))
 keys a "/stats" Enter && wait_for a "| cancelled"
 echo "ok   interactive: Ctrl-C stopped the reply and the prompt came back"
