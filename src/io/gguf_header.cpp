@@ -206,8 +206,9 @@ GgufTensorInfo read_tensor_info(Cursor& in, uint64_t alignment) {
     in.fail(label + ": a row of " + std::to_string(row) + " elements is not a multiple of the " +
             t.type->name + " block size " + std::to_string(t.type->block_size));
   }
-  // numel <= INT64_MAX and type_size <= 292, so this product fits in 64 bits unsigned.
-  t.size = static_cast<uint64_t>(numel) / t.type->block_size * t.type->type_size;
+  if (__builtin_mul_overflow(static_cast<uint64_t>(numel) / t.type->block_size, t.type->type_size, &t.size)) {
+    in.fail(label + ": its size in bytes overflows");
+  }
   t.offset = in.read<uint64_t>("data offset of " + label);
   if (t.offset % alignment != 0) {
     in.fail(label + " data offset " + std::to_string(t.offset) + " is not a multiple of the alignment " +

@@ -200,6 +200,8 @@ TEST(GgufMalformed, TensorShapesAndTypes) {
   EXPECT_ERROR(build(s), "tensor 'a' has negative dimension -2");
   s.tensors[0].dims = {INT64_MAX / 2, 4};
   EXPECT_ERROR(build(s), "tensor 'a': the product of its dimensions overflows");
+  s.tensors[0].dims = {int64_t{1} << 62};  // 2^62 f32 elements: 2^64 bytes
+  EXPECT_ERROR(build(s), "tensor 'a': its size in bytes overflows");
   s.tensors[0].dims = {33, 1};
   s.tensors[0].type = 2;  // Q4_0
   EXPECT_ERROR(build(s), "tensor 'a': a row of 33 elements is not a multiple of the q4_0 block size 32");

@@ -132,9 +132,11 @@ TEST(GgufMutation, EveryCorruptionEndsInAnErrorOrAValidParse) {
       std::ofstream(tmp, std::ios::binary | std::ios::trunc) << m;
       try {
         GgufFile file(tmp);
+        volatile uint8_t sink = 0;
         for (const GgufTensorInfo& t : file.tensors()) {
           EXPECT_LE(file.data_offset() + t.offset + t.size, file.file_size());
-          EXPECT_EQ(file.data(t) + t.size, file.data(t) + t.size);
+          if (t.size > 0)
+            sink = sink + file.data(t)[0] + file.data(t)[t.size - 1];  // faults if outside the map
         }
       } catch (const Error&) {
       }
