@@ -8,11 +8,14 @@
 #include <cstddef>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
 
 namespace torchllm {
+
+class MappedFile;
 
 enum class StorageDtype { kF32, kF16, kBF16 };
 
@@ -59,8 +62,7 @@ class SafetensorsFile {
 
  private:
   std::string path_;
-  const uint8_t* map_ = nullptr;
-  size_t size_ = 0;
+  std::unique_ptr<MappedFile> file_;
   SafetensorsHeader header_;
 };
 

@@ -1,13 +1,9 @@
 #include <ATen/ATen.h>
-#include <fcntl.h>
 #include <sys/mman.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
-#include <cerrno>
-#include <cstring>
-
 #include "torchllm/error.h"
+#include "torchllm/mapped_file.h"
 #include "torchllm/safetensors.h"
 
 namespace torchllm {
@@ -27,43 +23,15 @@ at::ScalarType to_scalar_type(StorageDtype dtype) {
 
 }  // namespace
 
-SafetensorsFile::SafetensorsFile(const std::string& path) : path_(path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    const int err = errno;
-    if (err == ENOENT) throw Error::not_found(path + ": no such file");
-    throw Error::invalid_argument(path + ": cannot open (" + std::strerror(err) + ")");
-  }
-  struct stat st {};
-  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-    ::close(fd);
-    throw Error::invalid_argument(path + ": not a regular file");
-  }
-  size_ = static_cast<size_t>(st.st_size);
-  if (size_ > 0) {
-    void* map = ::mmap(nullptr, size_, PROT_READ, MAP_PRIVATE, fd, 0);
-    if (map == MAP_FAILED) {
-      const int err = errno;
-      ::close(fd);
-      throw Error::exhausted(path + ": cannot memory-map (" + std::strerror(err) + ")");
-    }
-    map_ = static_cast<const uint8_t*>(map);
-  }
-  ::close(fd);
-  try {
-    header_ = parse_safetensors(map_, size_, path);
-  } catch (...) {
-    if (map_) ::munmap(const_cast<uint8_t*>(map_), size_);
-    throw;
-  }
+SafetensorsFile::SafetensorsFile(const std::string& path)
+    : path_(path), file_(std::make_unique<MappedFile>(path)) {
+  header_ = parse_safetensors(file_->data(), file_->size(), path);
 }
 
-SafetensorsFile::~SafetensorsFile() {
-  if (map_) ::munmap(const_cast<uint8_t*>(map_), size_);
-}
+SafetensorsFile::~SafetensorsFile() = default;
 
 const uint8_t* SafetensorsFile::data(const TensorEntry& entry) const {
-  return map_ + header_.data_offset + entry.begin;
+  return file_->data() + header_.data_offset + entry.begin;
 }
 
 at::Tensor SafetensorsFile::view(const TensorEntry& entry) const {
