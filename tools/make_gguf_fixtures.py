@@ -7,6 +7,10 @@ what gguf-py's own GGUFReader sees in it (tests/io/gguf_test.cpp compares our re
 gguf-py only writes version 3. Version 2 differs from 3 only in the version field for little-endian files
 (v3 added big-endian files; ggml's gguf.cpp parses both with the same code), so v2.gguf is v3 bytes with the
 version field set to 2 — and it is checked by reading it back with GGUFReader, which accepts 2 and 3.
+
+The committed files were made with the llama.cpp that node-llama-cpp 3.22.1 bundles (commit de3ff815ea7d, `npm pack
+node-llama-cpp`, then `git clone package/llama/gitRelease.bundle`) and Debian's python3-numpy 1.24; the output is
+deterministic (seeded), so rerunning it reproduces them byte for byte.
 """
 import json
 import os
@@ -67,10 +71,6 @@ def tensors(w: GGUFWriter, rng: np.random.Generator, quantized: bool) -> None:
         raw("q6_k.weight", GGMLQuantizationType.Q6_K, 1, 1)
         raw("iq4_nl.weight", GGMLQuantizationType.IQ4_NL, 1, 2)
         raw("tq2_0.weight", GGMLQuantizationType.TQ2_0, 1, 1)
-
-
-def value_json(field, parts_index):
-    return field.contents()
 
 
 def dump(path: str) -> None:
