@@ -107,6 +107,19 @@ CASES = [
     ("joiner_cycler", "{% set j = joiner(' | ') %}{% for m in messages %}{{ j() }}{{ m.role }}{% endfor %} "
      "{% set c = cycler('a', 'b') %}{{ c.next() }}{{ c.next() }}{{ c.current }}{{ c.next() }}{% set _ = c.reset() %}"
      "{{ c.current }}"),
+    # The HTML/URL helpers: filesizeformat, urlencode, xmlattr; random on sequences with one possible answer.
+    ("filesizeformat", "{{ 1|filesizeformat }}|{{ 0|filesizeformat }}|{{ 999|filesizeformat }}|"
+     "{{ 1000|filesizeformat }}|{{ 123456789|filesizeformat }}|{{ 123456789|filesizeformat(true) }}|"
+     "{{ '2048'|filesizeformat(binary=true) }}|{{ 1e30|filesizeformat }}|{{ -5|filesizeformat }}|"
+     "{{ 1.5|filesizeformat }}|{{ 1023.9|filesizeformat(true) }}|{{ 999999|filesizeformat }}|{{ true|filesizeformat }}"),
+    ("filesizeformat_not_a_number", "{{ 'abc'|filesizeformat }}"),
+    ("urlencode", "{{ 'a b/c?d=\u00e9&~_.-'|urlencode }}|{{ {'a b': 'c/d', 'n': 1, 'x': none}|urlencode }}|"
+     "{{ [('k', 'v w'), ('z', true)]|urlencode }}|{{ 42|urlencode }}|{{ messages[0].content|urlencode }}"),
+    ("xmlattr", "<ul{{ {'class': 'my list', 'missing': none, 'id': messages[0].content, 'n': 3}|xmlattr }}>"
+     "<b{{ {'a': 1}|xmlattr(false) }}>[{{ {}|xmlattr }}][{{ {'u': no_such}|xmlattr }}]"),
+    ("xmlattr_bad_key", "{{ {'a b': 1}|xmlattr }}"),
+    ("random", "{{ [7]|random }} {{ 'x'|random }} [{{ []|random }}] {{ ([1, 2, 3]|random) in [1, 2, 3] }} "
+     "{{ ('abc'|random) in 'abc' }}"),
 ]
 
 

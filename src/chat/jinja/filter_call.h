@@ -32,6 +32,10 @@ Value sort_key(const Value& v, bool case_sensitive);
 void python_sort(std::vector<Value>& items, const std::function<Value(const Value&)>& key, bool reverse,
                  FilterCall& f);
 
+// Python's float(text): surrounding whitespace, underscores between digits, inf/nan spellings. False when
+// Python would raise ValueError.
+bool parse_python_float(const std::string& text, double& out);
+
 // The filters of each file; they return false for a name they do not know.
 bool text_filter(const std::string& name, FilterCall& f, Value& result);
 bool sequence_filter(const std::string& name, FilterCall& f, Value& result);

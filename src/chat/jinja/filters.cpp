@@ -77,36 +77,6 @@ std::string indent_text(const std::string& text, const Value& width, bool first,
   return first ? indention + rv : rv;
 }
 
-bool parse_python_float(const std::string& text, double& out) {
-  const std::string s = python_strip(text, Value::none(), true, true);
-  if (s.empty()) return false;
-  std::string lower = to_lower(s);
-  for (const char* special :
-       {"inf", "+inf", "-inf", "infinity", "+infinity", "-infinity", "nan", "+nan", "-nan"}) {
-    if (lower == special) {
-      out = std::strtod(lower.c_str(), nullptr);
-      return true;
-    }
-  }
-  for (char c : s) {
-    if (!(std::isdigit(static_cast<unsigned char>(c)) || c == '.' || c == 'e' || c == 'E' || c == '+' ||
-          c == '-' || c == '_'))
-      return false;
-  }
-  std::string cleaned;
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] != '_') {
-      cleaned.push_back(s[i]);
-    } else if (i == 0 || i + 1 == s.size() || !std::isdigit(static_cast<unsigned char>(s[i - 1])) ||
-               !std::isdigit(static_cast<unsigned char>(s[i + 1]))) {
-      return false;  // Python takes an underscore only between two digits
-    }
-  }
-  char* end = nullptr;
-  out = std::strtod(cleaned.c_str(), &end);
-  return end && *end == 0;
-}
-
 // Python's int(text, base): sign, a 0x/0o/0b prefix where the base allows it (base 0 reads it), single
 // underscores between digits. False where Python raises (or the value does not fit in 64 bits).
 bool parse_python_int(const std::string& text, int64_t base, int64_t& out) {
@@ -157,8 +127,38 @@ bool parse_python_int(const std::string& text, int64_t base, int64_t& out) {
 
 }  // namespace
 
+bool parse_python_float(const std::string& text, double& out) {
+  const std::string s = python_strip(text, Value::none(), true, true);
+  if (s.empty()) return false;
+  std::string lower = to_lower(s);
+  for (const char* special :
+       {"inf", "+inf", "-inf", "infinity", "+infinity", "-infinity", "nan", "+nan", "-nan"}) {
+    if (lower == special) {
+      out = std::strtod(lower.c_str(), nullptr);
+      return true;
+    }
+  }
+  for (char c : s) {
+    if (!(std::isdigit(static_cast<unsigned char>(c)) || c == '.' || c == 'e' || c == 'E' || c == '+' ||
+          c == '-' || c == '_'))
+      return false;
+  }
+  std::string cleaned;
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] != '_') {
+      cleaned.push_back(s[i]);
+    } else if (i == 0 || i + 1 == s.size() || !std::isdigit(static_cast<unsigned char>(s[i - 1])) ||
+               !std::isdigit(static_cast<unsigned char>(s[i + 1]))) {
+      return false;  // Python takes an underscore only between two digits
+    }
+  }
+  char* end = nullptr;
+  out = std::strtod(cleaned.c_str(), &end);
+  return end && *end == 0;
+}
+
 bool is_filter_name(const std::string& name) {
-  // Jinja2 3.1's DEFAULT_FILTERS (a few of them, such as urlize and random, are not implemented here).
+  // Jinja2 3.1's DEFAULT_FILTERS (striptags, wordwrap, pprint and urlize are not implemented here).
   static const char* const kFilters[] = {
       "abs",    "attr",       "batch",       "capitalize", "center",   "count",
       "d",      "default",    "dictsort",    "e",          "escape",   "filesizeformat",
