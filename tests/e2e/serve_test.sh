@@ -116,7 +116,13 @@ http_checks() {
   expect "health 503 while loading" 503 "$(status GET /health)" "loading"
   expect "completions 503 while loading" 503 "$(status POST /v1/completions -H 'Content-Type: application/json' -d '{"prompt": "x"}')" "loading"
   # Loading may open the tokenizer file more than once: serve its content to every reader until the model is up.
-  (while true; do cat "$work/tokenizer.json" >"$model/tokenizer.json"; done) &
+  # Each copy must reach one reader only: a writer that opens the FIFO while the last reader still holds it
+  # open would append a second copy to what that reader reads. So the next copy waits until the server has
+  # closed the FIFO (its open for the next read blocks without holding a descriptor).
+  (while true; do
+    cat "$work/tokenizer.json" >"$model/tokenizer.json"
+    while ls -l "/proc/$server_pid/fd" 2>/dev/null | grep -qF "$model/tokenizer.json"; do sleep 0.01; done
+  done) &
   feeder=$!
   for _ in $(seq 1 100); do curl -sf "$base/health" >/dev/null && break; sleep 0.1; done
   kill -STOP "$feeder"  # no new writer; the one blocked waiting for a reader goes too
