@@ -42,7 +42,8 @@ void run_serve(ServeOptions& o) {
   if (server.port < 0 || server.port > 65535) throw Error::invalid_argument("--port must be in [0, 65535]");
   if (server.timeout_s <= 0) throw Error::invalid_argument("--timeout must be positive");
   if (o.api_key_given && server.api_key.empty()) {
-    throw Error::invalid_argument("--api-key is empty; give a key, or leave the option out to serve without one");
+    throw Error::invalid_argument(
+        "--api-key is empty; give a key, or leave the option out to serve without one");
   }
   if (server.max_connections < 1) throw Error::invalid_argument("--max-connections must be at least 1");
   if (server.header_timeout_s <= 0) throw Error::invalid_argument("--header-timeout must be positive");
@@ -93,8 +94,7 @@ void add_serve_command(CLI::App& app) {
   cmd->add_option("--allowed-host", s.allowed_hosts,
                   "Accept this Host header besides localhost/127.0.0.1/[::1] while listening on loopback; "
                   "repeatable");
-  cmd->add_option("--max-connections", s.max_connections,
-                  "Open connections at once; more are answered 503")
+  cmd->add_option("--max-connections", s.max_connections, "Open connections at once; more are answered 503")
       ->capture_default_str();
   cmd->add_option("--header-timeout", s.header_timeout_s,
                   "Seconds a request's head may take to arrive; slower clients get 408")

@@ -10,12 +10,6 @@ namespace {
 
 constexpr size_t kMaxLineBytes = 8 * 1024;  // a chunk-size or trailer line
 
-std::string lower(std::string_view text) {
-  std::string out(text);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
 std::string_view trim(std::string_view text) {
   while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
   while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) text.remove_suffix(1);
@@ -66,7 +60,7 @@ uint64_t parse_content_length(std::string_view value) {
 bool has_token(std::string_view list, std::string_view token) {
   while (!list.empty()) {
     const size_t comma = list.find(',');
-    if (lower(trim(list.substr(0, comma))) == token) return true;
+    if (ascii_lower(trim(list.substr(0, comma))) == token) return true;
     if (comma == std::string_view::npos) break;
     list.remove_prefix(comma + 1);
   }
@@ -81,6 +75,12 @@ int hex_value(char c) {
 }
 
 }  // namespace
+
+std::string ascii_lower(std::string_view text) {
+  std::string out(text);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
 
 std::string RequestHead::header(const std::string& name) const {
   auto it = headers.find(name);
@@ -156,7 +156,7 @@ RequestHead parse_head(std::string_view head) {
     if (std::any_of(value.begin(), value.end(), [](char c) { return c == '\0' || c == '\r' || c == '\n'; })) {
       throw HttpError(400, "control characters in a header value");
     }
-    request.headers.emplace(lower(header.substr(0, colon)), std::string(value));
+    request.headers.emplace(ascii_lower(header.substr(0, colon)), std::string(value));
   }
 
   const auto lengths = request.headers.equal_range("content-length");
@@ -167,7 +167,7 @@ RequestHead parse_head(std::string_view head) {
     }
     std::string all;
     for (auto it = codings.first; it != codings.second; ++it) all += (all.empty() ? "" : ",") + it->second;
-    if (lower(trim(all)) != "chunked") {
+    if (ascii_lower(trim(all)) != "chunked") {
       throw HttpError(501, "unsupported Transfer-Encoding '" + all.substr(0, 40) + "' (only chunked)");
     }
     if (request.minor_version == 0) throw HttpError(400, "Transfer-Encoding in an HTTP/1.0 request");
@@ -184,7 +184,7 @@ RequestHead parse_head(std::string_view head) {
   const std::string connection = request.header("connection");
   request.keep_alive =
       request.minor_version == 1 ? !has_token(connection, "close") : has_token(connection, "keep-alive");
-  const std::string expect = lower(request.header("expect"));
+  const std::string expect = ascii_lower(request.header("expect"));
   if (!expect.empty()) {
     if (expect != "100-continue") throw HttpError(417, "unsupported Expect '" + expect.substr(0, 40) + "'");
     request.expect_continue = request.minor_version == 1;

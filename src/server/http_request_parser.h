@@ -50,6 +50,9 @@ std::optional<size_t> find_head_end(std::string_view buffer);
 // other than HTTP/1.0 and 1.1; 501 for a transfer coding other than chunked.
 RequestHead parse_head(std::string_view head);
 
+// ASCII lower case (header names, tokens, host names).
+std::string ascii_lower(std::string_view text);
+
 // "%41b" -> "Ab". Throws HttpError(400) on a malformed escape.
 std::string percent_decode(std::string_view text);
 

@@ -33,12 +33,6 @@ std::chrono::milliseconds millis(double seconds) {
   return std::chrono::milliseconds(static_cast<int64_t>(std::max(seconds, 0.0) * 1000));
 }
 
-std::string lower(std::string_view text) {
-  std::string out(text);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
 // A client's X-Request-Id is echoed only when it is short and plain (it lands in logs and headers).
 bool plain_request_id(const std::string& id) {
   return !id.empty() && id.size() <= 128 && std::all_of(id.begin(), id.end(), [](char c) {
@@ -106,7 +100,7 @@ class ChunkedSink : public StreamSink {
 }  // namespace
 
 std::string HttpRequest::header(std::string_view name) const {
-  auto it = headers.find(lower(name));
+  auto it = headers.find(ascii_lower(name));
   return it == headers.end() ? std::string() : it->second;
 }
 
@@ -379,7 +373,7 @@ bool HttpServer::start_request(const std::shared_ptr<Connection>& connection) {
     }
     return !has_body;
   }
-  const std::string encoding = lower(head.header("content-encoding"));
+  const std::string encoding = ascii_lower(head.header("content-encoding"));
   if (!encoding.empty() && encoding != "identity") {
     refuse(connection, 415,
            "Content-Encoding '" + encoding.substr(0, 40) + "' is not supported; send the body uncompressed",

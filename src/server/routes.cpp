@@ -10,6 +10,7 @@
 #include "server/api_error.h"
 #include "server/auth.h"
 #include "server/completion_handler.h"
+#include "server/http_request_parser.h"
 #include "server/request_json.h"
 
 namespace torchllm::server {
@@ -133,11 +134,6 @@ bool needs_key(const std::string& path) {
   return path.rfind("/v1/", 0) == 0 || path == "/tokenize" || path == "/detokenize";
 }
 
-std::string lower(std::string text) {
-  for (char& c : text) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return text;
-}
-
 bool is_loopback_name(const std::string& host) {
   return host == "localhost" || host.rfind("127.", 0) == 0 || host == "::1" || host == "[::1]";
 }
@@ -146,22 +142,23 @@ bool is_loopback_name(const std::string& host) {
 std::string host_name(const std::string& host_header) {
   if (!host_header.empty() && host_header.front() == '[') {
     const size_t close = host_header.find(']');
-    return close == std::string::npos ? std::string() : lower(host_header.substr(1, close - 1));
+    return close == std::string::npos ? std::string() : ascii_lower(host_header.substr(1, close - 1));
   }
-  return lower(host_header.substr(0, host_header.find(':')));
+  return ascii_lower(host_header.substr(0, host_header.find(':')));
 }
 
 // While listening on loopback, only the loopback names (and --allowed-host) reach the server: a web page
 // whose name an attacker points at 127.0.0.1 (DNS rebinding) still sends its own name as Host.
 bool host_allowed(const ServerOptions& options, const HttpRequest& request) {
-  if (!is_loopback_name(lower(options.host))) return true;
+  if (!is_loopback_name(ascii_lower(options.host))) return true;
   const std::string header = request.header("host");
   if (header.empty()) return request.minor_version == 0;  // HTTP/1.1 without Host is refused by the parser
   const std::string name = host_name(header);
   if (is_loopback_name(name)) return true;
-  return std::any_of(
-      options.allowed_hosts.begin(), options.allowed_hosts.end(),
-      [&](const std::string& allowed) { return lower(allowed) == name || lower(allowed) == lower(header); });
+  return std::any_of(options.allowed_hosts.begin(), options.allowed_hosts.end(),
+                     [&](const std::string& allowed) {
+                       return ascii_lower(allowed) == name || ascii_lower(allowed) == ascii_lower(header);
+                     });
 }
 
 // A browser names the page's origin on cross-site requests (and on same-origin POSTs): only origins listed in
@@ -170,8 +167,8 @@ bool origin_refused(const ServerOptions& options, const HttpRequest& request) {
   const std::string origin = request.header("origin");
   if (origin.empty() || origin_allowed(options, origin)) return false;
   const std::string host = request.header("host");
-  return host.empty() ||
-         (lower(origin) != "http://" + lower(host) && lower(origin) != "https://" + lower(host));
+  return host.empty() || (ascii_lower(origin) != "http://" + ascii_lower(host) &&
+                          ascii_lower(origin) != "https://" + ascii_lower(host));
 }
 
 bool json_endpoint(const std::string& path) {
@@ -181,7 +178,7 @@ bool json_endpoint(const std::string& path) {
 
 // application/json, with or without parameters (charset).
 bool is_json_media_type(const std::string& content_type) {
-  std::string type = lower(content_type.substr(0, content_type.find(';')));
+  std::string type = ascii_lower(content_type.substr(0, content_type.find(';')));
   type.erase(type.find_last_not_of(" \t") + 1);
   type.erase(0, type.find_first_not_of(" \t"));
   return type == "application/json";
