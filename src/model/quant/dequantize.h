@@ -1,0 +1,40 @@
+#pragma once
+
+// Dequantization of ggml tensor blocks to float32, bit for bit as llama.cpp's reference dequantizers
+// (ggml-quants.c dequantize_row_*, ggml.c's fp16/bf16 conversions): same integer unpacking, same float
+// operations in the same order (this file is compiled with -ffp-contract=off so that no FMA changes a
+// rounding).
+
+#include <cstdint>
+#include <string>
+
+namespace torchllm {
+
+// ggml's type ids (ggml.h enum ggml_type) of the types torchllm reads.
+enum class GgmlType : uint32_t {
+  kF32 = 0,
+  kF16 = 1,
+  kQ4_0 = 2,
+  kQ4_1 = 3,
+  kQ5_0 = 6,
+  kQ5_1 = 7,
+  kQ8_0 = 8,
+  kQ4_K = 12,
+  kQ5_K = 13,
+  kQ6_K = 14,
+  kBF16 = 30,
+};
+
+bool can_dequantize(uint32_t ggml_type);
+// "F32, F16, BF16, Q8_0, ..." for error messages.
+std::string dequantizable_types();
+
+// Elements per block and bytes per block of a type `can_dequantize` accepts.
+int64_t dequant_block_elements(uint32_t ggml_type);
+int64_t dequant_block_bytes(uint32_t ggml_type);
+
+// Converts `n` elements (a multiple of the block size) stored at `src` as `ggml_type` into `dst`.
+// Throws Error(kUnsupported) for a type it cannot read and Error(kInvalidArgument) for a partial block.
+void dequantize(uint32_t ggml_type, const uint8_t* src, float* dst, int64_t n);
+
+}  // namespace torchllm
