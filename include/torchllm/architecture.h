@@ -11,10 +11,17 @@ struct Architecture {
   const char* name;  // config.json "architectures"[0]
   bool qk_norm;      // per-head RMSNorm on q and k before RoPE (Qwen3)
   bool qkv_bias;     // q/k/v projections always carry a bias (Qwen2); otherwise config.attention_bias decides
+  const char*
+      gguf_name;  // GGUF general.architecture ("llama", "qwen2", ...), nullptr when another entry reads it
+  bool gguf_qk_interleaved;  // llama.cpp's converter permuted the q/k rows for its interleaved rotary layout
 };
 
 // Throws Error(kUnsupported) listing the supported architectures.
 const Architecture& find_architecture(const std::string& name);
 std::string supported_architectures();
+
+// The entry whose gguf_name is `name`; throws Error(kUnsupported) listing the GGUF architectures read.
+const Architecture& find_gguf_architecture(const std::string& name);
+std::string supported_gguf_architectures();
 
 }  // namespace torchllm

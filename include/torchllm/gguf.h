@@ -68,6 +68,9 @@ class GgufMetadata {
   double get_f64(const std::string& key) const;
   bool get_bool(const std::string& key) const;
   const std::string& get_string(const std::string& key) const;
+  // Any integer type (writers differ: u32, i32, u64), or any number.
+  int64_t get_int(const std::string& key) const;
+  double get_number(const std::string& key) const;
   // An array whose items all have `element_type`.
   const std::vector<GgufValue>& get_array(const std::string& key, GgufType element_type) const;
   std::vector<std::string> get_string_array(const std::string& key) const;

@@ -43,6 +43,9 @@ struct TensorSpec {
   std::vector<int64_t> shape;
 };
 
+// The configuration of a Hugging Face model directory (config.json) or of a GGUF file (its metadata).
+ModelConfig read_model_config(const std::string& model_path);
+
 // The tensors a Hugging Face checkpoint of this configuration holds, with their shapes.
 std::vector<TensorSpec> checkpoint_tensor_specs(const ModelConfig& config);
 // The number of weights in those tensors.
@@ -56,7 +59,10 @@ uint64_t kv_bytes_per_token(const ModelConfig& config, c10::ScalarType dtype);
 
 class Transformer {
  public:
+  // A Hugging Face model directory, or a GGUF model (a .gguf file, the first part of a split set, or a
+  // directory holding one): GGUF tensors are dequantized to the compute dtype.
   static std::unique_ptr<Transformer> load(const std::string& model_dir, const LoadOptions& options);
+  static std::unique_ptr<Transformer> load_gguf(const std::string& path, const LoadOptions& options);
   // Random weights (normal, std 0.02; norms 1) for benchmarks and tests that need no file.
   static std::unique_ptr<Transformer> random(const ModelConfig& config, const LoadOptions& options,
                                              uint64_t seed);

@@ -7,6 +7,7 @@
 #include <nlohmann/json_fwd.hpp>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace torchllm {
 
@@ -33,6 +34,9 @@ struct ModelConfig {
   double rms_norm_eps = 1e-6;
   double rope_theta = 10000.0;
   RopeScaling rope_scaling;
+  // GGUF's rope_freqs tensor (llama.cpp's form of llama3 scaling): inverse frequency i is divided by factor
+  // i.
+  std::vector<float> rope_freq_factors;
   bool tie_word_embeddings = false;
   bool attention_bias = false;
   std::optional<int64_t> sliding_window;  // only when the checkpoint actually uses one

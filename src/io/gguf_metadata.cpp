@@ -101,6 +101,34 @@ const std::vector<GgufValue>& GgufMetadata::get_array(const std::string& key, Gg
   return v.items;
 }
 
+int64_t GgufMetadata::get_int(const std::string& key) const {
+  const GgufValue& v = at(key);
+  switch (v.type) {
+    case GgufType::kU8:
+    case GgufType::kU16:
+    case GgufType::kU32:
+    case GgufType::kU64:
+      if (v.u > static_cast<uint64_t>(INT64_MAX)) {
+        throw Error::corrupt("GGUF metadata '" + key + "' is out of range (" + std::to_string(v.u) + ")");
+      }
+      return static_cast<int64_t>(v.u);
+    case GgufType::kI8:
+    case GgufType::kI16:
+    case GgufType::kI32:
+    case GgufType::kI64:
+      return v.i;
+    default:
+      throw Error::corrupt("GGUF metadata '" + key + "' is " + gguf_type_name(v.type) +
+                           ", expected an integer");
+  }
+}
+
+double GgufMetadata::get_number(const std::string& key) const {
+  const GgufValue& v = at(key);
+  if (v.type == GgufType::kF32 || v.type == GgufType::kF64) return v.f;
+  return static_cast<double>(get_int(key));
+}
+
 std::vector<std::string> GgufMetadata::get_string_array(const std::string& key) const {
   std::vector<std::string> out;
   for (const GgufValue& item : get_array(key, GgufType::kString)) out.push_back(item.s);

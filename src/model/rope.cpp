@@ -12,6 +12,9 @@ at::Tensor inverse_frequencies(const ModelConfig& c) {
   // [dim / 2]
   at::Tensor exponents = at::arange(0, dim, 2, at::kLong).to(at::kFloat) / static_cast<double>(dim);
   at::Tensor inv_freq = 1.0 / at::pow(c.rope_theta, exponents);
+  if (!c.rope_freq_factors.empty()) {
+    inv_freq = inv_freq / at::tensor(c.rope_freq_factors, at::kFloat);
+  }
   const RopeScaling& s = c.rope_scaling;
   if (s.type == RopeScaling::Type::kLinear) return inv_freq / s.factor;
   if (s.type != RopeScaling::Type::kLlama3) return inv_freq;

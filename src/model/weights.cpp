@@ -26,9 +26,11 @@ bool is_ignorable(const std::string& name, const ModelConfig& config) {
   return config.tie_word_embeddings && name == "lm_head.weight";
 }
 
-// Allocates weights shaped for `config` and fills every checkpoint tensor through `fill(name, destination)`.
-ModelWeightSet build_weights(const ModelConfig& c, const Architecture& arch, const at::TensorOptions& options,
-                             const std::function<void(const std::string&, at::Tensor)>& fill) {
+}  // namespace
+
+ModelWeightSet build_weight_set(const ModelConfig& c, const Architecture& arch,
+                                const at::TensorOptions& options,
+                                const std::function<void(const std::string&, at::Tensor)>& fill) {
   const int64_t q_rows = c.num_heads * c.head_dim;
   const int64_t kv_rows = c.num_kv_heads * c.head_dim;
   const bool bias = has_qkv_bias(c, arch);
@@ -78,8 +80,6 @@ ModelWeightSet build_weights(const ModelConfig& c, const Architecture& arch, con
   return w;
 }
 
-}  // namespace
-
 bool has_qkv_bias(const ModelConfig& config, const Architecture& arch) {
   return arch.qkv_bias || config.attention_bias;
 }
@@ -87,10 +87,10 @@ bool has_qkv_bias(const ModelConfig& config, const Architecture& arch) {
 std::vector<TensorSpec> checkpoint_tensor_specs(const ModelConfig& config) {
   // A dry run of the loader on meta tensors: the names and shapes it asks for are the checkpoint's.
   std::vector<TensorSpec> specs;
-  build_weights(config, find_architecture(config.architecture), at::TensorOptions().device(at::kMeta),
-                [&](const std::string& name, at::Tensor dst) {
-                  specs.push_back({name, dst.sizes().vec()});
-                });
+  build_weight_set(config, find_architecture(config.architecture), at::TensorOptions().device(at::kMeta),
+                   [&](const std::string& name, at::Tensor dst) {
+                     specs.push_back({name, dst.sizes().vec()});
+                   });
   return specs;
 }
 
@@ -136,7 +136,7 @@ ModelWeightSet load_weight_set(const Checkpoint& checkpoint, const ModelConfig& 
     const TensorEntry& entry = checkpoint.entry(name);
     total += entry.end - entry.begin;
   }
-  return build_weights(config, arch, options, [&](const std::string& name, at::Tensor dst) {
+  return build_weight_set(config, arch, options, [&](const std::string& name, at::Tensor dst) {
     checkpoint.load_into(name, dst);
     const TensorEntry& entry = checkpoint.entry(name);
     done += entry.end - entry.begin;
@@ -147,7 +147,7 @@ ModelWeightSet load_weight_set(const Checkpoint& checkpoint, const ModelConfig& 
 ModelWeightSet random_weight_set(const ModelConfig& config, const Architecture& arch,
                                  const at::TensorOptions& options, uint64_t seed) {
   at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(seed);
-  return build_weights(config, arch, options, [&](const std::string& name, at::Tensor dst) {
+  return build_weight_set(config, arch, options, [&](const std::string& name, at::Tensor dst) {
     const bool is_norm = name.find("norm") != std::string::npos;
     if (is_norm) {
       dst.fill_(1.0);

@@ -8,6 +8,7 @@
 
 #include "torchllm/architecture.h"
 #include "torchllm/checkpoint.h"
+#include "torchllm/gguf_model_files.h"
 #include "torchllm/model_config.h"
 
 namespace torchllm {
@@ -38,6 +39,17 @@ bool has_qkv_bias(const ModelConfig& config, const Architecture& arch);
 ModelWeightSet load_weight_set(const Checkpoint& checkpoint, const ModelConfig& config,
                                const Architecture& arch, const at::TensorOptions& options,
                                const std::function<void(uint64_t done, uint64_t total)>& progress = {});
+
+// Allocates weights shaped for `config` and fills each through `fill(Hugging Face tensor name, destination)`.
+ModelWeightSet build_weight_set(const ModelConfig& config, const Architecture& arch,
+                                const at::TensorOptions& options,
+                                const std::function<void(const std::string&, at::Tensor)>& fill);
+
+// The same from a GGUF model: every tensor dequantized to `options`' dtype, llama's q/k rows put back in
+// Hugging Face order; a missing, misshapen or unexpected tensor is Error(kCorruptInput).
+ModelWeightSet load_gguf_weight_set(const GgufModelFiles& files, const ModelConfig& config,
+                                    const Architecture& arch, const at::TensorOptions& options,
+                                    const std::function<void(uint64_t done, uint64_t total)>& progress = {});
 
 ModelWeightSet random_weight_set(const ModelConfig& config, const Architecture& arch,
                                  const at::TensorOptions& options, uint64_t seed);
