@@ -6,7 +6,7 @@ packages=(
   libtorch-dev libopenblas0-openmp
   libsentencepiece-dev nlohmann-json3-dev libcpp-httplib-dev libcli11-dev
   libgtest-dev libgmock-dev libpcre2-dev libutf8proc-dev libedit-dev tmux
-  python3-jinja2 zlib1g-dev sentencepiece
+  python3-jinja2 python3-jsonschema zlib1g-dev sentencepiece
 )
 sudo_cmd=""
 if [ "$(id -u)" -ne 0 ]; then sudo_cmd="sudo"; fi
