@@ -1,21 +1,27 @@
 #!/usr/bin/env python3
-"""The demo model shipped in models/, measured through the torchllm binary:
+"""The demo model shipped in models/, measured through the torchllm binary. One check per CTest test:
 
-- its greedy output equals Hugging Face transformers' on the 20 prompts recorded by tools/train_demo_model.py
-  (fp32 and bf16, on CPU);
-- `torchllm chat` answers the held-out two-digit additions correctly at least 90% of the time (greedy);
-- a conversation of several turns stays on the ChatML format (every reply ends with <|im_end|>, no markup leaks);
-- it is the default model: `torchllm run "In the beginning"` with no -m and no $TORCHLLM_MODEL uses it.
+  expectations  greedy output equals the training script's own PyTorch model on the 20 prompts it recorded
+                (tools/train_demo_model.py -> expectations.json), fp32 and bf16 on CPU, and the prompts tokenize
+                to the same ids
+  additions     `torchllm chat` (stdin not a terminal, greedy, one conversation per question) answers at least 90
+                of the 100 held-out two-digit additions
+  turns         three turns of one conversation stay on the ChatML format: every reply stops at <|im_end|> and no
+                markup leaks into the printed text
+  default       with no -m and no $TORCHLLM_MODEL, `run`, `chat` and `serve` use it
 
-demo_model_test.py TORCHLLM MODEL_DIR
+demo_model_test.py MODE TORCHLLM MODEL_DIR
 """
 import json
 import os
 import re
+import socket
 import subprocess
 import sys
+import time
+import urllib.request
 
-torchllm, model_dir = sys.argv[1], sys.argv[2]
+mode, torchllm, model_dir = sys.argv[1], sys.argv[2], sys.argv[3]
 expectations = json.load(open(os.path.join(model_dir, "expectations.json")))
 env = dict(os.environ, OMP_WAIT_POLICY="passive")
 env.pop("TORCHLLM_MODEL", None)
@@ -36,58 +42,110 @@ def check(ok, message):
         failures.append(message)
 
 
-# 1. HF's greedy continuations, fp32 and bf16: one `torchllm run` per prompt and dtype.
-new_tokens = expectations["greedy_tokens"]
-for dtype in ("fp32", "bf16"):
-    matched = 0
-    for i, case in enumerate(expectations["prompts"]):
-        out = json.loads(run(["run", "-m", model_dir, "--raw", "--device", "cpu", "--dtype", dtype, "--threads", "1",
-                              "--temperature", "0", "--max-tokens", str(new_tokens), "--ignore-eos", "--json",
-                              case["prompt"]]))
-        ours, theirs = out["tokens"], case[f"greedy_{dtype}"]
-        same = out["usage"]["prompt_tokens"] == len(case["prompt_ids"]) and ours == theirs
-        matched += same
-        if not same:
-            print(f"     prompt {i} {case['prompt']!r}: ours {ours} != HF {theirs}")
-    check(matched == len(expectations["prompts"]),
-          f"{dtype}: greedy equals HF transformers on {matched}/{len(expectations['prompts'])} prompts")
+def chat(lines, model_args=("-m", model_dir), cwd=None):
+    """One scripted `torchllm chat` (stdin is a pipe): one JSON reply per user line."""
+    out = run(["chat", *model_args, "--temperature", "0", "--json"], stdin="".join(l + "\n" for l in lines),
+              cwd=cwd)
+    return [json.loads(line) for line in out.splitlines()]
 
-# 2. Held-out additions through scripted `torchllm chat` (one message per line, /clear between questions).
-pairs = expectations["held_out_additions"]
-script = "".join(f"What is {a} + {b}?\n/clear\n" for a, b in pairs)
-replies = [json.loads(line) for line in run(["chat", "-m", model_dir, "--temperature", "0", "--json"],
-                                            stdin=script).splitlines()]
-check(len(replies) == len(pairs), f"chat answered {len(replies)} of {len(pairs)} questions")
-correct = sum(r["text"].strip() == f"{a} + {b} = {a + b}." for r, (a, b) in zip(replies, pairs))
-wrong = [(f"{a}+{b}", r["text"]) for r, (a, b) in zip(replies, pairs) if r["text"].strip() != f"{a} + {b} = {a + b}."]
-print(f"     wrong: {wrong[:10]}")
-check(correct >= 90, f"held-out two-digit additions: {correct}/{len(pairs)} correct (at least 90)")
 
-# 3. Several turns in one conversation stay on the format.
-turns = ["Who are you?", "What is 23 + 45?", "Count from 3 to 8.", "Spell \"lamb\" backwards.", "What is 61 + 17?"]
-replies = [json.loads(line) for line in run(["chat", "-m", model_dir, "--temperature", "0", "--json"],
-                                            stdin="\n".join(turns) + "\n").splitlines()]
-check(len(replies) == len(turns), f"a {len(turns)}-turn conversation got {len(replies)} replies")
-for turn, reply in zip(turns, replies):
-    clean = reply["finish_reason"] == "stop" and reply["text"].strip() and "<|im" not in reply["text"]
-    check(bool(clean), f"turn {turn!r} -> {reply['text']!r} ({reply['finish_reason']})")
-check(replies[1]["text"].strip() == "23 + 45 = 68." and replies[4]["text"].strip() == "61 + 17 = 78.",
-      "the additions later in the conversation are still right")
-check(re.fullmatch(r"3, 4, 5, 6, 7, 8\.", replies[2]["text"].strip()) is not None, "counting later in the conversation")
+def expectations_mode():
+    new_tokens = expectations["greedy_tokens"]
+    prompts = expectations["prompts"]
+    ids = [json.loads(line) for line in
+           run(["tokenize", "-m", model_dir, "--jsonl"],
+               stdin="".join(json.dumps(c["prompt"]) + "\n" for c in prompts)).splitlines()]
+    check(ids == [c["prompt_ids"] for c in prompts], "the 20 prompts tokenize to the training script's ids")
+    for dtype in ("fp32", "bf16"):
+        matched = 0
+        for i, case in enumerate(prompts):
+            out = json.loads(run(["run", "-m", model_dir, "--raw", "--device", "cpu", "--dtype", dtype, "--threads",
+                                  "1", "--temperature", "0", "--max-tokens", str(new_tokens), "--ignore-eos",
+                                  "--json", case["prompt"]]))
+            ours, theirs = out["tokens"], case[f"greedy_{dtype}"]
+            same = out["usage"]["prompt_tokens"] == len(case["prompt_ids"]) and ours == theirs
+            matched += same
+            if not same:
+                print(f"     prompt {i} {case['prompt']!r}: torchllm {ours} != training script {theirs}")
+        check(matched == len(prompts),
+              f"{dtype}: greedy equals the training script's model on {matched}/{len(prompts)} prompts")
 
-# 4. The default model: no -m, no $TORCHLLM_MODEL, from another directory; chat mode, auto dtype.
-out = json.loads(run(["run", "--temperature", "0", "--json", "In the beginning"], cwd="/"))
-print(f"     torchllm run \"In the beginning\" -> {out['text']!r}")
-reference = next(c for c in expectations["prompts"] if c["prompt"].endswith("In the beginning<|im_end|>\n"
-                                                                             "<|im_start|>assistant\n"))
-candidates = [reference["greedy_bf16"], reference["greedy_fp32"]]
-check(out["finish_reason"] == "stop" and any(c[:len(out["tokens"])] == out["tokens"] for c in candidates),
-      "`torchllm run \"In the beginning\"` runs the shipped model (its greedy reply is HF's)")
-words = re.findall(r"[A-Za-z]+", out["text"])
-check(len(words) >= 5 and all(w.lower() not in ("im_start", "im_end") for w in words),
-      "the reply is text in the corpus' style")
 
+def additions_mode():
+    pairs = expectations["held_out_additions"]
+    correct, wrong = 0, []
+    # One conversation per question: /clear starts a new one (a process per question would load the model 100 times).
+    replies = chat([line for a, b in pairs for line in (f"What is {a} + {b}?", "/clear")])
+    check(len(replies) == len(pairs), f"chat answered {len(replies)} of {len(pairs)} questions")
+    for reply, (a, b) in zip(replies, pairs):
+        if reply["text"].strip() == f"{a} + {b} = {a + b}.":
+            correct += 1
+        else:
+            wrong.append((f"{a}+{b}", reply["text"]))
+    print(f"     wrong: {wrong}")
+    check(correct >= 90, f"held-out two-digit additions: {correct}/{len(pairs)} correct (at least 90)")
+
+
+def turns_mode():
+    turns = ["Who are you?", "What is 23 + 45?", "Count from 3 to 8."]
+    replies = chat(turns)
+    check(len(replies) == len(turns), f"a {len(turns)}-turn conversation got {len(replies)} replies")
+    for turn, reply in zip(turns, replies):
+        clean = (reply["finish_reason"] == "stop" and reply["text"].strip() and "<|" not in reply["text"]
+                 and "im_start" not in reply["text"] and "im_end" not in reply["text"])
+        check(bool(clean), f"turn {turn!r} -> {reply['text']!r} ({reply['finish_reason']})")
+    check(replies[1]["text"].strip() == "23 + 45 = 68.", "the addition in the second turn is right")
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def default_mode():
+    out = json.loads(run(["run", "--temperature", "0", "--json", "In the beginning"], cwd="/"))
+    print(f"     torchllm run \"In the beginning\" -> {out['text']!r}")
+    reference = next(c for c in expectations["prompts"] if c["prompt"].endswith("In the beginning<|im_end|>\n"
+                                                                                 "<|im_start|>assistant\n"))
+    candidates = [reference["greedy_bf16"], reference["greedy_fp32"]]
+    check(out["finish_reason"] == "stop" and any(c[:len(out["tokens"])] == out["tokens"] for c in candidates),
+          "`torchllm run \"In the beginning\"` with no -m runs the shipped model")
+    words = re.findall(r"[A-Za-z]+", out["text"])
+    check(len(words) >= 5 and all(w.lower() not in ("im_start", "im_end") for w in words),
+          "the reply is text in the corpus' style")
+    replies = chat(["What is 12 + 30?"], model_args=(), cwd="/")
+    check(len(replies) == 1 and replies[0]["text"].strip() == "12 + 30 = 42.",
+          f"`torchllm chat` with no -m: {replies[0]['text'] if replies else None!r}")
+
+    port = free_port()
+    server = subprocess.Popen([torchllm, "serve", "--port", str(port), "--quiet"], cwd="/", env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        for _ in range(600):
+            try:
+                with urllib.request.urlopen(base + "/health", timeout=1) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                time.sleep(0.1)
+        with urllib.request.urlopen(base + "/v1/models", timeout=10) as r:
+            models = [m["id"] for m in json.load(r)["data"]]
+        check(models == ["torchllm-demo"], f"`torchllm serve` with no -m serves {models}")
+        body = json.dumps({"messages": [{"role": "user", "content": "What is 12 + 30?"}], "temperature": 0}).encode()
+        request = urllib.request.Request(base + "/v1/chat/completions", body, {"Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=120) as r:
+            answer = json.load(r)["choices"][0]["message"]["content"]
+        check(answer.strip() == "12 + 30 = 42.", f"its chat completion: {answer!r}")
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+{"expectations": expectations_mode, "additions": additions_mode, "turns": turns_mode,
+ "default": default_mode}[mode]()
 if failures:
     print(f"{len(failures)} failure(s)")
     sys.exit(1)
-print("demo model: all checks passed")
+print(f"demo model ({mode}): all checks passed")
