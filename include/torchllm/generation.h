@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "torchllm/grammar.h"
 #include "torchllm/sampler.h"
 #include "torchllm/tokenizer.h"
 
@@ -26,6 +27,9 @@ struct GenerationRequest {
   bool skip_special_tokens = true;  // in the text; the token ids are always reported
   // Set from any thread to stop the generation at the next step (finish reason kCancelled).
   std::shared_ptr<std::atomic<bool>> cancel;
+  // Constrains the output to this grammar; the generation ends (kStop) once the grammar is complete and
+  // nothing more can follow, or with an end-of-sequence token where it may end. None: unconstrained.
+  std::shared_ptr<const Grammar> grammar;
 };
 
 enum class FinishReason { kStop, kLength, kCancelled };

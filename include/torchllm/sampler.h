@@ -10,9 +10,12 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
+
+#include "torchllm/grammar.h"
 
 namespace torchllm {
 
@@ -63,8 +66,13 @@ class SequenceSampler {
                   const std::vector<int64_t>& prompt);
 
   const SamplingParams& params() const { return params_; }
-  // Records a generated token (sample_batch does this for the tokens it samples).
+  // Records a generated token (sample_batch does this for the tokens it samples); a grammar advances by it.
   void record(int64_t token);
+
+  // Constrains this sequence's tokens to those `grammar` allows (sample_batch masks the others).
+  void constrain(std::unique_ptr<GrammarMatcher> grammar) { grammar_ = std::move(grammar); }
+  const GrammarMatcher* grammar() const { return grammar_.get(); }
+  GrammarMatcher* grammar() { return grammar_.get(); }
 
  private:
   friend std::vector<SampledToken> sample_batch(const at::Tensor& logits,
@@ -74,12 +82,14 @@ class SequenceSampler {
   at::Generator generator_;
   at::Tensor seen_;    // [vocab] bool: in the prompt or generated (repetition penalty)
   at::Tensor counts_;  // [vocab] float: times generated (presence / frequency penalties)
+  std::unique_ptr<GrammarMatcher> grammar_;  // none: unconstrained
   // Where seen_ and counts_ live and where sample_batch expects this row's logits. seen_ and counts_ are
   // allocated only when a penalty that reads them is on.
   c10::Device device_{c10::kCPU};
 };
 
-// logits: [rows, vocab] float32 on any device, rows[i] owns row i. Applies, per row and in this order:
+// logits: [rows, vocab] float32 on any device, rows[i] owns row i. Applies, per row and in this order: the
+// grammar's mask (rows with a grammar only; a row whose grammar allows no token is Error(kInvalidArgument)),
 // logit_bias, repetition / presence / frequency penalties, temperature, top_k, top_p, min_p; then samples
 // (argmax when temperature is 0) with the row's own generator. Records each sampled token in its sampler.
 // Copies to the host only the sampled ids (and the logprobs asked for).

@@ -14,6 +14,7 @@
 #include "cli/model_session.h"
 #include "torchllm/error.h"
 #include "torchllm/generator.h"
+#include "torchllm/grammar.h"
 #include "torchllm/json_file.h"
 
 namespace torchllm::cli {
@@ -31,7 +32,31 @@ struct RunOptions {
   bool quiet = false;
   bool json = false;
   int64_t logprobs = -1;  // -1: none; N >= 0: the sampled token's logprob and N alternatives (with --json)
+  std::string json_schema_file;
+  std::string grammar_file;
 };
+
+// --json-schema / --grammar as a grammar (none without either). Usage errors exit 2.
+std::shared_ptr<const Grammar> output_grammar(const RunOptions& o) {
+  if (!o.json_schema_file.empty() && !o.grammar_file.empty())
+    throw CommandFailed("--json-schema and --grammar exclude each other", 2);
+  try {
+    if (!o.grammar_file.empty()) return Grammar::from_gbnf(read_text_file(o.grammar_file));
+    if (!o.json_schema_file.empty()) {
+      nlohmann::ordered_json schema;
+      try {
+        schema = nlohmann::ordered_json::parse(read_text_file(o.json_schema_file));
+      } catch (const nlohmann::json::parse_error& e) {
+        throw CommandFailed(o.json_schema_file + ": not JSON: " + e.what(), 2);
+      }
+      return Grammar::from_gbnf(json_schema_to_gbnf(schema));
+    }
+  } catch (const Error& e) {
+    throw CommandFailed(
+        std::string(!o.grammar_file.empty() ? o.grammar_file : o.json_schema_file) + ": " + e.what(), 2);
+  }
+  return nullptr;
+}
 
 std::string read_prompt(const RunOptions& o) {
   if (!o.prompt_file.empty()) {
@@ -54,6 +79,7 @@ void run(const RunOptions& o) {
   if (o.raw && (!o.system.empty() || o.no_think)) {
     throw CommandFailed("--system and --no-think need chat mode (the chat template), not --raw", 2);
   }
+  const std::shared_ptr<const Grammar> grammar = output_grammar(o);
   const std::string text = read_prompt(o);
   const bool chat = !o.raw;  // with or without --chat: a model without a template gets ChatML
   ModelSession session =
@@ -82,6 +108,7 @@ void run(const RunOptions& o) {
       o.generation.resolved_context(session.model->config().max_position_embeddings, std::cerr));
   GenerationRequest request = o.generation.request(std::move(prompt), sampling);
   request.cancel = std::make_shared<std::atomic<bool>>(false);
+  request.grammar = grammar;
   GenerationResult result;
   try {
     InterruptScope interrupt(request.cancel);
@@ -119,6 +146,9 @@ void add_run_command(CLI::App& app) {
   cmd->add_option(
       "--logprobs", o->logprobs,
       "Needs --json: log-probabilities of the sampled tokens and N alternatives, 0..20 (default: none)");
+  cmd->add_option("--json-schema", o->json_schema_file,
+                  "Constrain the output to JSON valid against the JSON Schema in this file");
+  cmd->add_option("--grammar", o->grammar_file, "Constrain the output to the GBNF grammar in this file");
   o->model.add_to(*cmd);
   o->generation.add_to(*cmd);
   cmd->callback([o] { run(*o); });

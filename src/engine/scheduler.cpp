@@ -7,6 +7,7 @@
 #include <string>
 
 #include "engine/sequence.h"
+#include "engine/token_bytes.h"
 #include "torchllm/error.h"
 
 namespace torchllm {
@@ -20,6 +21,7 @@ struct Scheduler::Impl {
         slots(options_.max_batch, options_.max_seq) {}
 
   void drop_cancelled();
+  std::unique_ptr<SequenceSampler> make_sampler(const GenerationRequest& request);
   void admit();
   void run_batch();
   void finish_done();
@@ -32,7 +34,24 @@ struct Scheduler::Impl {
   SequenceId next_id = 1;
   std::deque<std::unique_ptr<Sequence>> waiting;
   std::vector<std::unique_ptr<Sequence>> running;
+  // Every token's bytes as a trie, built when the first constrained generation arrives.
+  std::shared_ptr<const TokenTrie> trie;
 };
+
+std::unique_ptr<SequenceSampler> Scheduler::Impl::make_sampler(const GenerationRequest& request) {
+  const std::vector<int64_t> prompt(request.prompt.begin(), request.prompt.end());
+  auto sampler =
+      std::make_unique<SequenceSampler>(request.sampling, model.device(), model.config().vocab_size, prompt);
+  if (request.grammar) {
+    if (!trie) {
+      const std::vector<TokenId>& eos = tokenizer.special_tokens().eos;
+      trie =
+          std::make_shared<TokenTrie>(token_bytes(tokenizer), std::vector<int64_t>(eos.begin(), eos.end()));
+    }
+    sampler->constrain(std::make_unique<GrammarMatcher>(request.grammar, trie));
+  }
+  return sampler;
+}
 
 Scheduler::Scheduler(const Transformer& model, const Tokenizer& tokenizer, const SchedulerOptions& options) {
   if (options.max_batch < 1 || options.max_seq < 2 || options.prefill_chunk < 1) {
@@ -91,10 +110,7 @@ void Scheduler::Impl::admit() {
     std::optional<KvSlots::Acquired> slot = slots.acquire(std::vector<int64_t>(prompt.begin(), prompt.end()));
     if (!slot) return;
     try {
-      next.admit(slot->slot, slot->reused,
-                 std::make_unique<SequenceSampler>(next.request().sampling, model.device(),
-                                                   model.config().vocab_size,
-                                                   std::vector<int64_t>(prompt.begin(), prompt.end())));
+      next.admit(slot->slot, slot->reused, make_sampler(next.request()));
     } catch (const std::exception& e) {
       slots.release(slot->slot);
       next.fail(e.what());

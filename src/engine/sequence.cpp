@@ -73,6 +73,10 @@ void Sequence::accept(const SampledToken& token) {
     return;
   }
   deliver(std::move(text.emit), false);
+  if (sampler_ && sampler_->grammar() && sampler_->grammar()->finished()) {
+    finish(FinishReason::kStop);
+    return;
+  }
   const int64_t generated = static_cast<int64_t>(result_.tokens.size());
   if ((request_.max_tokens && generated >= *request_.max_tokens) ||
       static_cast<int64_t>(request_.prompt.size()) + generated >= max_seq_) {

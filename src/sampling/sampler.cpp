@@ -3,6 +3,7 @@
 #include <ATen/ATen.h>
 
 #include <algorithm>
+#include <limits>
 #include <random>
 #include <string>
 #include <unordered_set>
@@ -140,6 +141,38 @@ void check_batch(const at::Tensor& logits, const std::vector<SequenceSampler*>& 
   }
 }
 
+// Sets the logits a row's grammar forbids to -inf; rows without a grammar are not touched (nor copied).
+void apply_grammars(at::Tensor& x, const std::vector<SequenceSampler*>& rows) {
+  std::vector<int64_t> constrained;
+  for (size_t i = 0; i < rows.size(); ++i) {
+    if (rows[i]->grammar()) constrained.push_back(static_cast<int64_t>(i));
+  }
+  if (constrained.empty()) return;
+  const int64_t vocab = x.size(1);
+  const int64_t k = static_cast<int64_t>(constrained.size());
+  at::Tensor allowed = at::empty({k, vocab}, at::kBool);  // [constrained rows, vocab] on the host
+  auto* data = reinterpret_cast<uint8_t*>(allowed.data_ptr<bool>());
+  for (int64_t j = 0; j < k; ++j) {
+    uint8_t* row = data + j * vocab;
+    rows[static_cast<size_t>(constrained[static_cast<size_t>(j)])]->grammar()->fill_mask(row, vocab);
+    bool any = false;
+    for (int64_t t = 0; t < vocab && !any; ++t) any = row[t] != 0;
+    if (!any) {
+      throw Error::invalid_argument("grammar: no token of the vocabulary can continue the output (row " +
+                                    std::to_string(constrained[static_cast<size_t>(j)]) + ")");
+    }
+  }
+  const at::Tensor index = upload_ints(constrained, x.device());           // [constrained rows]
+  const at::Tensor forbidden = upload(allowed, x.device()).logical_not();  // [constrained rows, vocab]
+  if (k == static_cast<int64_t>(rows.size())) {
+    x.masked_fill_(forbidden, -std::numeric_limits<float>::infinity());
+    return;
+  }
+  at::Tensor sub = x.index_select(0, index);  // [constrained rows, vocab]
+  sub.masked_fill_(forbidden, -std::numeric_limits<float>::infinity());
+  x.index_copy_(0, index, sub);
+}
+
 }  // namespace
 
 SequenceSampler::SequenceSampler(const SamplingParams& params, c10::Device device, int64_t vocab_size,
@@ -169,6 +202,7 @@ void SequenceSampler::record(int64_t token) {
   // select() is a view, so these are single device-side updates with no transfer.
   if (seen_.defined()) seen_.select(0, token).fill_(true);
   if (counts_.defined()) counts_.select(0, token).add_(1);
+  if (grammar_) grammar_->accept_token(token);
 }
 
 std::vector<SampledToken> sample_batch(const at::Tensor& logits, const std::vector<SequenceSampler*>& rows) {
@@ -204,6 +238,7 @@ std::vector<SampledToken> sample_batch(const at::Tensor& logits, const std::vect
 
   const at::Tensor raw = logits.to(at::kFloat);            // [rows, vocab]; the unmodified distribution
   at::Tensor x = raw.clone(at::MemoryFormat::Contiguous);  // [rows, vocab]; processed in place
+  apply_grammars(x, rows);
   const at::Tensor table = upload(parameter_table(params), device);  // [rows, columns]
   auto column = [&](Column c) { return table.narrow(1, c, 1); };     // [rows, 1]
 
