@@ -1,6 +1,7 @@
 #include "server/completion_handler.h"
 
 #include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <memory>
 
@@ -26,6 +27,7 @@ double seconds_since(Clock::time_point start) {
 struct ChoiceState {
   explicit ChoiceState(LogprobsBuilder b) : logprobs(std::move(b)) {}
   LogprobsBuilder logprobs;
+  std::optional<ReplyParser> reply;  // chat: reasoning, content and tool calls
   bool started = false;  // a token arrived
   bool done = false;
   std::optional<GenerationResult> result;
@@ -161,7 +163,19 @@ HttpResponse answer_whole(std::shared_ptr<Job> job, const HttpRequest& request) 
   std::vector<ChoiceOutput> outputs;
   for (ChoiceState& choice : job->choices) {
     const GenerationResult& result = *choice.result;
-    ChoiceOutput output{result.text, finish_reason_json(result.finish_reason), nullptr};
+    ChoiceOutput output{result.text, finish_reason_json(result.finish_reason), nullptr, "", {}};
+    if (choice.reply) {
+      choice.reply->push(result.text);
+      choice.reply->finish();
+      output.text = choice.reply->content();
+      output.reasoning = choice.reply->reasoning();
+      output.tool_calls = choice.reply->tool_calls();
+      if (!output.tool_calls.empty()) {
+        while (!output.text.empty() && std::isspace(static_cast<unsigned char>(output.text.back())))
+          output.text.pop_back();
+        if (result.finish_reason == FinishReason::kStop) output.finish_reason = "tool_calls";
+      }
+    }
     if (job->call.logprobs) output.logprobs = choice.logprobs.build(result.token_logprobs);
     outputs.push_back(std::move(output));
   }
@@ -202,7 +216,13 @@ void write_stream(Job& job, StreamSink& sink) {
       bool ok = true;
       if (event.kind == ChannelEvent::Kind::kDelta) {
         const bool with_logprobs = job.call.logprobs && !event.delta.tokens.empty();
-        if (!event.delta.text.empty() || with_logprobs) {
+        if (choice.reply) {
+          const ReplyDelta delta = choice.reply->push(event.delta.text);
+          json logprobs = with_logprobs ? choice.logprobs.build(event.delta.tokens) : json(nullptr);
+          for (const json& chunk : reply_chunks(job.context, index, delta, logprobs, usage_null)) {
+            if (!(ok = send(chunk))) break;
+          }
+        } else if (!event.delta.text.empty() || with_logprobs) {
           json logprobs = with_logprobs ? choice.logprobs.build(event.delta.tokens) : json(nullptr);
           ok = send(stream_chunk(job.context, index, std::nullopt, event.delta.text, logprobs, std::nullopt,
                                  usage_null));
@@ -214,8 +234,16 @@ void write_stream(Job& job, StreamSink& sink) {
         sink.write(sse_done());
         return;
       } else {
-        ok = send(stream_chunk(job.context, index, std::nullopt, "", nullptr,
-                               finish_reason_json(choice.result->finish_reason), usage_null));
+        std::string reason = finish_reason_json(choice.result->finish_reason);
+        if (choice.reply) {
+          for (const json& chunk :
+               reply_chunks(job.context, index, choice.reply->finish(), nullptr, usage_null)) {
+            if (!(ok = send(chunk))) break;
+          }
+          if (!choice.reply->tool_calls().empty() && choice.result->finish_reason == FinishReason::kStop)
+            reason = "tool_calls";
+        }
+        ok = ok && send(stream_chunk(job.context, index, std::nullopt, "", nullptr, reason, usage_null));
       }
       if (!ok) return;
     }
@@ -229,15 +257,23 @@ void write_stream(Job& job, StreamSink& sink) {
 HttpResponse handle_completion(ServerState& state, const HttpRequest& request, Endpoint endpoint) {
   ModelService& model = state.ready_model();
   const json body = parse_request_json(request.body);
-  CompletionCall call =
-      endpoint == Endpoint::kChat ? parse_chat_request(body) : parse_completion_request(body);
+  CompletionCall call;
+  if (endpoint == Endpoint::kChat) {
+    // Again with the key order kept (the nesting bound already held): schemas and tools keep the client's
+    // property order.
+    const nlohmann::ordered_json ordered = nlohmann::ordered_json::parse(request.body);
+    call = parse_chat_request(body, &ordered);
+    if (std::shared_ptr<const Grammar> tools = model.tool_grammar(call)) call.grammar = std::move(tools);
+  } else {
+    call = parse_completion_request(body);
+  }
   if (call.model && *call.model != model.name()) throw ApiError::model_not_found(*call.model);
 
   auto job = std::make_shared<Job>(state, model, std::move(call));
   const CompletionCall& c = job->call;
   std::vector<std::vector<TokenId>> prompts;
   if (endpoint == Endpoint::kChat) {
-    prompts.push_back(model.encode_chat(c.messages, c.chat_template_kwargs));
+    prompts.push_back(model.encode_chat(c.messages, c.chat_template_kwargs, true, c.tools));
   } else {
     for (const CompletionPrompt& prompt : c.prompts) prompts.push_back(model.encode_prompt(prompt));
   }
@@ -260,6 +296,7 @@ HttpResponse handle_completion(ServerState& state, const HttpRequest& request, E
       job->cancels.push_back(generations.back().cancel);
       job->choices.emplace_back(LogprobsBuilder(endpoint, c.top_logprobs,
                                                 [&model](int64_t token) { return model.token_text(token); }));
+      if (endpoint == Endpoint::kChat) job->choices.back().reply.emplace(model.reply_options(c, prompt));
     }
   }
   job->context = ResponseContext{

@@ -38,6 +38,8 @@ ModelService::ModelService(const ServerOptions& options) {
   tokenizer_ = load_tokenizer(dir);
   template_ = std::make_unique<ChatTemplate>(load_chat_template(dir));
   encoder_ = std::make_unique<ChatPromptEncoder>(*tokenizer_, *template_);
+  tool_format_ = tool_format_of(template_->source());
+  reasoning_ = template_->source().find("<think>") != std::string::npos;
   defaults_ = load_sampling_defaults(dir);
   model_ = Transformer::load(dir, options.load);
   const ModelConfig& config = model_->config();
@@ -66,10 +68,12 @@ ModelService::~ModelService() {
 
 std::vector<TokenId> ModelService::encode_chat(const nlohmann::ordered_json& messages,
                                                const nlohmann::ordered_json& kwargs,
-                                               bool add_generation_prompt) const {
+                                               bool add_generation_prompt,
+                                               const nlohmann::ordered_json& tools) const {
   ChatRenderOptions render;
   render.add_generation_prompt = add_generation_prompt;
   render.kwargs = kwargs;
+  render.tools = tools;
   try {
     return encoder_->encode(messages, render);
   } catch (const Error& e) {
@@ -118,7 +122,45 @@ GenerationRequest ModelService::make_request(const CompletionCall& call, std::ve
   request.max_tokens = call.max_tokens;
   request.stop = call.stop;
   request.cancel = std::make_shared<std::atomic<bool>>(false);
+  request.grammar = call.grammar;
   return request;
+}
+
+ReplyOptions ModelService::reply_options(const CompletionCall& call,
+                                         const std::vector<TokenId>& prompt) const {
+  ReplyOptions options;
+  options.reasoning = reasoning_;
+  if (reasoning_) {
+    // The prompt's last tokens tell whether the template opened <think> for the model (and left it open).
+    const size_t tail = std::min<size_t>(prompt.size(), 16);
+    const std::string end =
+        tokenizer_->decode(std::vector<TokenId>(prompt.end() - tail, prompt.end()), false);
+    const size_t open = end.rfind("<think>"), close = end.rfind("</think>");
+    options.starts_in_reasoning = open != std::string::npos && (close == std::string::npos || close < open);
+  }
+  if (!call.tools.is_null() && call.tool_choice != CompletionCall::ToolChoice::kNone)
+    options.tools = tool_format_;
+  return options;
+}
+
+std::shared_ptr<const Grammar> ModelService::tool_grammar(const CompletionCall& call) const {
+  using Choice = CompletionCall::ToolChoice;
+  if (call.tools.is_null() || (call.tool_choice != Choice::kRequired && call.tool_choice != Choice::kNamed))
+    return nullptr;
+  std::vector<ToolSpec> specs;
+  for (const nlohmann::ordered_json& tool : call.tools) {
+    const nlohmann::ordered_json& function = tool["function"];
+    const std::string name = function["name"].get<std::string>();
+    if (call.tool_choice == Choice::kNamed && name != call.tool_choice_name) continue;
+    specs.push_back(
+        {name, function.contains("parameters") ? function["parameters"] : nlohmann::ordered_json()});
+  }
+  try {
+    return Grammar::from_gbnf(tool_call_gbnf(tool_format_, specs, call.parallel_tool_calls));
+  } catch (const Error& e) {
+    throw ApiError::bad_request(std::string("a tool's parameters cannot constrain the reply: ") + e.what(),
+                                "tools", "invalid_value");
+  }
 }
 
 std::string ModelService::token_text(int64_t token) const {

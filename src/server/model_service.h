@@ -36,8 +36,20 @@ class ModelService {
 
   // The chat's messages through the template, special tokens in message text kept as text. Throws ApiError.
   std::vector<TokenId> encode_chat(const nlohmann::ordered_json& messages,
-                                   const nlohmann::ordered_json& kwargs,
-                                   bool add_generation_prompt = true) const;
+                                   const nlohmann::ordered_json& kwargs, bool add_generation_prompt = true,
+                                   const nlohmann::ordered_json& tools = nullptr) const;
+
+  // The tool-call format of the model's chat template, and whether it thinks in <think>...</think>.
+  ToolFormat tool_format() const { return tool_format_; }
+  bool reasoning() const { return reasoning_; }
+  // How to split a reply to `prompt` (a chat prompt) of `call`: reasoning when the template thinks (already
+  // inside <think> when the prompt opened it), tool calls when the call has tools and tool_choice is not
+  // none.
+  ReplyOptions reply_options(const CompletionCall& call, const std::vector<TokenId>& prompt) const;
+  // The grammar of the reply when tool_choice is required or names a function: calls of the allowed tools in
+  // the template's format (one unless parallel_tool_calls). Null for auto and none. Throws ApiError(400) for
+  // a parameters schema the grammar cannot express.
+  std::shared_ptr<const Grammar> tool_grammar(const CompletionCall& call) const;
   // A completion prompt as vLLM encodes it (the tokenizer's special tokens added, special text parsed).
   std::vector<TokenId> encode_prompt(const CompletionPrompt& prompt) const;
 
@@ -56,6 +68,8 @@ class ModelService {
   int64_t created_ = 0;
   std::string fingerprint_;
   SamplingParams defaults_;
+  ToolFormat tool_format_ = ToolFormat::kHermes;
+  bool reasoning_ = false;
   int64_t vocab_size_ = 0;
   std::unique_ptr<Tokenizer> tokenizer_;
   std::unique_ptr<ChatTemplate> template_;

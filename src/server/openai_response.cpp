@@ -105,7 +105,21 @@ json completion_response(const ResponseContext& context, const std::vector<Choic
     const ChoiceOutput& choice = choices[i];
     json entry = {{"index", i}};
     if (context.endpoint == Endpoint::kChat) {
-      entry["message"] = {{"role", "assistant"}, {"content", choice.text}, {"refusal", nullptr}};
+      json message = {
+          {"role", "assistant"},
+          {"content", choice.tool_calls.empty() || !choice.text.empty() ? json(choice.text) : json()},
+          {"refusal", nullptr}};
+      if (!choice.reasoning.empty()) message["reasoning_content"] = choice.reasoning;  // extension (vLLM)
+      if (!choice.tool_calls.empty()) {
+        json calls = json::array();
+        for (const ToolCall& call : choice.tool_calls) {
+          calls.push_back({{"id", call.id},
+                           {"type", "function"},
+                           {"function", {{"name", call.name}, {"arguments", call.arguments}}}});
+        }
+        message["tool_calls"] = std::move(calls);
+      }
+      entry["message"] = std::move(message);
     } else {
       entry["text"] = choice.text;
     }
@@ -137,6 +151,37 @@ json stream_chunk(const ResponseContext& context, int64_t index, const std::opti
   out["choices"] = json::array({std::move(choice)});
   if (with_usage_null) out["usage"] = nullptr;
   return out;
+}
+
+std::vector<json> reply_chunks(const ResponseContext& context, int64_t index, const ReplyDelta& delta,
+                               const json& logprobs, bool with_usage_null) {
+  std::vector<json> chunks;
+  auto chunk = [&](json d, const json& lp) {
+    json out = envelope(context, true);
+    out["choices"] = json::array(
+        {{{"index", index}, {"delta", std::move(d)}, {"logprobs", lp}, {"finish_reason", nullptr}}});
+    if (with_usage_null) out["usage"] = nullptr;
+    chunks.push_back(std::move(out));
+  };
+  if (!delta.reasoning.empty() || !delta.content.empty() || !logprobs.is_null()) {
+    json d = json::object();
+    if (!delta.reasoning.empty()) d["reasoning_content"] = delta.reasoning;  // extension (vLLM)
+    if (!delta.content.empty() || delta.reasoning.empty()) d["content"] = delta.content;
+    chunk(std::move(d), logprobs);
+  }
+  for (const ToolCallDelta& call : delta.tool_calls) {
+    json first = {{"index", call.index}};
+    if (call.id) first["id"] = *call.id;
+    first["type"] = "function";
+    first["function"] = {{"name", call.name.value_or("")}, {"arguments", ""}};
+    chunk({{"tool_calls", json::array({first})}}, nullptr);
+    if (!call.arguments.empty()) {
+      chunk({{"tool_calls",
+              json::array({{{"index", call.index}, {"function", {{"arguments", call.arguments}}}}})}},
+            nullptr);
+    }
+  }
+  return chunks;
 }
 
 json usage_chunk(const ResponseContext& context, const Usage& usage) {

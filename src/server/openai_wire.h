@@ -13,7 +13,10 @@
 #include <variant>
 #include <vector>
 
+#include "server/reply_parser.h"
+#include "server/tool_calls.h"
 #include "torchllm/generation.h"
+#include "torchllm/grammar.h"
 #include "torchllm/sampler.h"
 #include "torchllm/tokenizer.h"
 
@@ -53,10 +56,23 @@ struct CompletionCall {
   int64_t top_logprobs = 0;  // chat: top_logprobs; completions: the integer logprobs
   bool stream = false;
   bool include_usage = false;
+  // Chat: the request's tools as given (for the chat template; null: none), tool_choice and
+  // parallel_tool_calls.
+  nlohmann::ordered_json tools;
+  enum class ToolChoice { kAuto, kNone, kRequired, kNamed };
+  ToolChoice tool_choice = ToolChoice::kAuto;
+  std::string tool_choice_name;  // kNamed
+  bool parallel_tool_calls = true;
+  // response_format json_object / json_schema, or the `grammar` extension (llama-server's): the output's
+  // grammar; null: free text.
+  std::shared_ptr<const Grammar> grammar;
 };
 
 // Throw ApiError (400) naming the first field that is malformed, out of range or not implemented.
-CompletionCall parse_chat_request(const nlohmann::json& body);
+// `ordered_body`, when given, is the same body with its objects' key order kept: JSON schemas and tools are
+// taken from it, so that properties come in the order the client wrote them.
+CompletionCall parse_chat_request(const nlohmann::json& body,
+                                  const nlohmann::ordered_json* ordered_body = nullptr);
 CompletionCall parse_completion_request(const nlohmann::json& body);
 
 // The request's fields over the model's defaults. Throws ApiError(400) for values the sampler refuses.
@@ -106,6 +122,10 @@ struct ChoiceOutput {
   std::string text;
   std::string finish_reason;
   nlohmann::json logprobs;  // null when not asked for
+  // Chat: the reply's reasoning (reasoning_content; empty: left out) and tool calls (content is null when
+  // there are calls and no text).
+  std::string reasoning;
+  std::vector<ToolCall> tool_calls;
 };
 
 // chat.completion / text_completion.
@@ -119,6 +139,12 @@ nlohmann::json stream_chunk(const ResponseContext& context, int64_t index,
                             const std::optional<std::string>& role, const std::string& text,
                             const nlohmann::json& logprobs, const std::optional<std::string>& finish_reason,
                             bool with_usage_null);
+// Chat chunks for a piece of a parsed reply: reasoning_content and content in one chunk, then, per new tool
+// call, one chunk with its index, id, type and name (arguments "") and one with its arguments, as OpenAI
+// streams them. Empty when the delta is empty and there are no logprobs.
+std::vector<nlohmann::json> reply_chunks(const ResponseContext& context, int64_t index,
+                                         const ReplyDelta& delta, const nlohmann::json& logprobs,
+                                         bool with_usage_null);
 // The last chunk when include_usage is set: empty choices and the usage.
 nlohmann::json usage_chunk(const ResponseContext& context, const Usage& usage);
 

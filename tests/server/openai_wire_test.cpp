@@ -105,8 +105,7 @@ TEST(ChatRequest, MessagesAreNormalized) {
 }
 
 TEST(ChatRequest, UnknownAndUnsupportedFieldsAreRefusedByName) {
-  for (const char* field :
-       {"tools", "response_format", "functions", "audio", "reasoning_effort", "metadata"}) {
+  for (const char* field : {"tools", "functions", "audio", "reasoning_effort", "metadata"}) {
     const ApiError e = chat_error(chat({{field, {{"type", "json_object"}}}}));
     EXPECT_EQ(e.status(), 400);
     EXPECT_EQ(e.param(), field);
@@ -126,6 +125,68 @@ TEST(ChatRequest, ValuesThatAskForNothingAreAccepted) {
                                            {"tools", json::array()},
                                            {"tool_choice", "none"},
                                            {"store", false}})));
+}
+
+TEST(ChatRequest, ResponseFormatAndToolsBecomeGrammarsAndTemplateTools) {
+  EXPECT_FALSE(parse_chat_request(chat({{"response_format", {{"type", "text"}}}})).grammar);
+  EXPECT_TRUE(parse_chat_request(chat({{"response_format", {{"type", "json_object"}}}})).grammar);
+  const json schema = {{"type", "object"}, {"properties", {{"a", {{"type", "integer"}}}}}};
+  EXPECT_TRUE(
+      parse_chat_request(chat({{"response_format",
+                                {{"type", "json_schema"},
+                                 {"json_schema", {{"name", "x"}, {"schema", schema}, {"strict", true}}}}}}))
+          .grammar);
+  const ApiError unsupported = chat_error(
+      chat({{"response_format",
+             {{"type", "json_schema"},
+              {"json_schema", {{"name", "x"}, {"schema", {{"type", "integer"}, {"minimum", 3}}}}}}}}));
+  EXPECT_EQ(unsupported.param(), "response_format.json_schema.schema");
+  EXPECT_NE(std::string(unsupported.what()).find("minimum"), std::string::npos) << unsupported.what();
+  EXPECT_EQ(chat_error(
+                chat({{"response_format", {{"type", "json_schema"}, {"json_schema", {{"schema", schema}}}}}}))
+                .param(),
+            "response_format.json_schema.name");
+  EXPECT_EQ(chat_error(chat({{"grammar", "root ::= foo"}})).param(), "grammar");
+
+  const json tools =
+      json::array({{{"type", "function"}, {"function", {{"name", "get_weather"}, {"parameters", schema}}}}});
+  const CompletionCall call = parse_chat_request(
+      chat({{"tools", tools}, {"tool_choice", "required"}, {"parallel_tool_calls", false}}));
+  EXPECT_EQ(call.tools.size(), 1u);
+  EXPECT_EQ(call.tool_choice, CompletionCall::ToolChoice::kRequired);
+  EXPECT_FALSE(call.parallel_tool_calls);
+  const CompletionCall named = parse_chat_request(chat(
+      {{"tools", tools}, {"tool_choice", {{"type", "function"}, {"function", {{"name", "get_weather"}}}}}}));
+  EXPECT_EQ(named.tool_choice_name, "get_weather");
+  EXPECT_EQ(chat_error(chat({{"tools", tools},
+                             {"tool_choice", {{"type", "function"}, {"function", {{"name", "nope"}}}}}}))
+                .param(),
+            "tool_choice");
+  EXPECT_EQ(chat_error(chat({{"tool_choice", "required"}})).param(), "tool_choice");
+  EXPECT_EQ(chat_error(chat({{"tools", json::array({{{"type", "code_interpreter"}}})}})).param(),
+            "tools[0].type");
+  EXPECT_EQ(
+      chat_error(chat({{"tools", json::array({{{"type", "function"}, {"function", {{"name", "a b"}}}}})}}))
+          .param(),
+      "tools[0].function.name");
+  EXPECT_EQ(chat_error(chat({{"tools", tools},
+                             {"tool_choice", "required"},
+                             {"response_format", {{"type", "json_object"}}}}))
+                .param(),
+            "response_format");
+  // Earlier calls reach the template with their arguments as objects.
+  const CompletionCall history = parse_chat_request(chat(
+      {{"messages",
+        json::array({{{"role", "user"}, {"content", "hi"}},
+                     {{"role", "assistant"},
+                      {"content", nullptr},
+                      {"tool_calls",
+                       json::array({{{"id", "call_1"},
+                                     {"type", "function"},
+                                     {"function",
+                                      {{"name", "get_weather"}, {"arguments", "{\"city\": \"Paris\"}"}}}}})}},
+                     {{"role", "tool"}, {"content", "sunny"}, {"tool_call_id", "call_1"}}})}}));
+  EXPECT_EQ(history.messages[1]["tool_calls"][0]["function"]["arguments"]["city"], "Paris");
 }
 
 TEST(ChatRequest, WrongTypesAndRanges) {
