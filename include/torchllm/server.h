@@ -37,6 +37,7 @@ struct ServerOptions {
   double header_timeout_s = 10;     // a request's head must arrive within this long of its first byte
   std::string log_format = "text";  // the access log on stderr: text | json
   bool quiet = false;               // no access log
+  bool webui = true;                // the chat page at / (built into the binary)
 };
 
 // Slots when --parallel is not given: min(16, budget / (context * kv_bytes_per_token)), at least 1, where the

@@ -103,6 +103,7 @@ void add_serve_command(CLI::App& app) {
       ->check(CLI::IsMember({"text", "json"}))
       ->capture_default_str();
   cmd->add_flag("--quiet", s.quiet, "No access log");
+  cmd->add_flag("--no-webui{false}", s.webui, "Do not serve the chat page at /");
   cmd->callback([o, key] {
     o->api_key_given = key->count() > 0;
     run_serve(*o);

@@ -12,6 +12,7 @@
 #include "server/completion_handler.h"
 #include "server/http_request_parser.h"
 #include "server/request_json.h"
+#include "server/webui_routes.h"
 
 namespace torchllm::server {
 namespace {
@@ -224,6 +225,7 @@ std::string endpoint_label(const std::string& path) {
   if (path.rfind("/v1/models", 0) == 0) return "models";
   if (path == "/health" || path == "/metrics" || path == "/tokenize" || path == "/detokenize")
     return path.substr(1);
+  if (path == "/" || path.rfind("/assets/", 0) == 0) return "webui";
   return "other";
 }
 
@@ -342,6 +344,12 @@ std::unique_ptr<HttpServer> make_http_server(ServerState& state) {
                 wrap([&state](const HttpRequest& request) { return tokenize(state, request); }));
   server->route("POST", "/detokenize",
                 wrap([&state](const HttpRequest& request) { return detokenize(state, request); }));
+  if (state.options.webui) {
+    // The chat page: open like /health (it holds no secret; with --api-key it asks for the key).
+    server->route("GET", "/(assets/.+)?", wrap([](const HttpRequest& request) {
+                    return web_asset_response(request.path, request.header("if-none-match"));
+                  }));
+  }
   // CORS preflight: allowed origins learn what they may send; others get no CORS headers (the browser
   // refuses).
   server->route("OPTIONS", ".*", [&state](const HttpRequest& request) {
