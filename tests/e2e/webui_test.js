@@ -44,9 +44,9 @@ async function openPage(context, base, options) {
   page.on('request', (r) => { if (!/^(blob|data):/.test(r.url()) && !r.url().startsWith(base + '/')) page.foreign.push(r.url()); });
   page.on('pageerror', (e) => page.errors.push(String(e)));
   page.on('console', (m) => {
-    // The 401s of the key flow and the 400 of the too-long prompt are expected; CSP reports are checked through
+    // The 401s of the key flow, the 400 of the too-long prompt and the 503 of the full queue are expected; CSP reports are checked through
     // securitypolicyviolation events.
-    if (m.type() === 'error' && !/status of 40[01]|Content Security Policy/.test(m.text())) page.errors.push(m.text());
+    if (m.type() === 'error' && !/status of (400|401|503)|Content Security Policy/.test(m.text())) page.errors.push(m.text());
   });
   await page.addInitScript(() => {
     window.cspViolations = [];
@@ -386,6 +386,33 @@ async function main() {
     await h.stopServer(server);
     await h.stopServer(keyServer);
   }
+
+  await scenario('a full queue is a readable 503', async () => {
+    const busy = await h.startServer(torchllm, ['-m', model, '--parallel', '1', '--max-queue', '0'], path.join(artifacts, 'server-busy.log'));
+    const b = await playwright.chromium.launch({ executablePath: chromiumPath, args: ['--no-sandbox'] });
+    try {
+      const ctx = await b.newContext();
+      const first = await openPage(ctx, busy.base);
+      const second = await openPage(ctx, busy.base);
+      let shown = '';
+      for (let attempt = 0; attempt < 5 && !/busy/.test(shown); ++attempt) {
+        await newChat(first);
+        await setSettings(first, { temperature: 0, max_tokens: '' });
+        await send(first, 'Write a very long story, attempt ' + attempt + '.');
+        await waitFor('the slot to be taken', async () => (await metric(busy.base, 'torchllm_requests_running')) === 1, 5000).catch(() => {});
+        await newChat(second);
+        await send(second, 'Me too.');
+        await replyDone(second);
+        shown = (await second.textContent('article.assistant:last-of-type .error')) || '';
+        await first.keyboard.press('Escape');
+        await replyDone(first);
+      }
+      check('the reply says the server is busy', /busy/.test(shown) && /try again/i.test(shown), shown);
+    } finally {
+      await b.close();
+      await h.stopServer(busy);
+    }
+  });
 
   await scenario('--no-webui', async () => {
     const off = await h.startServer(torchllm, ['-m', model, '--no-webui'], path.join(artifacts, 'server-no-webui.log'));
