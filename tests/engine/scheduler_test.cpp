@@ -11,6 +11,7 @@
 #include "tiny_checkpoint.h"
 #include "torchllm/error.h"
 #include "torchllm/generator.h"
+#include "torchllm/grammar.h"
 
 namespace torchllm {
 namespace {
@@ -256,6 +257,50 @@ TEST_F(SchedulerTest, SameSeedSameTokensOtherSeedOtherTokens) {
   EXPECT_EQ(generator.generate(request).tokens, a);
   request.sampling.seed = 6;
   EXPECT_NE(generator.generate(request).tokens, a);
+}
+
+// Constrained rows in a batch with free ones: each constrained output is a sentence of its grammar and ends
+// (kStop) when the grammar is complete; the free rows give exactly what they give alone.
+TEST_F(SchedulerTest, GrammarsConstrainTheirOwnRowsOnly) {
+  auto digits = Grammar::from_gbnf("root ::= \"[\" [0-9]{1,3} (\", \" [0-9]{1,3}){2} \"]\"\n");
+  auto word = Grammar::from_gbnf("root ::= (\"yes\" | \"no\") \".\"\n");
+  std::vector<GenerationResult> alone;
+  for (const char* text : {"the", "hello world"}) {
+    Generator generator(*model_, *tokenizer_, 128);
+    alone.push_back(generator.generate(greedy(prompt(text), 12)));
+  }
+  SchedulerOptions options;
+  options.max_batch = 4;
+  options.max_seq = 128;
+  Scheduler scheduler(*model_, *tokenizer_, options);
+  std::map<size_t, GenerationResult> results;
+  const std::vector<std::pair<const char*, std::shared_ptr<const Grammar>>> rows = {
+      {"the", nullptr}, {"numbers", digits}, {"hello world", nullptr}, {"answer", word}};
+  for (size_t i = 0; i < rows.size(); ++i) {
+    GenerationRequest request = greedy(prompt(rows[i].first), 12);
+    request.grammar = rows[i].second;
+    if (request.grammar) {  // sampled, with end-of-sequence allowed: the grammar alone must end it
+      request.sampling.temperature = 1.0;
+      request.sampling.seed = 3 + i;
+      request.ignore_eos = false;
+      request.max_tokens = 60;
+    }
+    GenerationCallbacks callbacks;
+    callbacks.on_finish = [&results, i](const GenerationResult& r) { results[i] = r; };
+    callbacks.on_error = [](const std::string& m) { FAIL() << m; };
+    scheduler.submit(request, callbacks);
+  }
+  while (scheduler.step()) {
+  }
+  ASSERT_EQ(results.size(), rows.size());
+  EXPECT_EQ(results[0].tokens, alone[0].tokens);
+  EXPECT_EQ(results[2].tokens, alone[1].tokens);
+  for (size_t i : {size_t{1}, size_t{3}}) {
+    EXPECT_EQ(results[i].finish_reason, FinishReason::kStop) << results[i].text;
+    GrammarMatcher check(rows[i].second,
+                         std::make_shared<TokenTrie>(std::vector<std::string>{"x"}, std::vector<int64_t>{}));
+    EXPECT_TRUE(check.accept_bytes(results[i].text) && check.finished()) << results[i].text;
+  }
 }
 
 }  // namespace
