@@ -65,6 +65,25 @@ class _AutoTokenizer:
         return _Tokenizer(model_dir)
 
 
+def tokenizer_model_dir(args):
+    """A model directory for a vocabulary-only conversion of tokenizer files: the files themselves and a
+    config.json with the architecture and vocabulary size (the converter reads its layout keys, none of which
+    reach a vocabulary-only GGUF). Its name becomes general.name, so it is fixed, not random."""
+    import shutil
+    import tempfile
+    work = pathlib.Path(tempfile.mkdtemp()) / args.name
+    work.mkdir()
+    for name in ("tokenizer.json", "tokenizer_config.json", "tokenizer.model"):
+        if (pathlib.Path(args.model_dir) / name).is_file():
+            shutil.copy(pathlib.Path(args.model_dir) / name, work / name)
+    config = {"architectures": [args.architecture], "vocab_size": args.vocab_size, "hidden_size": 64,
+              "intermediate_size": 128, "num_hidden_layers": 1, "num_attention_heads": 4,
+              "num_key_value_heads": 4, "max_position_embeddings": 4096, "rms_norm_eps": 1e-6,
+              "rope_theta": 10000.0}
+    (work / "config.json").write_text(json.dumps(config), encoding="utf-8")
+    return str(work)
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("llama_cpp")
@@ -73,7 +92,14 @@ def main():
     parser.add_argument("--outtype", default="f32")
     parser.add_argument("--pre", default="default")
     parser.add_argument("--vocab-only", action="store_true", help="only the tokenizer (no tensors)")
+    parser.add_argument("--architecture", help="with --vocab-only and a directory holding only tokenizer files: "
+                        "the config.json class to write (e.g. Qwen3ForCausalLM)")
+    parser.add_argument("--vocab-size", type=int, help="with --architecture: the model's vocab_size")
+    parser.add_argument("--name", help="with --architecture: the model directory's name (general.name)")
+    parser.add_argument("--split-max-tensors", help="write a split set (gguf-split's naming) of this many tensors a part")
     args = parser.parse_args()
+    if args.architecture:
+        args.model_dir = tokenizer_model_dir(args)
 
     shim = types.ModuleType("transformers")
     shim.AutoConfig = _AutoConfig
@@ -102,12 +128,27 @@ def main():
             setattr(torch, name, f"torch.{name} (absent)")
     sys.path[:0] = [args.llama_cpp, str(pathlib.Path(args.llama_cpp) / "gguf-py")]
 
+    import gguf  # noqa: E402
+    # llama.cpp refuses a gpt2 vocabulary without the merges key, gguf-py leaves the key out when there are
+    # no merges (the character-level tokenizers of tests/data/reference have none) and cannot write an empty
+    # array: write one inert merge, "! !", whose result "!!" is not a token (llama.cpp's BPE then falls back
+    # to the two "!" tokens; torchllm drops such merges).
+    add_to_gguf = gguf.SpecialVocab.add_to_gguf
+
+    def add_to_gguf_with_merges(self, gw, quiet=False):
+        if self.load_merges and not self.merges:
+            self.merges = ["! !"]
+        add_to_gguf(self, gw, quiet=quiet)
+    gguf.SpecialVocab.add_to_gguf = add_to_gguf_with_merges
+
     import conversion.base as base  # noqa: E402
     base.TextModel.get_vocab_base_pre = lambda self, tokenizer: args.pre
     import convert_hf_to_gguf  # noqa: E402
     sys.argv = ["convert_hf_to_gguf.py", args.model_dir, "--outfile", args.outfile, "--outtype", args.outtype]
     if args.vocab_only:
         sys.argv.append("--vocab-only")
+    if args.split_max_tensors:
+        sys.argv += ["--split-max-tensors", args.split_max_tensors]
     convert_hf_to_gguf.main()
 
 

@@ -43,6 +43,7 @@ class ChatTemplate {
 
   // The template a Hugging Face model directory ships: chat_template.jinja, else tokenizer_config.json's
   // chat_template (a string, or a list of {name, template} where `name` picks one, "default" otherwise).
+  // For a GGUF model: tokenizer.chat_template (tokenizer.chat_template.NAME for another name).
   static std::optional<std::string> find_in_model_dir(const std::string& model_dir,
                                                       const std::string& name = "default");
   // The variables a template sees for the special tokens: bos_token, eos_token, unk_token, pad_token of the

@@ -6,6 +6,7 @@
 
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -23,6 +24,12 @@ bool names_gguf_model(const std::string& path);
 // The .gguf file a model path names: the file itself, the only .gguf in a directory (or the first part of
 // the only split set there). Throws Error(kNotFound / kInvalidArgument) naming what was found instead.
 std::string resolve_gguf_path(const std::string& path);
+
+// The id of a special token ("bos", "eos", "unk", "pad", "eot", "eom") as llama.cpp's vocabulary reads it:
+// tokenizer.ggml.<role>_token_id, else llama.cpp's default for the tokenizer model (llama: BOS 1, EOS 2,
+// UNK 0; gpt2: BOS and EOS 11); nullopt when there is none or the id is outside the `vocab_size` tokens.
+std::optional<int64_t> gguf_special_token_id(const GgufMetadata& metadata, const std::string& role,
+                                             size_t vocab_size);
 
 class GgufModelFiles {
  public:

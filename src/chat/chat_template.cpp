@@ -4,6 +4,7 @@
 #include "chat/jinja/interpreter.h"
 #include "chat/jinja/parser.h"
 #include "torchllm/error.h"
+#include "torchllm/gguf_model_files.h"
 #include "torchllm/json_file.h"
 
 namespace torchllm {
@@ -90,6 +91,12 @@ const char* ChatTemplate::chatml_source() {
 
 std::optional<std::string> ChatTemplate::find_in_model_dir(const std::string& model_dir,
                                                            const std::string& name) {
+  if (names_gguf_model(model_dir)) {  // tokenizer.chat_template, or tokenizer.chat_template.NAME
+    const GgufFile file(resolve_gguf_path(model_dir));
+    const std::string key = name == "default" ? "tokenizer.chat_template" : "tokenizer.chat_template." + name;
+    if (!file.metadata().find(key)) return std::nullopt;
+    return file.metadata().get_string(key);
+  }
   const std::string jinja_path = model_dir + "/chat_template.jinja";
   if (file_exists(jinja_path)) return read_text_file(jinja_path);
   const std::string config_path = model_dir + "/tokenizer_config.json";
@@ -112,6 +119,17 @@ std::optional<std::string> ChatTemplate::find_in_model_dir(const std::string& mo
 
 std::map<std::string, std::string> ChatTemplate::special_tokens_in_model_dir(const std::string& model_dir) {
   std::map<std::string, std::string> tokens;
+  if (names_gguf_model(model_dir)) {  // the texts of the tokens whose ids the metadata names
+    const GgufFile file(resolve_gguf_path(model_dir));
+    const GgufMetadata& m = file.metadata();
+    if (!m.find("tokenizer.ggml.tokens")) return tokens;
+    const std::vector<std::string> vocab = m.get_string_array("tokenizer.ggml.tokens");
+    for (const char* role : {"bos", "eos", "unk", "pad"}) {
+      if (auto id = gguf_special_token_id(m, role, vocab.size()))
+        tokens[std::string(role) + "_token"] = vocab[*id];
+    }
+    return tokens;
+  }
   const std::string path = model_dir + "/tokenizer_config.json";
   if (!file_exists(path)) return tokens;
   const nlohmann::json config = read_json_file(path);

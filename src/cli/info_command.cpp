@@ -11,6 +11,7 @@
 #include "torchllm/chat_template.h"
 #include "torchllm/checkpoint.h"
 #include "torchllm/device.h"
+#include "torchllm/gguf_model_files.h"
 #include "torchllm/json_file.h"
 #include "torchllm/model.h"
 #include "torchllm/tokenizer.h"
@@ -49,14 +50,28 @@ nlohmann::ordered_json token_json(const Tokenizer& tokenizer, std::optional<Toke
 
 // The tokenizer as load_tokenizer finds it, its size and the ids that play a role; null fields without one.
 void add_tokenizer_info(const std::string& dir, nlohmann::ordered_json& info) {
-  const bool json_file = file_exists(dir + "/tokenizer.json");
-  if (!json_file && !file_exists(dir + "/tokenizer.model")) {
+  const bool gguf = names_gguf_model(dir);
+  std::string type = "SentencePiece", file = "tokenizer.model";
+  if (gguf) {  // tokenizer.ggml.model, and the pre-tokenizer of a gpt2 one
+    const GgufFile header(dir);
+    const GgufMetadata& m = header.metadata();
+    if (!m.find("tokenizer.ggml.model")) {
+      info["tokenizer"] = nullptr;
+      return;
+    }
+    type = "GGUF " + m.get_string("tokenizer.ggml.model");
+    if (m.find("tokenizer.ggml.pre") && type == "GGUF gpt2")
+      type += " (pre " + m.get_string("tokenizer.ggml.pre") + ")";
+    file = "GGUF metadata";
+  }
+  const bool json_file = !gguf && file_exists(dir + "/tokenizer.json");
+  if (!gguf && !json_file && !file_exists(dir + "/tokenizer.model")) {
     info["tokenizer"] = nullptr;
     return;
   }
   const std::unique_ptr<Tokenizer> tokenizer = load_tokenizer(dir);
-  std::string type = "SentencePiece";
-  if (json_file) {  // tokenizer.json's model type; files from before types were written are BPE
+  if (json_file) {
+    file = "tokenizer.json";  // tokenizer.json's model type; files from before types were written are BPE
     const nlohmann::json root = read_json_file(dir + "/tokenizer.json");
     const nlohmann::json model = root.value("model", nlohmann::json::object());
     const nlohmann::json name = model.is_object() ? model.value("type", nlohmann::json("BPE")) : nullptr;
@@ -66,7 +81,7 @@ void add_tokenizer_info(const std::string& dir, nlohmann::ordered_json& info) {
   nlohmann::ordered_json eos = nlohmann::ordered_json::array();
   for (TokenId id : roles.eos) eos.push_back(token_json(*tokenizer, id));
   info["tokenizer"] = type;
-  info["tokenizer_file"] = json_file ? "tokenizer.json" : "tokenizer.model";
+  info["tokenizer_file"] = file;
   info["tokenizer_vocab_size"] = tokenizer->vocab_size();
   info["bos_token"] = token_json(*tokenizer, roles.bos);
   info["eos_tokens"] = eos;
@@ -90,19 +105,55 @@ std::string text_of(const nlohmann::ordered_json& value) {
   return value.dump();
 }
 
-// config.json, the safetensors headers and the tokenizer files are read: no weights are loaded.
+// A GGUF model's tensors by type: [{type, tensors, bytes}], in ggml's type order.
+nlohmann::ordered_json gguf_tensor_types(const GgufModelFiles& files) {
+  std::map<uint32_t, std::pair<const char*, std::pair<int64_t, uint64_t>>> by_type;
+  for (const auto& item : files.tensors()) {
+    auto& entry = by_type[item.second->type->id];
+    entry.first = item.second->type->name;
+    entry.second.first += 1;
+    entry.second.second += item.second->size;
+  }
+  nlohmann::ordered_json out = nlohmann::ordered_json::array();
+  for (const auto& [id, entry] : by_type) {
+    out.push_back({{"type", entry.first}, {"tensors", entry.second.first}, {"bytes", entry.second.second}});
+  }
+  return out;
+}
+
+std::string tensor_types_text(const nlohmann::ordered_json& types) {
+  std::string out;
+  for (const auto& t : types) {
+    out += (out.empty() ? "" : ", ") + t.at("type").get<std::string>() + " " + t.at("tensors").dump() +
+           " tensors (" + human_bytes(t.at("bytes").get<uint64_t>()) + ")";
+  }
+  return out;
+}
+
+// config.json (or the GGUF metadata), the safetensors (GGUF) headers and the tokenizer files are read: no
+// weights are loaded.
 void run_info(const InfoOptions& options) {
   const std::string dir = options.model.resolved_model_dir();
-  const ModelConfig config = load_model_config(dir);
+  const bool gguf = names_gguf_model(dir);
+  const ModelConfig config = read_model_config(dir);
   const Architecture& arch = find_architecture(config.architecture);
-  const Checkpoint checkpoint(dir);
-  check_checkpoint_tensors(checkpoint, config);
+  uint64_t checkpoint_bytes = 0;
+  nlohmann::ordered_json tensor_types;
+  if (gguf) {
+    const GgufModelFiles files(dir);
+    checkpoint_bytes = files.total_tensor_bytes();
+    tensor_types = gguf_tensor_types(files);
+  } else {
+    const Checkpoint checkpoint(dir);
+    check_checkpoint_tensors(checkpoint, config);
+    checkpoint_bytes = checkpoint.total_bytes();
+  }
   const c10::Device device = resolve_device(options.model.load.device);
   const c10::ScalarType dtype = resolve_dtype(options.model.load.dtype, device);
   const int64_t parameters = checkpoint_parameter_count(config);
   const uint64_t weight_bytes = static_cast<uint64_t>(parameters) * c10::elementSize(dtype);
   nlohmann::ordered_json info = {
-      {"model_dir", dir},
+      {gguf ? "model_file" : "model_dir", dir},
       {"architecture", config.architecture},
       {"layers", config.num_layers},
       {"hidden_size", config.hidden_size},
@@ -119,7 +170,7 @@ void run_info(const InfoOptions& options) {
       {"tie_word_embeddings", config.tie_word_embeddings},
       {"parameters", parameters},
       {"checkpoint_dtype", config.dtype},
-      {"checkpoint_bytes", checkpoint.total_bytes()},
+      {"checkpoint_bytes", checkpoint_bytes},
       {"device", device.str()},
       {"dtype", dtype_name(dtype)},
       {"weight_bytes", weight_bytes},
@@ -127,6 +178,7 @@ void run_info(const InfoOptions& options) {
       {"context_length", config.max_position_embeddings},
       {"default_context", GenerationOptions().resolved_context(config.max_position_embeddings, std::cerr)},
   };
+  if (gguf) info["tensor_types"] = tensor_types;
   add_tokenizer_info(dir, info);
   info["chat_template"] = ChatTemplate::find_in_model_dir(dir).has_value();
   if (options.json) {
@@ -135,7 +187,9 @@ void run_info(const InfoOptions& options) {
   }
   for (const auto& item : info.items()) {
     const auto bytes = kByteFields.find(item.key());
-    if (bytes != kByteFields.end()) {
+    if (item.key() == "tensor_types") {
+      std::cout << "tensor_types: " << tensor_types_text(item.value()) << "\n";
+    } else if (bytes != kByteFields.end()) {
       std::cout << bytes->second << ": " << human_bytes(item.value().get<uint64_t>()) << "\n";
     } else {
       std::cout << item.key() << ": " << text_of(item.value()) << "\n";

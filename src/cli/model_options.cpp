@@ -5,6 +5,7 @@
 
 #include "torchllm/device.h"
 #include "torchllm/error.h"
+#include "torchllm/gguf_model_files.h"
 #include "torchllm/model_dir.h"
 
 namespace torchllm::cli {
@@ -21,7 +22,8 @@ std::string shipped_model_dir() {
 void ModelOptions::add_to(CLI::App& command) {
   command.add_option(
       "-m,--model", model_dir,
-      "Hugging Face model directory (default: $TORCHLLM_MODEL, else the model shipped in models/)");
+      "Hugging Face model directory or GGUF file (default: $TORCHLLM_MODEL, else the model shipped in "
+      "models/)");
   command.add_option("--device", load.device, "auto | cpu | cuda | cuda:N | mps")->capture_default_str();
   command
       .add_option("--dtype", load.dtype,
@@ -39,6 +41,8 @@ std::string ModelOptions::resolved_model_dir() const {
     throw Error::not_found("no model given: pass -m DIR or set TORCHLLM_MODEL (no model found under " +
                            std::string(TORCHLLM_DEFAULT_MODELS_DIR) + ")");
   }
+  // A GGUF model is its .gguf file (the one in a directory, the first part of a split set) from here on.
+  if (names_gguf_model(dir)) return resolve_gguf_path(dir);
   check_model_dir(
       dir);  // before the tokenizer or anything else reads it, so that a wrong path is named as such
   return dir;

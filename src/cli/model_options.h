@@ -14,8 +14,9 @@ struct ModelOptions {
   int threads = 0;
 
   void add_to(CLI::App& command);
-  // The directory to use: -m, else $TORCHLLM_MODEL, else the model shipped in models/. Throws when none is
-  // given, or when the path is not a model directory (check_model_dir says what to give instead).
+  // The model to use: -m, else $TORCHLLM_MODEL, else the model shipped in models/: a Hugging Face directory,
+  // or the path of a .gguf file (for a GGUF directory or split set: the file to open). Throws when none is
+  // given, or when the path is not a model (check_model_dir says what to give instead).
   std::string resolved_model_dir() const;
   // Applies --threads to libtorch's CPU pool.
   void apply_threads() const;

@@ -10,6 +10,9 @@ namespace torchllm::cli {
 ModelSession ModelSession::load(const ModelOptions& options, Prompts prompts) {
   ModelSession session;
   session.model_dir = options.resolved_model_dir();
+  // A model whose weights cannot load (a vocabulary-only GGUF, an unsupported architecture) fails before
+  // the tokenizer and template say anything.
+  read_model_config(session.model_dir);
   options.apply_threads();
   session.tokenizer = load_tokenizer(session.model_dir);
   if (prompts == Prompts::kChat) {

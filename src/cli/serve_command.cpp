@@ -36,7 +36,7 @@ void run_serve(ServeOptions& o) {
   ServerOptions server = o.server;
   server.model_dir = o.model.resolved_model_dir();
   server.context =
-      capped_context(server.context, load_model_config(server.model_dir).max_position_embeddings, std::cerr);
+      capped_context(server.context, read_model_config(server.model_dir).max_position_embeddings, std::cerr);
   server.load = o.model.load;
   if (!o.api_key_file.empty()) server.api_key = read_key_file(o.api_key_file);
   if (server.port < 0 || server.port > 65535) throw Error::invalid_argument("--port must be in [0, 65535]");

@@ -68,7 +68,7 @@ void add_template_command(CLI::App& app) {
   auto o = std::make_shared<TemplateOptions>();
   CLI::App* cmd =
       app.add_subcommand("template", "Render a chat template for a conversation and print the prompt");
-  cmd->add_option("-m,--model", o->model_dir, "Model directory whose chat template to use");
+  cmd->add_option("-m,--model", o->model_dir, "Model directory or GGUF file whose chat template to use");
   cmd->add_option("--template", o->template_file, "A Jinja template file instead of a model's");
   cmd->add_option("--messages", o->messages_file, "JSON file with the messages array")->required();
   cmd->add_option("--tools", o->tools_file, "JSON file with the tools array");

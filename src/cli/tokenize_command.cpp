@@ -95,7 +95,7 @@ void add_tokenize_command(CLI::App& app) {
   auto options = std::make_shared<TokenizeOptions>();
   CLI::App* cmd =
       app.add_subcommand("tokenize", "Text to token ids (a JSON array), or ids back to text with --decode");
-  cmd->add_option("-m,--model", options->model_dir, "Model directory holding tokenizer.json");
+  cmd->add_option("-m,--model", options->model_dir, "Model directory holding tokenizer.json, or a GGUF file");
   cmd->add_option("--tokenizer", options->tokenizer_file, "A tokenizer.json file");
   cmd->add_flag("--no-add-special", options->no_add_special, "Add no BOS/EOS (add_special_tokens=False)");
   cmd->add_flag("--split-special", options->split_special,

@@ -37,6 +37,25 @@ int split_field(const GgufMetadata& m, const char* key, int fallback) {
 
 }  // namespace
 
+std::optional<int64_t> gguf_special_token_id(const GgufMetadata& m, const std::string& role,
+                                             size_t vocab_size) {
+  const std::string key = "tokenizer.ggml." +
+                          std::string(role == "unk"   ? "unknown"
+                                      : role == "pad" ? "padding"
+                                                      : role) +
+                          "_token_id";
+  int64_t id = -1;
+  if (m.find(key)) {
+    id = m.get_int(key);
+  } else if (const GgufValue* model = m.find("tokenizer.ggml.model");
+             model && model->type == GgufType::kString) {
+    if (model->s == "llama") id = role == "bos" ? 1 : role == "eos" ? 2 : role == "unk" ? 0 : -1;
+    if (model->s == "gpt2") id = role == "bos" || role == "eos" ? 11 : -1;
+  }
+  if (id < 0 || static_cast<uint64_t>(id) >= vocab_size) return std::nullopt;  // llama.cpp ignores these too
+  return id;
+}
+
 bool is_gguf_path(const std::string& path) {
   char magic[4] = {};
   std::ifstream in(path, std::ios::binary);
@@ -83,8 +102,8 @@ std::string resolve_gguf_path(const std::string& path) {
   if (all.empty()) throw Error::not_found(path + " holds no .gguf file");
   std::string names;
   for (size_t i = 0; i < all.size() && i < 4; ++i) names += (i ? ", " : "") + all[i];
-  throw Error::invalid_argument(path + " holds " + std::to_string(all.size()) + " GGUF models (" + names +
-                                (all.size() > 4 ? ", ..." : "") + "): give one file with -m");
+  throw Error::not_found(path + " holds " + std::to_string(all.size()) + " GGUF models (" + names +
+                         (all.size() > 4 ? ", ..." : "") + "): give one file with -m");
 }
 
 GgufModelFiles::GgufModelFiles(const std::string& path) : path_(path) {
@@ -95,10 +114,12 @@ GgufModelFiles::GgufModelFiles(const std::string& path) : path_(path) {
   if (count > 1) {
     const std::string file = path.substr(path.find_last_of('/') + 1);
     std::smatch m;
-    if (no != 0 || !std::regex_match(file, m, split_name()) || m[2] != "00001") {
-      throw Error::invalid_argument(path + " is part " + std::to_string(no + 1) + " of a split GGUF set of " +
-                                    std::to_string(count) + ": give the first part (NAME-00001-of-" +
-                                    split_part_path("", 1, count).substr(10) + ")");
+    const bool named = std::regex_match(file, m, split_name());
+    if (no != 0 || !named || m[2] != "00001") {
+      const std::string first =
+          named ? split_part_path(m[1].str(), 1, count) : "the file named NAME-00001-of-... .gguf";
+      throw Error::not_found(path + " is part " + std::to_string(no + 1) + " of a split GGUF set of " +
+                             std::to_string(count) + " parts: give the first part (" + first + ")");
     }
     const std::string prefix = path.substr(0, path.size() - file.size()) + m[1].str();
     for (int i = 2; i <= count; ++i) {

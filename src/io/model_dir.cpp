@@ -67,8 +67,8 @@ std::string listing(const std::vector<std::string>& items) {
                            listing(models) + ")");
   }
   if (const std::string gguf = first_gguf_in(dir); !gguf.empty()) {
-    throw Error::unsupported(dir + " holds GGUF files (" + gguf + "), which torchllm cannot load yet; " +
-                             kExpected);
+    throw Error::not_found(dir + " holds GGUF files (" + gguf + "): give one of them with -m, or " +
+                           kExpected);
   }
   throw Error::not_found(dir + " has no config.json; " + kExpected);
 }
@@ -84,7 +84,7 @@ void check_model_dir(const std::string& path) {
     return;
   }
   if (is_gguf_file(path)) {
-    throw Error::unsupported(path + " is a GGUF file, which torchllm cannot load yet; " + kExpected);
+    throw Error::not_found(path + " is a GGUF file, where a Hugging Face directory is needed; " + kExpected);
   }
   const std::string parent = parent_of(path);
   if (file_exists(parent + "/config.json")) {

@@ -76,9 +76,9 @@ ModelConfig gguf_model_config(const GgufModelFiles& files) {
   const std::string arch_name = meta.get_string("general.architecture");
   const Architecture& arch = find_gguf_architecture(arch_name);
   if (files.tensors().empty()) {
-    throw Error::invalid_argument(files.path() +
-                                  " holds no tensors (a vocabulary-only GGUF): it can serve tokenize and "
-                                  "template, not commands that need the model's weights");
+    throw Error::unsupported(files.path() +
+                             " holds no tensors (a vocabulary-only GGUF): it can serve tokenize and "
+                             "template, not commands that need the model's weights");
   }
   Keys k(files, arch_name);
   ModelConfig c;

@@ -5,10 +5,12 @@
 #include <optional>
 #include <sstream>
 
+#include "tokenizer/gguf_tokenizer.h"
 #include "tokenizer/hf/hf_tokenizer.h"
 #include "tokenizer/sentencepiece_tokenizer.h"
 #include "tokenizer/special_token_roles.h"
 #include "torchllm/error.h"
+#include "torchllm/gguf_model_files.h"
 #include "torchllm/json_file.h"
 #include "torchllm/tokenizer.h"
 
@@ -60,6 +62,7 @@ std::unique_ptr<Tokenizer> load_tokenizer(const std::string& path) {
     throw Error::not_found(path +
                            ": no such file or directory (expected a model directory or a tokenizer.json)");
   }
+  if (names_gguf_model(path)) return tokenizer::load_gguf_tokenizer(resolve_gguf_path(path));
   std::string json_path = path;
   if (is_directory(path)) {
     json_path = path + "/tokenizer.json";

@@ -108,5 +108,44 @@ TEST(GgufModel, UnsupportedArchitectureNamesTheSupportedOnes) {
   }
 }
 
+TEST(GgufModel, SplitSetLoadsFromItsFirstPartOrItsDirectory) {
+  const std::string split = kData + "/gguf/models/split";
+  const nlohmann::json ref = read_json_file(kData + "/reference/qwen3/reference.json");
+  const auto prompt = ref.at("prompt_ids").get<std::vector<int64_t>>();
+  // The same F16 values as one file (llama.cpp's quantizer and its converter round float32 alike).
+  const at::Tensor whole = all_logits(
+      *Transformer::load(kData + "/gguf/models/qwen3-f16.gguf", LoadOptions{"cpu", "fp32"}), prompt);
+  for (const std::string& path : {split + "/qwen3-f16-00001-of-00002.gguf", split}) {
+    EXPECT_TRUE(at::equal(all_logits(*Transformer::load(path, LoadOptions{"cpu", "fp32"}), prompt), whole))
+        << path;
+  }
+  EXPECT_EQ(GgufModelFiles(split + "/qwen3-f16-00001-of-00002.gguf").parts().size(), 2u);
+  try {
+    GgufModelFiles second(split + "/qwen3-f16-00002-of-00002.gguf");
+    FAIL() << "no error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("give the first part"), std::string::npos) << e.what();
+  }
+}
+
+TEST(GgufModel, VocabularyOnlyFileSaysItHasNoWeights) {
+  try {
+    Transformer::load(kData + "/gguf/tokenizer/vocab-spm.gguf", LoadOptions{"cpu", "fp32"});
+    FAIL() << "no error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("holds no tensors"), std::string::npos) << e.what();
+  }
+}
+
+TEST(GgufModel, DirectoryWithSeveralModelsAsksForOne) {
+  try {
+    resolve_gguf_path(kData + "/gguf/models");
+    FAIL() << "no error";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), Error::Kind::kNotFound);
+    EXPECT_NE(std::string(e.what()).find("give one file with -m"), std::string::npos) << e.what();
+  }
+}
+
 }  // namespace
 }  // namespace torchllm
