@@ -5,6 +5,7 @@
 #include <iostream>
 
 #include "server/api_error.h"
+#include "server/grammar_cache.h"
 #include "torchllm/error.h"
 #include "torchllm/model_config.h"
 #include "torchllm/scheduler.h"
@@ -156,7 +157,7 @@ std::shared_ptr<const Grammar> ModelService::tool_grammar(const CompletionCall& 
         {name, function.contains("parameters") ? function["parameters"] : nlohmann::ordered_json()});
   }
   try {
-    return Grammar::from_gbnf(tool_call_gbnf(tool_format_, specs, call.parallel_tool_calls));
+    return cached_grammar(tool_call_gbnf(tool_format_, specs, call.parallel_tool_calls));
   } catch (const Error& e) {
     throw ApiError::bad_request(std::string("a tool's parameters cannot constrain the reply: ") + e.what(),
                                 "tools", "invalid_value");

@@ -6,6 +6,7 @@
 #include <set>
 
 #include "server/api_error.h"
+#include "server/grammar_cache.h"
 #include "server/openai_wire.h"
 
 namespace torchllm::server {
@@ -443,7 +444,7 @@ void parse_tool_choice(const ordered_json& value, CompletionCall& call) {
 
 std::shared_ptr<const Grammar> compile_output_grammar(const std::string& gbnf, const std::string& param) {
   try {
-    return Grammar::from_gbnf(gbnf);
+    return cached_grammar(gbnf);
   } catch (const Error& e) {
     throw ApiError::bad_request(e.what(), param, "invalid_value");
   }
