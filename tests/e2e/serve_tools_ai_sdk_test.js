@@ -1,5 +1,6 @@
 // The Vercel AI SDK (ai 5 with @ai-sdk/openai-compatible) against torchllm serve: generateText with tools over
-// several steps, and generateObject with a zod schema. The model has random weights, so the tools are forced
+// several steps, and generateObject with a zod schema. Strings are bounded by patterns (zod's .max counts UTF-16
+// units, JSON Schema's maxLength code points, so a random emoji would satisfy one and not the other). The model has random weights, so the tools are forced
 // (toolChoice required) and the object comes from the json_schema grammar: this proves the SDK's wire
 // handling end to end (tool calls parsed, local tools executed, results sent back as tool messages, the
 // structured output parsed and validated), not the model's answers.
@@ -25,10 +26,10 @@ test('generateText with two tools over three steps', async () => {
     prompt: 'Weather in Paris?',
     tools: {
       get_weather: tool({description: 'Current weather in a city',
-        inputSchema: z.object({city: z.string().max(8)}),
+        inputSchema: z.object({city: z.string().regex(/^[a-z]{1,8}$/)}),
         execute: async ({city}) => { ran.push(['get_weather', city]); return '21C'; }}),
       get_time: tool({description: 'Current time in a timezone',
-        inputSchema: z.object({timezone: z.string().max(8)}),
+        inputSchema: z.object({timezone: z.string().regex(/^[a-z]{1,8}$/)}),
         execute: async ({timezone}) => { ran.push(['get_time', timezone]); return '12:00'; }}),
     },
   });
@@ -48,7 +49,7 @@ test('generateText with two tools over three steps', async () => {
 });
 
 test('generateObject with a zod schema', async () => {
-  const schema = z.object({title: z.string().max(12), year: z.number().int(), genres: z.array(z.enum(['drama', 'comedy'])).max(2)});
+  const schema = z.object({title: z.string().regex(/^[A-Za-z ]{1,12}$/), year: z.number().int(), genres: z.array(z.enum(['drama', 'comedy'])).max(2)});
   const {object, finishReason} = await generateObject({model, schema, maxOutputTokens: 150, maxRetries: 0,
     prompt: 'Invent a film.'});
   assert.equal(finishReason, 'stop');
