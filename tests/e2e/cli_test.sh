@@ -75,7 +75,7 @@ PY
 # A model path of the wrong kind says what to give instead, whichever subcommand loads the model.
 printf 'GGUF\003\000\000\000' >"$work/tiny.gguf"
 check "gguf file" 1 "$torchllm" info -m "$work/tiny.gguf"
-error_line "gguf message" "tiny.gguf: truncated"
+error_line "gguf message" "tiny.gguf: corrupt GGUF file: truncated"
 check "safetensors file" 1 "$torchllm" info -m "$work/qwen3/model.safetensors"
 error_line "safetensors file message" "is a file; give the model's directory: $work/qwen3"
 mkdir -p "$work/no-config" && cp "$work/qwen3/model.safetensors" "$work/no-config/"
@@ -85,7 +85,7 @@ mkdir -p "$work/parent" && cp -r "$work/qwen3" "$work/parent/"
 check "directory of model directories" 1 "$torchllm" info -m "$work/parent"
 error_line "parent message" "holds model directories: give one of them ($work/parent/qwen3)"
 check "run gets it too" 1 "$torchllm" run -m "$work/tiny.gguf" "hi"
-error_line "run message" "tiny.gguf: truncated"
+error_line "run message" "tiny.gguf: corrupt GGUF file: truncated"
 check "chat gets it too" 1 "$torchllm" chat -m "$chat_model/model.safetensors" </dev/null
 error_line "chat message" "give the model's directory: $chat_model"
 check "serve gets it too" 1 timeout 60 "$torchllm" serve -m "$work/no-config" --port 0
