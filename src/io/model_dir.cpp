@@ -14,7 +14,7 @@ namespace torchllm {
 namespace {
 
 constexpr const char* kExpected =
-    "expected a Hugging Face model directory (config.json, a tokenizer and *.safetensors)";
+    "expected a Hugging Face model directory (config.json, a tokenizer and *.safetensors) or a .gguf file";
 
 bool ends_with(const std::string& text, const std::string& suffix) {
   return text.size() >= suffix.size() &&
