@@ -93,6 +93,7 @@ void ReplyParser::run(ReplyDelta& out, bool final) {
           while (!thought.empty() && thought.back() == '\n') thought.pop_back();
           emit_reasoning(out, thought);
           pending_ = pending_.substr(close + kThinkClose.size());
+          trim_content_start_ = true;
           state_ = State::kContent;
           continue;
         }
@@ -135,10 +136,7 @@ void ReplyParser::run(ReplyDelta& out, bool final) {
           complete_tool_calls(*options_.tools, section_, &consumed, &malformed);
           // What never became a call (a malformed or cut-off block) is content, as vLLM returns it.
           const std::string rest = section_.substr(consumed);
-          if (!all_space(rest)) {
-            trim_content_start_ = content_.empty();
-            emit_content(out, rest);
-          }
+          if (!all_space(rest)) emit_content(out, rest);
           section_.clear();
         }
         return;

@@ -56,7 +56,7 @@ class ReplyParser {
   State state_ = State::kStart;
   std::string pending_;  // not yet classified
   std::string section_;  // tool-call markup so far
-  bool trim_content_start_ = true;
+  bool trim_content_start_ = false;  // after </think>: the blank lines between thought and answer
   bool reasoning_started_ = false;
   std::string reasoning_, content_;
   std::vector<ToolCall> calls_;

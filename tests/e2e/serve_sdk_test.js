@@ -212,7 +212,8 @@ test('greedy tokens are the same alone and among 15 other requests', async () =>
 test('typed errors: BadRequestError', async () => {
   const cases = [
     [{model, messages, frobnicate: 1}, 'frobnicate'],
-    [{model, messages, tools: [{type: 'function', function: {name: 'f', parameters: {}}}]}, 'tools'],
+    [{model, messages, tools: [{type: 'function', function: {name: 'a b'}}]}, 'tools[0].function.name'],
+    [{model, messages, tool_choice: 'required'}, 'tool_choice'],
     [{model, messages, n: 0}, 'n'],
     [{model, messages, temperature: 'hot'}, 'temperature'],
     [{model, messages: [{role: 'user', content: 'x'.repeat(4000)}]}, 'messages'],

@@ -99,7 +99,7 @@ TEST(ToolCalls, Llama3Json) {
   EXPECT_EQ(two.calls[1].name, "b");
   const Parsed text = parse(tools(ToolFormat::kLlama3Json), "  The answer is {42}.");
   EXPECT_TRUE(text.calls.empty());
-  EXPECT_EQ(text.content, "The answer is {42}.");
+  EXPECT_EQ(text.content, "  The answer is {42}.");
 }
 
 TEST(ToolCalls, Mistral) {
@@ -121,9 +121,9 @@ TEST(Reasoning, ThinkBlockAndContent) {
   const Parsed p = parse(o, "<think>\nThe user greets me.\n</think>\n\nHello!");
   EXPECT_EQ(p.reasoning, "The user greets me.");
   EXPECT_EQ(p.content, "Hello!");
-  const Parsed none = parse(o, "Hello <think> is a tag");
+  const Parsed none = parse(o, "\nHello <think> is a tag");
   EXPECT_EQ(none.reasoning, "");
-  EXPECT_EQ(none.content, "Hello <think> is a tag");
+  EXPECT_EQ(none.content, "\nHello <think> is a tag");  // a reply without a thought is kept as it is
   o.starts_in_reasoning = true;
   const Parsed open = parse(o, "thinking</think>answer");
   EXPECT_EQ(open.reasoning, "thinking");
