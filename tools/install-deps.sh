@@ -7,6 +7,7 @@ packages=(
   libsentencepiece-dev nlohmann-json3-dev libcpp-httplib-dev libcli11-dev
   libgtest-dev libgmock-dev libpcre2-dev libutf8proc-dev libedit-dev tmux
   python3-jinja2 python3-jsonschema zlib1g-dev sentencepiece
+  python3-numpy python3-torch  # llama.cpp's converter remakes the GGUF vocabularies the tokenizer tests use
   chromium  # the chat page's browser tests (driven headless by playwright-core from npm)
 )
 sudo_cmd=""
