@@ -62,8 +62,9 @@ Given the seed and the thread count it is deterministic on the same torch build.
 - It continues a bare beginning of a verse ("In the beginning") with Bible-like text, which is rarely the real
   verse; it recites only verses it was drilled on, and unreliably. Under greedy decoding its text soon repeats
   itself ("and the LORD, and the LORD"); sampling (its default: temperature 0.7, top-k 40, top-p 0.9) varies it.
-- Counting and saying who it is work; spelling is unreliable, and so are sums with one-digit operands (it was
-  drilled mostly on two-digit ones).
+- Saying who it is works; counting starts right but often runs past the end ("Count from 3 to 8." -> "3, 4, 5,
+  ..., 12."); spelling is unreliable, and so are sums with one-digit operands (it was drilled mostly on two-digit
+  ones).
 - It has no knowledge, no reasoning and no safety training. Anything outside the exercises above gets Bible-like
   text or a wrong answer.
 
