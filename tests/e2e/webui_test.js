@@ -399,7 +399,7 @@ async function main() {
       for (let attempt = 0; attempt < 5 && !/busy/.test(shown); ++attempt) {
         await newChat(first);
         await setSettings(first, { temperature: 0, max_tokens: '' });
-        await send(first, 'Write a very long story, attempt ' + attempt + '.');
+        await send(first, 'In the beginning');  // endless under greedy decoding on the demo model
         await waitFor('the slot to be taken', async () => (await metric(busy.base, 'torchllm_requests_running')) === 1, 5000).catch(() => {});
         await newChat(second);
         await send(second, 'Me too.');
