@@ -83,6 +83,12 @@ class Transformer {
 
  private:
   struct Weights;
+  using WeightLoader = std::function<std::unique_ptr<Weights>(const Architecture& arch,
+                                                              const at::TensorOptions& tensor_options)>;
+  // The model of `config` at the dtype and device `options` resolve to, its weights from `load_weights`,
+  // after checking that they fit.
+  static std::unique_ptr<Transformer> with_weights(const ModelConfig& config, const LoadOptions& options,
+                                                   const WeightLoader& load_weights);
   Transformer(const ModelConfig& config, const Architecture& arch, c10::Device device, c10::ScalarType dtype);
   void ensure_rope(int64_t positions) const;
 

@@ -46,39 +46,38 @@ Transformer::~Transformer() = default;
 std::unique_ptr<Transformer> Transformer::load(const std::string& model_dir, const LoadOptions& options) {
   if (names_gguf_model(model_dir)) return load_gguf(resolve_gguf_path(model_dir), options);
   c10::InferenceMode guard;
-  ModelConfig config = load_model_config(model_dir);
-  const Architecture& arch = find_architecture(config.architecture);
-  const c10::Device device = resolve_device(options.device);
-  const c10::ScalarType dtype = resolve_dtype(options.dtype, device);
-  Checkpoint checkpoint(model_dir);
-  std::unique_ptr<Transformer> model(new Transformer(config, arch, device, dtype));
-  const double bytes =
-      static_cast<double>(checkpoint_parameter_count(config)) * static_cast<double>(c10::elementSize(dtype));
-  allocate_checked(
-      device, bytes, std::string("the weights in ") + dtype_name(dtype),
-      "choose a smaller --dtype or another --device", [&] {
-        model->weights_ = std::make_unique<Weights>(Weights{load_weight_set(
-            checkpoint, config, arch, at::TensorOptions().dtype(dtype).device(device), options.progress)});
+  const ModelConfig config = load_model_config(model_dir);
+  const Checkpoint checkpoint(model_dir);
+  return with_weights(
+      config, options, [&](const Architecture& arch, const at::TensorOptions& tensor_options) {
+        return std::make_unique<Weights>(
+            Weights{load_weight_set(checkpoint, config, arch, tensor_options, options.progress)});
       });
-  return model;
 }
 
 std::unique_ptr<Transformer> Transformer::load_gguf(const std::string& path, const LoadOptions& options) {
   c10::InferenceMode guard;
-  GgufModelFiles files(path);
-  ModelConfig config = gguf_model_config(files);
+  const GgufModelFiles files(path);
+  const ModelConfig config = gguf_model_config(files);
+  return with_weights(
+      config, options, [&](const Architecture& arch, const at::TensorOptions& tensor_options) {
+        return std::make_unique<Weights>(
+            Weights{load_gguf_weight_set(files, config, arch, tensor_options, options.progress)});
+      });
+}
+
+std::unique_ptr<Transformer> Transformer::with_weights(const ModelConfig& config, const LoadOptions& options,
+                                                       const WeightLoader& load_weights) {
   const Architecture& arch = find_architecture(config.architecture);
   const c10::Device device = resolve_device(options.device);
   const c10::ScalarType dtype = resolve_dtype(options.dtype, device);
   std::unique_ptr<Transformer> model(new Transformer(config, arch, device, dtype));
   const double bytes =
       static_cast<double>(checkpoint_parameter_count(config)) * static_cast<double>(c10::elementSize(dtype));
-  allocate_checked(
-      device, bytes, std::string("the weights in ") + dtype_name(dtype),
-      "choose a smaller --dtype or another --device", [&] {
-        model->weights_ = std::make_unique<Weights>(Weights{load_gguf_weight_set(
-            files, config, arch, at::TensorOptions().dtype(dtype).device(device), options.progress)});
-      });
+  allocate_checked(device, bytes, std::string("the weights in ") + dtype_name(dtype),
+                   "choose a smaller --dtype or another --device", [&] {
+                     model->weights_ = load_weights(arch, at::TensorOptions().dtype(dtype).device(device));
+                   });
   return model;
 }
 
