@@ -28,7 +28,7 @@ struct ChoiceState {
   explicit ChoiceState(LogprobsBuilder b) : logprobs(std::move(b)) {}
   LogprobsBuilder logprobs;
   std::optional<ReplyParser> reply;  // chat: reasoning, content and tool calls
-  bool started = false;  // a token arrived
+  bool started = false;              // a token arrived
   bool done = false;
   std::optional<GenerationResult> result;
   std::optional<std::string> error;

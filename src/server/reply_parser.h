@@ -54,8 +54,8 @@ class ReplyParser {
 
   ReplyOptions options_;
   State state_ = State::kStart;
-  std::string pending_;  // not yet classified
-  std::string section_;  // tool-call markup so far
+  std::string pending_;              // not yet classified
+  std::string section_;              // tool-call markup so far
   bool trim_content_start_ = false;  // after </think>: the blank lines between thought and answer
   bool reasoning_started_ = false;
   std::string reasoning_, content_;
