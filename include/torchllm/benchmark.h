@@ -24,6 +24,7 @@ struct BenchmarkResult {
   double decode_tok_s_stddev = 0;
   double ttft_ms = 0;           // prefill and the first sampled token
   uint64_t peak_mem_bytes = 0;  // device memory on CUDA, else the process's peak resident memory
+  bool cuda_graphs = false;     // decode steps replayed CUDA graphs
 };
 
 BenchmarkResult run_benchmark(const Transformer& model, const BenchmarkCase& config, uint64_t seed = 0);

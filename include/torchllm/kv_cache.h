@@ -9,18 +9,20 @@
 namespace torchllm {
 
 // K/V tensors for every layer, allocated once for max_batch sequences x max_seq positions and written in
-// place.
+// place. One more slot than max_batch is allocated: the scratch slot, where the padding rows of a
+// static-shape decode step write their K/V without touching a sequence's.
 class KvCache {
  public:
   KvCache(int64_t num_layers, int64_t max_batch, int64_t max_seq, int64_t kv_heads, int64_t head_dim,
           const at::TensorOptions& options);
 
-  // [max_batch, max_seq, kv_heads, head_dim]
+  // [max_batch + 1, max_seq, kv_heads, head_dim]
   const at::Tensor& keys(int64_t layer) const { return keys_[layer]; }
   const at::Tensor& values(int64_t layer) const { return values_[layer]; }
 
   int64_t max_batch() const { return max_batch_; }
   int64_t max_seq() const { return max_seq_; }
+  int64_t scratch_slot() const { return max_batch_; }
   uint64_t bytes() const;
 
  private:

@@ -27,6 +27,8 @@ struct LoadOptions {
   std::string dtype;   // auto | bf16 | fp16 | fp32
   // Called after each tensor is loaded with the checkpoint bytes read so far and in all.
   std::function<void(uint64_t done, uint64_t total)> progress;
+  // On CUDA, decode steps replay a captured CUDA graph per batch size (--no-cuda-graphs turns it off).
+  bool cuda_graphs = true;
 };
 
 // One sequence's part of a forward pass: `tokens` go to positions [start, start + tokens.size()) of cache
@@ -36,6 +38,21 @@ struct SequenceChunk {
   int64_t start = 0;
   std::vector<int64_t> tokens;
   bool all_logits = false;  // logits for every token of the chunk instead of only the last one
+};
+
+// A decode step with static shapes: one token for each of `rows` sequences, every tensor [rows] int64 on the
+// model's device. Padding rows name the cache's scratch slot.
+struct DecodeInputs {
+  at::Tensor ids;        // token ids
+  at::Tensor positions;  // where each token goes in its slot
+  at::Tensor slots;      // cache slots
+  at::Tensor lengths;    // positions + 1: the keys each row attends to
+  // Keys every row's attention reads (at least every length, at most the cache length); the whole cache
+  // length keeps the shapes the same from step to step. 0: the whole cache length.
+  int64_t key_len = 0;
+  // When the rows' slots are first_slot, first_slot + 1, ... and the caller knows it, attention reads the
+  // cache in place instead of gathering it. -1: unknown (what a captured graph must assume).
+  int64_t first_slot = -1;
 };
 
 struct TensorSpec {
@@ -63,7 +80,8 @@ class Transformer {
   // directory holding one): GGUF tensors are dequantized to the compute dtype.
   static std::unique_ptr<Transformer> load(const std::string& model_dir, const LoadOptions& options);
   static std::unique_ptr<Transformer> load_gguf(const std::string& path, const LoadOptions& options);
-  // Random weights (normal, std 0.02; norms 1) for benchmarks and tests that need no file.
+  // Random weights (normal, std 0.02; norms 1) for benchmarks and tests that need no file: from `seed` on a
+  // CPU, from the device's default generator elsewhere.
   static std::unique_ptr<Transformer> random(const ModelConfig& config, const LoadOptions& options,
                                              uint64_t seed);
   ~Transformer();
@@ -81,6 +99,14 @@ class Transformer {
   // last token), or one per token for chunks with all_logits, in chunk order. Slots must be distinct.
   at::Tensor forward(const std::vector<SequenceChunk>& batch, KvCache& cache) const;
 
+  // One decode step without host synchronization (no check reads the inputs back): writes each row's K/V
+  // and returns float32 logits [rows, vocab]. Gives the logits forward() gives for the same tokens. The
+  // RoPE tables must cover the cache (make_cache sees to it).
+  at::Tensor forward_decode(const DecodeInputs& inputs, KvCache& cache) const;
+  bool cuda_graphs() const { return cuda_graphs_; }
+  // Positions the RoPE tables cover now (they grow when a longer cache is made).
+  int64_t rope_table_positions() const { return rope_cos_.defined() ? rope_cos_.size(0) : 0; }
+
  private:
   struct Weights;
   using WeightLoader = std::function<std::unique_ptr<Weights>(const Architecture& arch,
@@ -91,6 +117,15 @@ class Transformer {
                                                    const WeightLoader& load_weights);
   Transformer(const ModelConfig& config, const Architecture& arch, c10::Device device, c10::ScalarType dtype);
   void ensure_rope(int64_t positions) const;
+  // Attention of one layer: q [tokens, heads, head_dim] -> [tokens, heads, head_dim], after the layer's K/V
+  // are in the cache.
+  using Attend = std::function<at::Tensor(const at::Tensor& q, const at::Tensor& key_cache,
+                                          const at::Tensor& value_cache)>;
+  // The layers and the head: x [tokens, hidden] embedded, cos/sin [tokens, 1, head_dim], slots/positions
+  // [tokens] where each token's K/V go; logit_rows [rows] the tokens that get logits, or undefined for all.
+  at::Tensor run_layers(at::Tensor x, const at::Tensor& cos, const at::Tensor& sin, const at::Tensor& slots,
+                        const at::Tensor& positions, const at::Tensor& logit_rows, KvCache& cache,
+                        const Attend& attend) const;
 
   ModelConfig config_;
   const Architecture& arch_;
@@ -99,6 +134,7 @@ class Transformer {
   std::unique_ptr<Weights> weights_;
   mutable at::Tensor rope_cos_;  // [positions, head_dim] in dtype_, grown by make_cache
   mutable at::Tensor rope_sin_;
+  bool cuda_graphs_ = true;
 };
 
 }  // namespace torchllm

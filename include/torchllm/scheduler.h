@@ -20,6 +20,9 @@ struct SchedulerOptions {
   int64_t max_seq = 4096;  // positions per slot (the context)
   int64_t prefill_chunk =
       512;  // prompt tokens per sequence per step, so a long prompt does not stall decoding
+  // Steps that only decode (up to 64 sequences) run through a DecodeRunner: static shapes, CUDA graphs on
+  // CUDA. Off: every step through Transformer::forward (for comparisons).
+  bool static_decode = true;
 };
 
 struct GenerationCallbacks {

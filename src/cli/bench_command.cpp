@@ -88,6 +88,7 @@ void run_bench(const BenchOptions& o) {
                                       {"ttft_ms", r.ttft_ms},
                                       {"weight_bytes", weight_bytes},
                                       {"peak_mem_bytes", r.peak_mem_bytes},
+                                      {"cuda_graphs", r.cuda_graphs},
                                       {"repetitions", o.repetitions}};
         if (bound_tok_s > 0) {
           row["bandwidth_gb_s"] = bandwidth;
@@ -101,9 +102,10 @@ void run_bench(const BenchOptions& o) {
         std::snprintf(
             line, sizeof(line),
             "| %s | %s | %s | %lld | %lld | %lld | %.1f | %.1f ± %.1f | %.1f | %s | %s | %s |", name.c_str(),
-            device.c_str(), dtype_name(model->dtype()), static_cast<long long>(batch),
-            static_cast<long long>(prompt), static_cast<long long>(gen), r.prefill_tok_s, r.decode_tok_s,
-            r.decode_tok_s_stddev, r.ttft_ms, gib(r.peak_mem_bytes).c_str(), gib(weight_bytes).c_str(),
+            (device + (r.cuda_graphs ? " (CUDA graphs)" : "")).c_str(), dtype_name(model->dtype()),
+            static_cast<long long>(batch), static_cast<long long>(prompt), static_cast<long long>(gen),
+            r.prefill_tok_s, r.decode_tok_s, r.decode_tok_s_stddev, r.ttft_ms, gib(r.peak_mem_bytes).c_str(),
+            gib(weight_bytes).c_str(),
             bound_tok_s > 0
                 ? (std::to_string(static_cast<int>(100 * r.decode_tok_s / bound_tok_s)) + "%").c_str()
                 : "-");

@@ -31,6 +31,9 @@ void ModelOptions::add_to(CLI::App& command) {
       ->capture_default_str();
   command.add_option("--threads", threads, "CPU threads for the math (0 = one per core)")
       ->capture_default_str();
+  command.add_flag_function(
+      "--no-cuda-graphs", [this](int64_t) { load.cuda_graphs = false; },
+      "On CUDA, run decode steps op by op instead of replaying a captured CUDA graph");
 }
 
 std::string ModelOptions::resolved_model_dir() const {

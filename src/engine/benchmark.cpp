@@ -8,6 +8,7 @@
 #include <cmath>
 #include <memory>
 
+#include "torchllm/decode_runner.h"
 #include "torchllm/device.h"
 #include "torchllm/error.h"
 #include "torchllm/sampler.h"
@@ -27,8 +28,8 @@ struct Timings {
 
 // One prefill of every sequence followed by gen_tokens - 1 decode steps. Reading the sampled ids back to the
 // host synchronizes the device, so each clock reading sees finished work.
-Timings run_once(const Transformer& model, KvCache& cache, const BenchmarkCase& c, at::Generator& gen,
-                 int64_t gen_tokens) {
+Timings run_once(const Transformer& model, KvCache& cache, DecodeRunner& decoder, const BenchmarkCase& c,
+                 at::Generator& gen, int64_t gen_tokens) {
   const int64_t vocab = model.config().vocab_size;
   std::vector<std::unique_ptr<SequenceSampler>> samplers;
   std::vector<SequenceSampler*> rows;
@@ -57,7 +58,8 @@ Timings run_once(const Transformer& model, KvCache& cache, const BenchmarkCase& 
       chunks[b].start = c.prompt_tokens + step - 1;
       chunks[b].tokens = {next[b].token};
     }
-    next = sample_batch(model.forward(chunks, cache), rows);
+    next = sample_batch(DecodeRunner::accepts(chunks) ? decoder.decode(chunks) : model.forward(chunks, cache),
+                        rows);
   }
   t.decode_s = seconds_since(decode_start);
   return t;
@@ -72,14 +74,16 @@ BenchmarkResult run_benchmark(const Transformer& model, const BenchmarkCase& c, 
   c10::InferenceMode guard;
   at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(seed);
   KvCache cache = model.make_cache(c.batch, c.prompt_tokens + c.gen_tokens);
-  run_once(model, cache, c, gen, std::min<int64_t>(c.gen_tokens, 4));  // warm-up: allocator, kernels, caches
+  DecodeRunner decoder(model, cache);
+  // Warm-up: allocator, kernels, caches, and the decode step's CUDA graph (captured on its first use).
+  run_once(model, cache, decoder, c, gen, std::min<int64_t>(c.gen_tokens, 4));
   reset_peak_memory(model.device());
 
   BenchmarkResult r;
   r.config = c;
   std::vector<double> decode_rates;
   for (int64_t rep = 0; rep < c.repetitions; ++rep) {
-    const Timings t = run_once(model, cache, c, gen, c.gen_tokens);
+    const Timings t = run_once(model, cache, decoder, c, gen, c.gen_tokens);
     r.prefill_tok_s += c.batch * c.prompt_tokens / t.prefill_s / c.repetitions;
     r.ttft_ms += t.ttft_s * 1000 / c.repetitions;
     if (c.gen_tokens > 1) decode_rates.push_back(c.batch * (c.gen_tokens - 1) / t.decode_s);
@@ -91,6 +95,7 @@ BenchmarkResult run_benchmark(const Transformer& model, const BenchmarkCase& c, 
     r.decode_tok_s_stddev = std::sqrt(variance / decode_rates.size());
   }
   r.peak_mem_bytes = peak_memory_bytes(model.device());
+  r.cuda_graphs = decoder.uses_cuda_graphs();
   return r;
 }
 

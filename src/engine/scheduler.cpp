@@ -8,6 +8,7 @@
 
 #include "engine/sequence.h"
 #include "engine/token_bytes.h"
+#include "torchllm/decode_runner.h"
 #include "torchllm/error.h"
 
 namespace torchllm {
@@ -18,7 +19,9 @@ struct Scheduler::Impl {
         tokenizer(tokenizer_),
         options(options_),
         cache(model_.make_cache(options_.max_batch, options_.max_seq)),
-        slots(options_.max_batch, options_.max_seq) {}
+        slots(options_.max_batch, options_.max_seq) {
+    if (options.static_decode) decoder = std::make_unique<DecodeRunner>(model, cache);
+  }
 
   void drop_cancelled();
   std::unique_ptr<SequenceSampler> make_sampler(const GenerationRequest& request);
@@ -31,6 +34,7 @@ struct Scheduler::Impl {
   SchedulerOptions options;
   KvCache cache;
   KvSlots slots;
+  std::unique_ptr<DecodeRunner> decoder;  // none: static decode steps are off
   SequenceId next_id = 1;
   std::deque<std::unique_ptr<Sequence>> waiting;
   std::vector<std::unique_ptr<Sequence>> running;
@@ -142,7 +146,9 @@ void Scheduler::Impl::run_batch() {
   if (chunks.empty()) return;
 
   try {
-    at::Tensor logits = model.forward(chunks, cache);  // [chunks, vocab]
+    at::Tensor logits = decoder && DecodeRunner::accepts(chunks)
+                            ? decoder->decode(chunks)
+                            : model.forward(chunks, cache);  // [chunks, vocab]
     std::vector<int64_t> rows;
     std::vector<SequenceSampler*> samplers;
     for (size_t i = 0; i < chunks.size(); ++i) {

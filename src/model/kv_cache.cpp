@@ -13,8 +13,8 @@ KvCache::KvCache(int64_t num_layers, int64_t max_batch, int64_t max_seq, int64_t
     throw Error::invalid_argument("KV cache needs a positive batch and length");
   for (int64_t l = 0; l < num_layers; ++l) {
     // Zeroed so that never-written positions are finite even where a mask excludes them.
-    keys_.push_back(at::zeros({max_batch, max_seq, kv_heads, head_dim}, options));
-    values_.push_back(at::zeros({max_batch, max_seq, kv_heads, head_dim}, options));
+    keys_.push_back(at::zeros({max_batch + 1, max_seq, kv_heads, head_dim}, options));
+    values_.push_back(at::zeros({max_batch + 1, max_seq, kv_heads, head_dim}, options));
   }
 }
 

@@ -23,9 +23,26 @@ inline int cuda_device_count() { return static_cast<int>(at::getNumGPUs()); }
 //   kv_heads) mask: optional bool [batch or 1, 1, q_len, kv_len], true = may attend. is_causal: top-left
 //   aligned causal mask.
 // Returns [batch, q_heads, q_len, head_dim].
+//
+// With a mask (or without causality), the query heads of each KV head are folded into the query axis, so K/V
+// keep their head count and the mask never meets grouped heads: libtorch's fused kernels reject a mask with
+// GQA (flash takes no mask, memory-efficient no GQA) and would fall back to the slow math kernel.
 inline at::Tensor attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
                             const c10::optional<at::Tensor>& mask, bool is_causal) {
   const int64_t groups = q.size(1) / k.size(1);
+  const int64_t b = q.size(0), hq = q.size(1), t = q.size(2), d = q.size(3), hkv = k.size(1), s = k.size(2);
+#if TORCHLLM_TORCH_AT_LEAST(2, 0)
+  if (groups > 1 && (mask.has_value() || !is_causal)) {
+    at::Tensor qg = q.reshape({b, hkv, groups * t, d});  // [b, hkv, g*t, d]: row r*t + i is head r's query i
+    c10::optional<at::Tensor> folded;
+    if (mask.has_value()) folded = t == 1 ? *mask : mask->repeat({1, 1, groups, 1});  // [b or 1, 1, g*t, s]
+    if (is_causal) {  // the causal structure is per query position, repeated for every head of the group
+      at::Tensor causal = at::ones({t, s}, q.options().dtype(at::kBool)).tril().repeat({groups, 1});
+      folded = folded.has_value() ? folded->logical_and(causal) : causal.view({1, 1, groups * t, s});
+    }
+    return at::scaled_dot_product_attention(qg, k, v, folded, 0.0, false).reshape({b, hq, t, d});
+  }
+#endif
 #if TORCHLLM_TORCH_AT_LEAST(2, 5)
   return at::scaled_dot_product_attention(q, k, v, mask, 0.0, is_causal, c10::nullopt,
                                           /*enable_gqa=*/groups > 1);
@@ -36,7 +53,6 @@ inline at::Tensor attention(const at::Tensor& q, const at::Tensor& k, const at::
 #else
   // 1.13 has no public SDPA: grouped math without repeating K/V. Query heads of one group are stacked along
   // the query axis so each K/V head is read once.
-  const int64_t b = q.size(0), hq = q.size(1), t = q.size(2), d = q.size(3), hkv = k.size(1), s = k.size(2);
   at::Tensor qg = q.reshape({b, hkv, groups * t, d});                      // [b, hkv, g*t, d]
   at::Tensor scores = at::matmul(qg, k.transpose(-1, -2)).to(at::kFloat);  // [b, hkv, g*t, s]
   scores.mul_(1.0 / std::sqrt(static_cast<double>(d)));

@@ -6,6 +6,7 @@
 
 #include "model/allocation.h"
 #include "model/attention.h"
+#include "model/decode_attention.h"
 #include "model/rope.h"
 #include "model/weights.h"
 #include "torchllm/checkpoint.h"
@@ -72,6 +73,7 @@ std::unique_ptr<Transformer> Transformer::with_weights(const ModelConfig& config
   const c10::Device device = resolve_device(options.device);
   const c10::ScalarType dtype = resolve_dtype(options.dtype, device);
   std::unique_ptr<Transformer> model(new Transformer(config, arch, device, dtype));
+  model->cuda_graphs_ = options.cuda_graphs;
   const double bytes =
       static_cast<double>(checkpoint_parameter_count(config)) * static_cast<double>(c10::elementSize(dtype));
   allocate_checked(device, bytes, std::string("the weights in ") + dtype_name(dtype),
@@ -88,6 +90,7 @@ std::unique_ptr<Transformer> Transformer::random(const ModelConfig& config, cons
   const c10::Device device = resolve_device(options.device);
   const c10::ScalarType dtype = resolve_dtype(options.dtype, device);
   std::unique_ptr<Transformer> model(new Transformer(config, arch, device, dtype));
+  model->cuda_graphs_ = options.cuda_graphs;
   model->weights_ = std::make_unique<Weights>(
       Weights{random_weight_set(config, arch, at::TensorOptions().dtype(dtype).device(device), seed)});
   return model;
@@ -119,7 +122,7 @@ KvCache Transformer::make_cache(int64_t max_batch, int64_t max_seq) const {
   // The RoPE tables are computed in float32 before the cast: count their peak as four float32 tables.
   const double rope_bytes = 4.0 * 4 * config_.head_dim * static_cast<double>(max_seq);
   const double bytes = static_cast<double>(kv_bytes_per_token(config_, dtype_)) *
-                           static_cast<double>(max_batch) * static_cast<double>(max_seq) +
+                           static_cast<double>(max_batch + 1) * static_cast<double>(max_seq) +
                        rope_bytes;
   std::optional<KvCache> cache;
   allocate_checked(
@@ -163,19 +166,41 @@ at::Tensor Transformer::forward(const std::vector<SequenceChunk>& batch, KvCache
     }
   }
   ensure_rope(cache.max_seq());
-
-  const ModelConfig& c = config_;
-  const int64_t tokens = static_cast<int64_t>(ids.size());
-  const int64_t q_rows = c.num_heads * c.head_dim;
-  const int64_t kv_rows = c.num_kv_heads * c.head_dim;
-  at::Tensor ids_t = to_device_longs(ids, device_);
   at::Tensor pos_t = to_device_longs(positions, device_);
-  at::Tensor slot_t = to_device_longs(slots, device_);
   at::Tensor cos = rope_cos_.index_select(0, pos_t).unsqueeze(1);  // [tokens, 1, head_dim]
   at::Tensor sin = rope_sin_.index_select(0, pos_t).unsqueeze(1);
-  AttentionPlan plan(batch, c.sliding_window, device_);
+  AttentionPlan plan(batch, config_.sliding_window, device_);
+  at::Tensor x = weights_->embed.index_select(0, to_device_longs(ids, device_));  // [tokens, hidden]
+  return run_layers(x, cos, sin, to_device_longs(slots, device_), pos_t, to_device_longs(logit_rows, device_),
+                    cache, [&](const at::Tensor& q, const at::Tensor& keys, const at::Tensor& values) {
+                      return plan.attend(q, keys, values);
+                    });
+}
 
-  at::Tensor x = weights_->embed.index_select(0, ids_t);  // [tokens, hidden]
+at::Tensor Transformer::forward_decode(const DecodeInputs& in, KvCache& cache) const {
+  c10::InferenceMode guard;
+  const int64_t key_len = in.key_len > 0 ? in.key_len : cache.max_seq();
+  if (key_len > cache.max_seq() || !rope_cos_.defined() || rope_cos_.size(0) < cache.max_seq()) {
+    throw Error::invalid_argument("forward_decode: the keys or the RoPE tables do not fit the cache");
+  }
+  at::Tensor cos = rope_cos_.index_select(0, in.positions).unsqueeze(1);  // [rows, 1, head_dim]
+  at::Tensor sin = rope_sin_.index_select(0, in.positions).unsqueeze(1);
+  const DecodeAttention attention(in.slots, in.lengths, key_len, cache.max_seq(), config_.sliding_window,
+                                  in.first_slot);
+  at::Tensor x = weights_->embed.index_select(0, in.ids);  // [rows, hidden]
+  return run_layers(x, cos, sin, in.slots, in.positions, at::Tensor(), cache,
+                    [&](const at::Tensor& q, const at::Tensor& keys, const at::Tensor& values) {
+                      return attention.attend(q, keys, values);
+                    });
+}
+
+at::Tensor Transformer::run_layers(at::Tensor x, const at::Tensor& cos, const at::Tensor& sin,
+                                   const at::Tensor& slot_t, const at::Tensor& pos_t,
+                                   const at::Tensor& logit_rows, KvCache& cache, const Attend& attend) const {
+  const ModelConfig& c = config_;
+  const int64_t tokens = x.size(0);
+  const int64_t q_rows = c.num_heads * c.head_dim;
+  const int64_t kv_rows = c.num_kv_heads * c.head_dim;
   for (int64_t l = 0; l < c.num_layers; ++l) {
     const LayerWeights& w = weights_->layers[l];
     at::Tensor h = rms_norm(x, w.input_norm, c.rms_norm_eps);
@@ -191,15 +216,15 @@ at::Tensor Transformer::forward(const std::vector<SequenceChunk>& batch, KvCache
     k = apply_rope(k, cos, sin);
     cache.keys(l).index_put_({slot_t, pos_t}, k);
     cache.values(l).index_put_({slot_t, pos_t}, v);
-    at::Tensor attn = plan.attend(q, cache.keys(l), cache.values(l));  // [tokens, heads, head_dim]
-    x = x + at::linear(attn.view({tokens, q_rows}), w.o_weight);
+    at::Tensor attn = attend(q, cache.keys(l), cache.values(l));  // [tokens, heads, head_dim]
+    x = x + at::linear(attn.reshape({tokens, q_rows}), w.o_weight);
     h = rms_norm(x, w.post_norm, c.rms_norm_eps);
     at::Tensor gate_up = at::linear(h, w.gate_up_weight);  // [tokens, 2 * intermediate]
     at::Tensor act = at::silu(gate_up.narrow(1, 0, c.intermediate_size)) *
                      gate_up.narrow(1, c.intermediate_size, c.intermediate_size);
     x = x + at::linear(act, w.down_weight);
   }
-  at::Tensor rows = x.index_select(0, to_device_longs(logit_rows, device_));  // [rows, hidden]
+  at::Tensor rows = logit_rows.defined() ? x.index_select(0, logit_rows) : x;  // [rows, hidden]
   rows = rms_norm(rows, weights_->final_norm, c.rms_norm_eps);
   return at::linear(rows, weights_->lm_head).to(at::kFloat);  // [rows, vocab]
 }

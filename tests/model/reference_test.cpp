@@ -4,15 +4,20 @@
 #include <dirent.h>
 #include <gtest/gtest.h>
 
+#include <cstdlib>
 #include <nlohmann/json.hpp>
 
+#include "tiny_checkpoint.h"
 #include "torchllm/json_file.h"
 #include "torchllm/model.h"
 
 namespace torchllm {
 namespace {
 
-const std::string kReferenceDir = std::string(TORCHLLM_TEST_DATA_DIR) + "/reference";
+// $TORCHLLM_REFERENCE_DIR: fixtures just made by tools/make_reference.py (on the GPU machine, say).
+const std::string kReferenceDir = std::getenv("TORCHLLM_REFERENCE_DIR") != nullptr
+                                      ? std::string(std::getenv("TORCHLLM_REFERENCE_DIR"))
+                                      : std::string(TORCHLLM_TEST_DATA_DIR) + "/reference";
 
 std::vector<std::string> fixture_names() {
   std::vector<std::string> names;
@@ -56,7 +61,7 @@ class HuggingFaceReference : public ::testing::TestWithParam<std::string> {
 };
 
 TEST_P(HuggingFaceReference, Fp32LogitsMatchWithin1e4) {
-  auto model = Transformer::load(dir_, LoadOptions{"cpu", "fp32"});
+  auto model = Transformer::load(dir_, LoadOptions{testing::test_device(), "fp32"});
   KvCache cache = model->make_cache(1, static_cast<int64_t>(prompt_.size()));
   at::Tensor ours = model->forward({{0, 0, prompt_, true}}, cache);
   const auto rows = ref_.at("logits").get<std::vector<std::vector<float>>>();
@@ -65,18 +70,18 @@ TEST_P(HuggingFaceReference, Fp32LogitsMatchWithin1e4) {
     ASSERT_EQ(static_cast<int64_t>(rows[i].size()), ours.size(1));
     theirs[i].copy_(at::tensor(rows[i]));
   }
-  const double max_abs = (ours - theirs).abs().max().item<double>();
+  const double max_abs = (ours.cpu() - theirs).abs().max().item<double>();
   RecordProperty("max_abs_logit_diff", std::to_string(max_abs));
   EXPECT_LE(max_abs, 1e-4) << GetParam();
 }
 
 TEST_P(HuggingFaceReference, Fp32GreedyContinuationIsIdentical) {
-  auto model = Transformer::load(dir_, LoadOptions{"cpu", "fp32"});
+  auto model = Transformer::load(dir_, LoadOptions{testing::test_device(), "fp32"});
   EXPECT_EQ(greedy(*model, prompt_, greedy_.size()), greedy_);
 }
 
 TEST_P(HuggingFaceReference, Bf16GreedyAgreesWithTheFixture) {
-  auto model = Transformer::load(dir_, LoadOptions{"cpu", "bf16"});
+  auto model = Transformer::load(dir_, LoadOptions{testing::test_device(), "bf16"});
   EXPECT_EQ(greedy(*model, prompt_, greedy_.size()), greedy_);
 }
 
@@ -85,8 +90,8 @@ GTEST_ALLOW_UNINSTANTIATED_PARAMETERIZED_TEST(HuggingFaceReference);
 
 // The fixtures are committed: one per supported variant (tools/make_reference.py remakes them).
 TEST(HuggingFaceReferenceFixtures, ArePresent) {
-  EXPECT_EQ(fixture_names(), (std::vector<std::string>{"llama-linear", "llama2", "llama3", "mistral", "qwen2",
-                                                       "qwen3"}))
+  EXPECT_EQ(fixture_names(),
+            (std::vector<std::string>{"llama-linear", "llama2", "llama3", "mistral", "qwen2", "qwen3"}))
       << "fixtures under " << kReferenceDir;
 }
 

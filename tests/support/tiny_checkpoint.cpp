@@ -14,6 +14,11 @@
 
 namespace torchllm::testing {
 
+std::string test_device() {
+  const char* device = std::getenv("TORCHLLM_TEST_DEVICE");
+  return device != nullptr && *device != '\0' ? device : "cpu";
+}
+
 std::vector<std::string> tiny_variants() { return {"qwen3", "qwen2", "llama3", "llama2", "mistral"}; }
 
 nlohmann::json tiny_config_json(const std::string& variant) {

@@ -16,6 +16,9 @@ nlohmann::json tiny_config_json(const std::string& variant);
 void write_tiny_checkpoint(const std::string& dir, const nlohmann::json& config, uint64_t seed,
                            const std::string& storage_dtype = "F32", double std = 0.1);
 
+// The device the model tests run on: $TORCHLLM_TEST_DEVICE (cuda on the GPU machine), else cpu.
+std::string test_device();
+
 // A fresh empty directory under the system temp dir.
 std::string make_temp_dir(const std::string& prefix);
 
