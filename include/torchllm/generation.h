@@ -30,6 +30,8 @@ struct GenerationRequest {
   // Constrains the output to this grammar; the generation ends (kStop) once the grammar is complete and
   // nothing more can follow, or with an end-of-sequence token where it may end. None: unconstrained.
   std::shared_ptr<const Grammar> grammar;
+  // For a model that may think first: the grammar applies after the thought (SequenceSampler::constrain).
+  std::optional<ThoughtTokens> grammar_after_thought;
 };
 
 enum class FinishReason { kStop, kLength, kCancelled };

@@ -57,6 +57,14 @@ struct SampledToken {
   std::vector<TokenLogprob> top;  // the top_logprobs most likely tokens of that distribution, best first
 };
 
+// The tokens that open and close a model's thought (<think> and </think> for Qwen3), for a grammar that
+// applies to the answer after it.
+struct ThoughtTokens {
+  int64_t open = -1;
+  int64_t close = -1;
+  bool started = false;  // the prompt already opened the thought
+};
+
 // One sequence's sampling state: its parameters, its generator (seeded from params.seed) and the token
 // statistics the penalties need, kept on `device` so that sampling needs no host round trip.
 class SequenceSampler {
@@ -69,10 +77,19 @@ class SequenceSampler {
   // Records a generated token (sample_batch does this for the tokens it samples); a grammar advances by it.
   void record(int64_t token);
 
-  // Constrains this sequence's tokens to those `grammar` allows (sample_batch masks the others).
-  void constrain(std::unique_ptr<GrammarMatcher> grammar) { grammar_ = std::move(grammar); }
-  const GrammarMatcher* grammar() const { return grammar_.get(); }
-  GrammarMatcher* grammar() { return grammar_.get(); }
+  // Constrains this sequence's tokens to those `grammar` allows (sample_batch masks the others). With
+  // `after_thought` the model may think first, as vLLM lets reasoning models do: the first token may also be
+  // the thought's opening token, and a thought is free until its closing token, after which the grammar
+  // applies; a reply that does not open a thought is constrained from its first token.
+  void constrain(std::unique_ptr<GrammarMatcher> grammar, std::optional<ThoughtTokens> after_thought = {});
+  // The grammar while it constrains the output (none while the model thinks, or before its first token when
+  // it may still open a thought).
+  const GrammarMatcher* grammar() const { return phase_ == GrammarPhase::kActive ? grammar_.get() : nullptr; }
+  GrammarMatcher* grammar() { return phase_ == GrammarPhase::kActive ? grammar_.get() : nullptr; }
+  // Whether this step's token is masked: fill_grammar_mask then writes the allowed tokens (1) into
+  // mask[0, mask_size).
+  bool constrained_now() const { return grammar_ && phase_ != GrammarPhase::kThinking; }
+  void fill_grammar_mask(uint8_t* mask, int64_t mask_size);
 
  private:
   friend std::vector<SampledToken> sample_batch(const at::Tensor& logits,
@@ -83,6 +100,9 @@ class SequenceSampler {
   at::Tensor seen_;    // [vocab] bool: in the prompt or generated (repetition penalty)
   at::Tensor counts_;  // [vocab] float: times generated (presence / frequency penalties)
   std::unique_ptr<GrammarMatcher> grammar_;  // none: unconstrained
+  enum class GrammarPhase { kActive, kFirstToken, kThinking };
+  GrammarPhase phase_ = GrammarPhase::kActive;
+  ThoughtTokens thought_;
   // Where seen_ and counts_ live and where sample_batch expects this row's logits. seen_ and counts_ are
   // allocated only when a penalty that reads them is on.
   c10::Device device_{c10::kCPU};

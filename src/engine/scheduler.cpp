@@ -52,7 +52,8 @@ std::unique_ptr<SequenceSampler> Scheduler::Impl::make_sampler(const GenerationR
       trie =
           std::make_shared<TokenTrie>(token_bytes(tokenizer), std::vector<int64_t>(eos.begin(), eos.end()));
     }
-    sampler->constrain(std::make_unique<GrammarMatcher>(request.grammar, trie));
+    sampler->constrain(std::make_unique<GrammarMatcher>(request.grammar, trie),
+                       request.grammar_after_thought);
   }
   return sampler;
 }

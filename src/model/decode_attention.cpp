@@ -12,6 +12,7 @@
 namespace torchllm {
 namespace {
 
+#if TORCHLLM_TORCH_AT_LEAST(2, 5)
 // Cleared when the flash kernel refuses a call (a libtorch built without it, an unsupported GPU), so that
 // every later step takes the gathered path at once.
 std::atomic<bool> flash_works{true};
@@ -20,6 +21,7 @@ bool flash_disabled_by_environment() {
   const char* choice = std::getenv("TORCHLLM_DECODE_ATTENTION");
   return choice != nullptr && std::strcmp(choice, "sdpa") == 0;
 }
+#endif
 
 }  // namespace
 
@@ -48,11 +50,13 @@ bool DecodeAttention::uses_flash(const at::Tensor& q) {
 at::Tensor DecodeAttention::attend(const at::Tensor& q, const at::Tensor& key_cache,
                                    const at::Tensor& value_cache) const {
   if (uses_flash(q) && key_cache.size(0) * max_seq_ < (int64_t{1} << 31)) {
+#if TORCHLLM_TORCH_AT_LEAST(2, 5)
     try {
       return flash(q, key_cache, value_cache);
     } catch (const c10::Error&) {
       flash_works = false;  // the gathered path below gives the same result
     }
+#endif
   }
   return gathered(q, key_cache, value_cache);
 }

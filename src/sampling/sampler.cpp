@@ -145,7 +145,7 @@ void check_batch(const at::Tensor& logits, const std::vector<SequenceSampler*>& 
 void apply_grammars(at::Tensor& x, const std::vector<SequenceSampler*>& rows) {
   std::vector<int64_t> constrained;
   for (size_t i = 0; i < rows.size(); ++i) {
-    if (rows[i]->grammar()) constrained.push_back(static_cast<int64_t>(i));
+    if (rows[i]->constrained_now()) constrained.push_back(static_cast<int64_t>(i));
   }
   if (constrained.empty()) return;
   const int64_t vocab = x.size(1);
@@ -154,7 +154,7 @@ void apply_grammars(at::Tensor& x, const std::vector<SequenceSampler*>& rows) {
   auto* data = reinterpret_cast<uint8_t*>(allowed.data_ptr<bool>());
   for (int64_t j = 0; j < k; ++j) {
     uint8_t* row = data + j * vocab;
-    rows[static_cast<size_t>(constrained[static_cast<size_t>(j)])]->grammar()->fill_mask(row, vocab);
+    rows[static_cast<size_t>(constrained[static_cast<size_t>(j)])]->fill_grammar_mask(row, vocab);
     bool any = false;
     for (int64_t t = 0; t < vocab && !any; ++t) any = row[t] != 0;
     if (!any) {
@@ -195,6 +195,22 @@ SequenceSampler::SequenceSampler(const SamplingParams& params, c10::Device devic
   }
 }
 
+void SequenceSampler::constrain(std::unique_ptr<GrammarMatcher> grammar, std::optional<ThoughtTokens> after) {
+  grammar_ = std::move(grammar);
+  phase_ = GrammarPhase::kActive;
+  if (grammar_ && after) {
+    thought_ = *after;
+    phase_ = after->started ? GrammarPhase::kThinking : GrammarPhase::kFirstToken;
+  }
+}
+
+void SequenceSampler::fill_grammar_mask(uint8_t* mask, int64_t mask_size) {
+  grammar_->fill_mask(mask, mask_size);
+  if (phase_ == GrammarPhase::kFirstToken && thought_.open >= 0 && thought_.open < mask_size) {
+    mask[thought_.open] = 1;
+  }
+}
+
 void SequenceSampler::record(int64_t token) {
   if (token < 0 || token >= vocab_size_) {
     throw Error::invalid_argument(token_out_of_range("sampler: recorded", token, vocab_size_));
@@ -202,7 +218,23 @@ void SequenceSampler::record(int64_t token) {
   // select() is a view, so these are single device-side updates with no transfer.
   if (seen_.defined()) seen_.select(0, token).fill_(true);
   if (counts_.defined()) counts_.select(0, token).add_(1);
-  if (grammar_) grammar_->accept_token(token);
+  if (!grammar_) return;
+  switch (phase_) {
+    case GrammarPhase::kActive:
+      grammar_->accept_token(token);
+      break;
+    case GrammarPhase::kFirstToken:
+      if (token == thought_.open) {
+        phase_ = GrammarPhase::kThinking;
+      } else {
+        phase_ = GrammarPhase::kActive;
+        grammar_->accept_token(token);
+      }
+      break;
+    case GrammarPhase::kThinking:
+      if (token == thought_.close) phase_ = GrammarPhase::kActive;  // the answer starts with the next token
+      break;
+  }
 }
 
 std::vector<SampledToken> sample_batch(const at::Tensor& logits, const std::vector<SequenceSampler*>& rows) {

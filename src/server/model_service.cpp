@@ -124,23 +124,39 @@ GenerationRequest ModelService::make_request(const CompletionCall& call, std::ve
   request.stop = call.stop;
   request.cancel = std::make_shared<std::atomic<bool>>(false);
   request.grammar = call.grammar;
+  if (request.grammar && reasoning_ && chat && !call.grammar_covers_thought)
+    request.grammar_after_thought = thought_tokens(request.prompt);
   return request;
+}
+
+ModelService::ThoughtInPrompt ModelService::thought_in_prompt(const std::vector<TokenId>& prompt) const {
+  // The prompt's last tokens tell whether the template opened <think> for the model (and left it open), or
+  // wrote a closed one (Qwen3 with enable_thinking false), so that the model answers at once.
+  const size_t tail = std::min<size_t>(prompt.size(), 16);
+  const std::string end = tokenizer_->decode(std::vector<TokenId>(prompt.end() - tail, prompt.end()), false);
+  const size_t open = end.rfind("<think>"), close = end.rfind("</think>");
+  if (open != std::string::npos && (close == std::string::npos || close < open))
+    return ThoughtInPrompt::kOpen;
+  if (close != std::string::npos) return ThoughtInPrompt::kClosed;
+  return ThoughtInPrompt::kNone;
+}
+
+std::optional<ThoughtTokens> ModelService::thought_tokens(const std::vector<TokenId>& prompt) const {
+  const std::optional<TokenId> open = tokenizer_->token_to_id("<think>");
+  const std::optional<TokenId> close = tokenizer_->token_to_id("</think>");
+  const ThoughtInPrompt thought = thought_in_prompt(prompt);
+  if (!open || !close || thought == ThoughtInPrompt::kClosed) return std::nullopt;
+  return ThoughtTokens{*open, *close, thought == ThoughtInPrompt::kOpen};
 }
 
 ReplyOptions ModelService::reply_options(const CompletionCall& call,
                                          const std::vector<TokenId>& prompt) const {
   ReplyOptions options;
   options.reasoning = reasoning_;
-  if (reasoning_) {
-    // The prompt's last tokens tell whether the template opened <think> for the model (and left it open).
-    const size_t tail = std::min<size_t>(prompt.size(), 16);
-    const std::string end =
-        tokenizer_->decode(std::vector<TokenId>(prompt.end() - tail, prompt.end()), false);
-    const size_t open = end.rfind("<think>"), close = end.rfind("</think>");
-    options.starts_in_reasoning = open != std::string::npos && (close == std::string::npos || close < open);
-  }
+  if (reasoning_) options.starts_in_reasoning = thought_in_prompt(prompt) == ThoughtInPrompt::kOpen;
   if (!call.tools.is_null() && call.tool_choice != CompletionCall::ToolChoice::kNone)
     options.tools = tool_format_;
+  options.stream_arguments = call.stream;
   return options;
 }
 

@@ -62,6 +62,13 @@ class ModelService {
   std::string token_text(int64_t token) const;
 
  private:
+  enum class ThoughtInPrompt { kNone, kOpen, kClosed };
+  // Whether the chat prompt's end opened a thought for the model, or closed one (thinking off), or neither.
+  ThoughtInPrompt thought_in_prompt(const std::vector<TokenId>& prompt) const;
+  // For a grammar on a thinking model's reply: its <think> and </think> tokens, so the grammar applies after
+  // the thought; none when the prompt closed the thought already or the vocabulary lacks them.
+  std::optional<ThoughtTokens> thought_tokens(const std::vector<TokenId>& prompt) const;
+
   std::string name_;
   int64_t context_ = 0;
   int64_t slots_ = 0;

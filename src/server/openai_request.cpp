@@ -506,6 +506,7 @@ void structured_fields(const ordered_json& body, CompletionCall& call) {
         throw ApiError::bad_request("'grammar' must be a string of GBNF", key, "invalid_type");
       if (call.grammar) throw ApiError::bad_request("give 'grammar' or 'response_format', not both", key);
       call.grammar = compile_output_grammar(value.get<std::string>(), key);
+      call.grammar_covers_thought = true;
     }
   }
   if (call.tool_choice == CompletionCall::ToolChoice::kNamed) {

@@ -170,11 +170,11 @@ std::vector<json> reply_chunks(const ResponseContext& context, int64_t index, co
     chunk(std::move(d), logprobs);
   }
   for (const ToolCallDelta& call : delta.tool_calls) {
-    json first = {{"index", call.index}};
-    if (call.id) first["id"] = *call.id;
-    first["type"] = "function";
-    first["function"] = {{"name", call.name.value_or("")}, {"arguments", ""}};
-    chunk({{"tool_calls", json::array({first})}}, nullptr);
+    if (call.id) {  // a call's first chunk: id, type and name, as OpenAI sends them
+      json first = {{"index", call.index}, {"id", *call.id}, {"type", "function"}};
+      first["function"] = {{"name", call.name.value_or("")}, {"arguments", ""}};
+      chunk({{"tool_calls", json::array({first})}}, nullptr);
+    }
     if (!call.arguments.empty()) {
       chunk({{"tool_calls",
               json::array({{{"index", call.index}, {"function", {{"arguments", call.arguments}}}}})}},

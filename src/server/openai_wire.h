@@ -66,6 +66,9 @@ struct CompletionCall {
   // response_format json_object / json_schema, or the `grammar` extension (llama-server's): the output's
   // grammar; null: free text.
   std::shared_ptr<const Grammar> grammar;
+  // The `grammar` extension covers the whole reply, a thought included (as llama-server applies it); the
+  // grammars of response_format and forced tool calls apply to the answer after a thinking model's thought.
+  bool grammar_covers_thought = false;
 };
 
 // Throw ApiError (400) naming the first field that is malformed, out of range or not implemented.

@@ -50,16 +50,41 @@ void ReplyParser::emit_content(ReplyDelta& out, const std::string& text) {
 void ReplyParser::take_calls(ReplyDelta& out) {
   size_t consumed = 0;
   bool malformed = false;
-  std::vector<ToolCall> calls = complete_tool_calls(*options_.tools, section_, &consumed, &malformed);
+  std::optional<PartialToolCall> partial;
+  std::vector<ToolCall> calls =
+      complete_tool_calls(*options_.tools, section_, &consumed, &malformed, &partial);
   for (size_t i = calls_.size(); i < calls.size(); ++i) {
     ToolCallDelta delta;
     delta.index = static_cast<int64_t>(i);
-    delta.id = calls[i].id;
-    delta.name = calls[i].name;
-    delta.arguments = calls[i].arguments;
-    out.tool_calls.push_back(std::move(delta));
+    if (open_call_ == delta.index && calls[i].arguments.rfind(open_call_arguments_, 0) == 0) {
+      calls[i].id = open_call_id_;  // announced already: only the rest of its arguments
+      delta.arguments = calls[i].arguments.substr(open_call_arguments_.size());
+      open_call_.reset();
+      if (!delta.arguments.empty()) out.tool_calls.push_back(std::move(delta));
+    } else {
+      delta.id = calls[i].id;
+      delta.name = calls[i].name;
+      delta.arguments = calls[i].arguments;
+      out.tool_calls.push_back(std::move(delta));
+    }
     calls_.push_back(std::move(calls[i]));
   }
+  if (!options_.stream_arguments || !partial || malformed) return;
+  ToolCallDelta delta;
+  delta.index = static_cast<int64_t>(calls_.size());
+  if (open_call_ != delta.index) {
+    open_call_ = delta.index;
+    open_call_id_ = make_tool_call_id();
+    open_call_name_ = partial->name;
+    open_call_arguments_.clear();
+    delta.id = open_call_id_;
+    delta.name = partial->name;
+  } else if (partial->arguments.size() <= open_call_arguments_.size()) {
+    return;
+  }
+  delta.arguments = partial->arguments.substr(open_call_arguments_.size());
+  open_call_arguments_ = partial->arguments;
+  out.tool_calls.push_back(std::move(delta));
 }
 
 void ReplyParser::run(ReplyDelta& out, bool final) {
@@ -134,9 +159,15 @@ void ReplyParser::run(ReplyDelta& out, bool final) {
           size_t consumed = 0;
           bool malformed = false;
           complete_tool_calls(*options_.tools, section_, &consumed, &malformed);
-          // What never became a call (a malformed or cut-off block) is content, as vLLM returns it.
+          // What never became a call (a malformed or cut-off block) is content, as vLLM returns it, unless
+          // the stream has announced it as a call already.
           const std::string rest = section_.substr(consumed);
-          if (!all_space(rest)) emit_content(out, rest);
+          if (open_call_) {
+            calls_.push_back({open_call_id_, open_call_name_, open_call_arguments_});
+            open_call_.reset();
+          } else if (!all_space(rest)) {
+            emit_content(out, rest);
+          }
           section_.clear();
         }
         return;

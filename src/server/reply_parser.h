@@ -18,9 +18,14 @@ struct ReplyOptions {
   bool reasoning = false;            // the template thinks in <think>...</think>
   bool starts_in_reasoning = false;  // the prompt already opened <think>
   std::optional<ToolFormat> tools;   // none: tool calls are not parsed (no tools, or tool_choice none)
+  // Streaming: a call is announced (id, name) as soon as its name is complete and its arguments follow in
+  // pieces as they are written, as OpenAI streams them. A call cut off (max_tokens) then stays a call with
+  // the arguments it had; without this option it comes out whole when complete, and a cut-off one is content.
+  bool stream_arguments = false;
 };
 
-// One tool call's part of a stream chunk: the first one of a call carries id and name.
+// One tool call's part of a stream chunk: the first one of a call carries id and name, and the pieces of a
+// call's arguments add up to its arguments.
 struct ToolCallDelta {
   int64_t index = 0;
   std::optional<std::string> id, name;
@@ -60,6 +65,9 @@ class ReplyParser {
   bool reasoning_started_ = false;
   std::string reasoning_, content_;
   std::vector<ToolCall> calls_;
+  // The call announced before it was complete (stream_arguments): its index, id and the arguments sent.
+  std::optional<int64_t> open_call_;
+  std::string open_call_id_, open_call_name_, open_call_arguments_;
 };
 
 }  // namespace torchllm::server

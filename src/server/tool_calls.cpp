@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <random>
+#include <stdexcept>
 
 #include "torchllm/grammar.h"
 
@@ -31,6 +32,86 @@ size_t partial_suffix(const std::string& text, const std::string& word) {
   return 0;
 }
 
+// Past the closing quote of the JSON string starting at s[start]; npos when it is not complete yet.
+size_t json_string_end(const std::string& s, size_t start) {
+  bool escaped = false;
+  for (size_t i = start + 1; i < s.size(); ++i) {
+    if (escaped) {
+      escaped = false;
+    } else if (s[i] == '\\') {
+      escaped = true;
+    } else if (s[i] == '"') {
+      return i + 1;
+    }
+  }
+  return std::string::npos;
+}
+
+// What the members of a call object (s[start] == '{') show so far, as far as s goes.
+struct CallScan {
+  std::optional<std::string> name;
+  size_t arguments_at = std::string::npos;   // where the value of "arguments" starts
+  size_t parameters_at = std::string::npos;  // where the value of "parameters" starts
+  // The arguments value of a call whose arguments are under `key` (the other key if it is absent).
+  size_t arguments_value(const char* key) const {
+    const bool parameters_first = std::string(key) == "parameters";
+    const size_t first = parameters_first ? parameters_at : arguments_at;
+    return first != std::string::npos ? first : (parameters_first ? arguments_at : parameters_at);
+  }
+};
+
+CallScan scan_call(const std::string& s, size_t start) {
+  CallScan out;
+  size_t i = start + 1;
+  for (;;) {
+    i = skip_space(s, i);
+    if (i >= s.size() || s[i] != '"') return out;
+    const size_t key_end = json_string_end(s, i);
+    if (key_end == std::string::npos) return out;
+    std::string key;
+    try {
+      key = ordered_json::parse(s.substr(i, key_end - i)).get<std::string>();
+    } catch (const nlohmann::json::exception&) {
+      return out;
+    }
+    i = skip_space(s, key_end);
+    if (i >= s.size() || s[i] != ':') return out;
+    i = skip_space(s, i + 1);
+    if (i >= s.size()) return out;
+    if (key == "arguments") out.arguments_at = i;
+    if (key == "parameters") out.parameters_at = i;
+    size_t end = std::string::npos;
+    if (s[i] == '"') {
+      end = json_string_end(s, i);
+      if (key == "name" && end != std::string::npos) {
+        try {
+          out.name = ordered_json::parse(s.substr(i, end - i)).get<std::string>();
+        } catch (const nlohmann::json::exception&) {
+          return out;
+        }
+      }
+    } else if (s[i] == '{' || s[i] == '[') {
+      end = json_value_end(s, i);
+    } else {
+      end = s.find_first_of(",}", i);
+    }
+    if (end == std::string::npos) return out;
+    i = skip_space(s, end);
+    if (i >= s.size() || s[i] != ',') return out;
+    ++i;
+  }
+}
+
+// The call object at s[start] as far as it is written: its name and the text of its arguments object so far.
+std::optional<PartialToolCall> partial_call(const std::string& s, size_t start, const char* arguments_key) {
+  if (start >= s.size() || s[start] != '{') return std::nullopt;
+  const CallScan scan = scan_call(s, start);
+  const size_t at = scan.arguments_value(arguments_key);
+  if (!scan.name || at == std::string::npos || at >= s.size() || s[at] != '{') return std::nullopt;
+  const size_t end = json_value_end(s, at);
+  return PartialToolCall{*scan.name, s.substr(at, end == std::string::npos ? std::string::npos : end - at)};
+}
+
 // {"name": ..., "arguments" | "parameters": {...} or "..."} -> a call; none when it is not one.
 std::optional<ToolCall> call_of(const std::string& json_text, const char* arguments_key) {
   ordered_json value;
@@ -51,13 +132,19 @@ std::optional<ToolCall> call_of(const std::string& json_text, const char* argume
     call.arguments = "{}";
   } else if (arguments->is_string()) {
     call.arguments = arguments->get<std::string>();
+  } else if (arguments->is_object()) {
+    // The model's own text of the object (the parse above proved it JSON), as a stream sends it.
+    const size_t at = scan_call(json_text, skip_space(json_text, 0)).arguments_value(arguments_key);
+    const size_t end = at == std::string::npos ? std::string::npos : json_value_end(json_text, at);
+    call.arguments = end == std::string::npos ? arguments->dump() : json_text.substr(at, end - at);
   } else {
     call.arguments = arguments->dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   }
   return call;
 }
 
-std::vector<ToolCall> hermes_calls(const std::string& s, size_t* consumed, bool* malformed) {
+std::vector<ToolCall> hermes_calls(const std::string& s, size_t* consumed, bool* malformed,
+                                   std::optional<PartialToolCall>* partial) {
   std::vector<ToolCall> calls;
   size_t i = 0;
   const std::string open = kHermesOpen, close = kHermesClose;
@@ -68,7 +155,10 @@ std::vector<ToolCall> hermes_calls(const std::string& s, size_t* consumed, bool*
       break;
     }
     const size_t end = s.find(close, start + open.size());
-    if (end == std::string::npos) break;
+    if (end == std::string::npos) {
+      *partial = partial_call(s, skip_space(s, start + open.size()), "arguments");
+      break;
+    }
     std::optional<ToolCall> call =
         call_of(s.substr(start + open.size(), end - start - open.size()), "arguments");
     if (!call) {
@@ -82,7 +172,8 @@ std::vector<ToolCall> hermes_calls(const std::string& s, size_t* consumed, bool*
   return calls;
 }
 
-std::vector<ToolCall> llama_calls(const std::string& s, size_t* consumed, bool* malformed) {
+std::vector<ToolCall> llama_calls(const std::string& s, size_t* consumed, bool* malformed,
+                                  std::optional<PartialToolCall>* partial) {
   std::vector<ToolCall> calls;
   const std::string tag = kPythonTag;
   size_t i = s.compare(0, tag.size(), tag) == 0 ? tag.size() : 0;
@@ -102,7 +193,10 @@ std::vector<ToolCall> llama_calls(const std::string& s, size_t* consumed, bool* 
       break;
     }
     const size_t end = json_value_end(s, start);
-    if (end == std::string::npos) break;
+    if (end == std::string::npos) {
+      *partial = partial_call(s, start, "parameters");
+      break;
+    }
     std::optional<ToolCall> call = call_of(s.substr(start, end - start), "parameters");
     if (!call) {
       *malformed = true;
@@ -115,7 +209,8 @@ std::vector<ToolCall> llama_calls(const std::string& s, size_t* consumed, bool* 
   return calls;
 }
 
-std::vector<ToolCall> mistral_calls(const std::string& s, size_t* consumed, bool* malformed) {
+std::vector<ToolCall> mistral_calls(const std::string& s, size_t* consumed, bool* malformed,
+                                    std::optional<PartialToolCall>* partial) {
   std::vector<ToolCall> calls;
   const std::string open = kMistralOpen, args = kMistralArgs;
   size_t i = 0;
@@ -142,7 +237,10 @@ std::vector<ToolCall> mistral_calls(const std::string& s, size_t* consumed, bool
           break;
         }
         const size_t end = json_value_end(s, k);
-        if (end == std::string::npos) break;
+        if (end == std::string::npos) {
+          *partial = partial_call(s, k, "arguments");
+          break;
+        }
         std::optional<ToolCall> call = call_of(s.substr(k, end - k), "arguments");
         if (!call) {
           *malformed = true;
@@ -162,13 +260,17 @@ std::vector<ToolCall> mistral_calls(const std::string& s, size_t* consumed, bool
     const size_t body = skip_space(s, marker + args.size());
     if (body >= s.size()) break;
     const size_t end = json_value_end(s, body);
-    if (end == std::string::npos) break;
+    if (end == std::string::npos) {
+      if (s[body] == '{') *partial = PartialToolCall{s.substr(start, marker - start), s.substr(body)};
+      break;
+    }
     ToolCall call;
     call.id = make_tool_call_id();
     call.name = s.substr(start, marker - start);
     try {
-      call.arguments = ordered_json::parse(s.substr(body, end - body)).dump();
-    } catch (const nlohmann::json::exception&) {
+      if (!ordered_json::parse(s.substr(body, end - body)).is_object()) throw std::invalid_argument("");
+      call.arguments = s.substr(body, end - body);
+    } catch (const std::exception&) {
       *malformed = true;
       break;
     }
@@ -274,15 +376,18 @@ size_t find_tool_opener(ToolFormat format, const std::string& content, bool at_r
 }
 
 std::vector<ToolCall> complete_tool_calls(ToolFormat format, const std::string& section, size_t* consumed,
-                                          bool* malformed) {
+                                          bool* malformed, std::optional<PartialToolCall>* partial) {
   *malformed = false;
+  std::optional<PartialToolCall> unused;
+  if (partial == nullptr) partial = &unused;
+  *partial = std::nullopt;
   switch (format) {
     case ToolFormat::kHermes:
-      return hermes_calls(section, consumed, malformed);
+      return hermes_calls(section, consumed, malformed, partial);
     case ToolFormat::kLlama3Json:
-      return llama_calls(section, consumed, malformed);
+      return llama_calls(section, consumed, malformed, partial);
     case ToolFormat::kMistral:
-      return mistral_calls(section, consumed, malformed);
+      return mistral_calls(section, consumed, malformed, partial);
   }
   return {};
 }

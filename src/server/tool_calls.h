@@ -37,10 +37,20 @@ std::string make_tool_call_id();
 // the start of an opener, so a stream holds them back until the next text decides.
 size_t find_tool_opener(ToolFormat format, const std::string& content, bool at_reply_start, size_t* held);
 
+// The call being written after the complete ones, once its name is complete and its arguments object has
+// begun: `arguments` is that object's text so far, which the finished call's arguments will start with.
+struct PartialToolCall {
+  std::string name;
+  std::string arguments;
+};
+
 // The calls complete in `section` (text from the opener on). `consumed`: bytes of section they cover.
 // `malformed`: set when a complete block is not a well-formed call (the rest is then not a call).
+// `partial` (optional): set to the call being written after them, if it shows a name and arguments yet.
+// A call's arguments are the model's own text of its arguments object (valid JSON, spacing kept), so that
+// a stream of their pieces adds up to them.
 std::vector<ToolCall> complete_tool_calls(ToolFormat format, const std::string& section, size_t* consumed,
-                                          bool* malformed);
+                                          bool* malformed, std::optional<PartialToolCall>* partial = nullptr);
 
 // Past the end of the JSON object or array starting at text[start] (strings and escapes respected); npos
 // when it is not complete yet.

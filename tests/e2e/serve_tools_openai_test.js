@@ -27,6 +27,9 @@ const tools = [
       additionalProperties: false}}},
 ];
 const schemas = {get_weather: Weather, get_time: Time};
+// Thinking off where a grammar constrains the answer: with thinking on the grammar applies after the thought,
+// which random weights may never close (the last test checks that order on purpose).
+const noThinking = {chat_template_kwargs: {enable_thinking: false}};
 const messages = [{role: 'user', content: 'What is the weather in Paris and the time in Tokyo?'}];
 
 function checkCall(call) {
@@ -37,7 +40,8 @@ function checkCall(call) {
 }
 
 test('tool_choice required: message.tool_calls with valid arguments, finish_reason tool_calls', async () => {
-  const r = await client.chat.completions.create({model, messages, tools, tool_choice: 'required', max_tokens: 120});
+  const r = await client.chat.completions.create({model, messages, tools, tool_choice: 'required', max_tokens: 120,
+    ...noThinking});
   const choice = r.choices[0];
   assert.equal(choice.finish_reason, 'tool_calls');
   assert.equal(choice.message.content, null);
@@ -47,7 +51,7 @@ test('tool_choice required: message.tool_calls with valid arguments, finish_reas
 
 test('a named tool, streamed: id and name first, then arguments; no markup as content', async () => {
   const stream = await client.chat.completions.create({
-    model, messages, tools, stream: true, max_tokens: 120, parallel_tool_calls: false,
+    model, messages, tools, stream: true, max_tokens: 120, parallel_tool_calls: false, ...noThinking,
     tool_choice: {type: 'function', function: {name: 'get_time'}}});
   let content = '';
   const deltas = [];
@@ -65,13 +69,17 @@ test('a named tool, streamed: id and name first, then arguments; no markup as co
   assert.equal(deltas[0].index, 0);
   assert.match(deltas[0].id, /^call_/);
   assert.equal(deltas[0].function.name, 'get_time');
+  // Only the first delta of the call carries its id and name; the arguments come in several pieces.
+  assert.ok(deltas.slice(1).every((d) => d.id === undefined && (d.function.name === undefined)));
+  assert.ok(deltas.filter((d) => d.function.arguments).length >= 3, 'arguments streamed in pieces');
   const args = deltas.filter((d) => d.index === 0).map((d) => d.function.arguments || '').join('');
   Time.parse(JSON.parse(args));
   assert.ok(deltas.every((d) => d.index === 0), 'parallel_tool_calls false gives one call');
 });
 
 test('the stream helper assembles the tool call', async () => {
-  const runner = client.chat.completions.stream({model, messages, tools, tool_choice: 'required', max_tokens: 120});
+  const runner = client.chat.completions.stream({model, messages, tools, tool_choice: 'required', max_tokens: 120,
+    ...noThinking});
   const done = await runner.finalChatCompletion();
   const message = done.choices[0].message;
   assert.ok(message.tool_calls.length >= 1);
@@ -81,7 +89,7 @@ test('the stream helper assembles the tool call', async () => {
 test('runTools: two local functions run and their results go back to the model', async () => {
   const seen = [];
   const runner = client.chat.completions.runTools({
-    model, messages, max_tokens: 120, tool_choice: 'required', parallel_tool_calls: false,
+    model, messages, max_tokens: 120, tool_choice: 'required', parallel_tool_calls: false, ...noThinking,
     tools: [
       {type: 'function', function: {name: 'get_weather', parse: (s) => Weather.parse(JSON.parse(s)),
         function: (args) => { seen.push(['get_weather', args]); return '21C'; },
@@ -110,7 +118,7 @@ test('tool_choice auto and none are accepted; none never returns calls', async (
 test('response_format json_schema through the zod helper: parsed and valid', async () => {
   const Person = z.object({name: z.string().regex(/^[A-Za-z ]{1,12}$/), age: z.number().int(), tags: z.array(z.enum(['a', 'b'])).max(2)});
   const r = await client.chat.completions.parse({
-    model, max_tokens: 150, messages: [{role: 'user', content: 'Describe a person.'}],
+    model, max_tokens: 150, messages: [{role: 'user', content: 'Describe a person.'}], ...noThinking,
     response_format: zodResponseFormat(Person, 'person')});
   const message = r.choices[0].message;
   assert.equal(r.choices[0].finish_reason, 'stop');
@@ -121,6 +129,7 @@ test('response_format json_schema through the zod helper: parsed and valid', asy
 test('response_format json_object gives a JSON object', async () => {
   const r = await client.chat.completions.create({
     model, max_tokens: 60, messages: [{role: 'user', content: 'JSON please'}], response_format: {type: 'json_object'},
+    ...noThinking,
     // Random weights ramble: keep the object small by banning nothing but letting max_tokens end it if it must.
   });
   if (r.choices[0].finish_reason === 'stop') {
@@ -152,6 +161,19 @@ test('reasoning_content: a <think> block is split from the content, whole and st
   }
   assert.equal(reasoning, message.reasoning_content);
   assert.equal(content, message.content);
+});
+
+test('with thinking on, a forced call follows the thought: the grammar starts after </think>', async () => {
+  // The bias makes the first token <think> (the one token besides the grammar's that may open a reply) and
+  // the second </think>; the call after them is still the grammar's.
+  const [open, close] = JSON.parse(process.env.TORCHLLM_THINK_IDS);
+  const r = await client.chat.completions.create({model, messages, tools, tool_choice: 'required', max_tokens: 120,
+    parallel_tool_calls: false, logprobs: true, logit_bias: {[open]: 50, [close]: 100}});
+  const choice = r.choices[0];
+  assert.equal(choice.finish_reason, 'tool_calls');
+  assert.equal(choice.message.tool_calls.length, 1);
+  choice.message.tool_calls.forEach(checkCall);
+  assert.deepEqual(choice.logprobs.content.slice(0, 2).map((t) => t.token), ['<think>', '</think>']);
 });
 
 test('an unsupported schema keyword is a 400 naming it', async () => {

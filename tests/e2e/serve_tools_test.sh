@@ -33,7 +33,8 @@ for _ in $(seq 1 300); do
   sleep 0.1
 done
 failures=0
-export TORCHLLM_BASE_URL="$base" TORCHLLM_MODEL=tiny-chat NODE_PATH="$clients"
+think_ids="$("$torchllm" tokenize -m "$model" --no-add-special "<think></think>")"
+export TORCHLLM_BASE_URL="$base" TORCHLLM_MODEL=tiny-chat NODE_PATH="$clients" TORCHLLM_THINK_IDS="$think_ids"
 node "$(dirname "$0")/serve_tools_openai_test.js" || failures=$((failures + 1))
 node "$(dirname "$0")/serve_tools_ai_sdk_test.js" || failures=$((failures + 1))
 kill -TERM "$server_pid"

@@ -2,6 +2,7 @@
 // boundaries, and the trie-walked token mask against the token-by-token answer.
 #include "torchllm/grammar.h"
 
+#include <ATen/ATen.h>
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
@@ -10,6 +11,7 @@
 #include <vector>
 
 #include "torchllm/error.h"
+#include "torchllm/sampler.h"
 
 namespace torchllm {
 namespace {
@@ -162,6 +164,63 @@ TEST(GrammarMatcher, TrieMaskEqualsTokenByTokenAnswer) {
       m.accept_token(pick);
     }
   }
+}
+
+// A grammar after a thought: bytes 0..255, 256 an end token, 257 <think> and 258 </think> (no bytes).
+class GrammarAfterThought : public ::testing::Test {
+ protected:
+  static constexpr int64_t kEnd = 256, kOpen = 257, kClose = 258, kVocab = 259;
+  std::shared_ptr<const TokenTrie> trie() const {
+    std::vector<std::string> tokens;
+    for (int b = 0; b < 256; ++b) tokens.emplace_back(1, static_cast<char>(b));
+    tokens.resize(kVocab);
+    return std::make_shared<TokenTrie>(tokens, std::vector<int64_t>{kEnd});
+  }
+  std::unique_ptr<SequenceSampler> sampler(std::optional<ThoughtTokens> thought) const {
+    SamplingParams greedy;
+    greedy.temperature = 0;
+    auto s = std::make_unique<SequenceSampler>(greedy, c10::kCPU, kVocab, std::vector<int64_t>{});
+    s->constrain(std::make_unique<GrammarMatcher>(Grammar::from_gbnf("root ::= \"yes\" | \"no\""), trie()),
+                 thought);
+    return s;
+  }
+  // Greedy over logits that rank `order` first, second, ...
+  static int64_t pick(SequenceSampler& s, const std::vector<int64_t>& order) {
+    at::Tensor logits = at::zeros({1, kVocab});
+    for (size_t i = 0; i < order.size(); ++i) logits[0][order[i]] = 10.0 - static_cast<double>(i);
+    return sample_batch(logits, {&s})[0].token;
+  }
+};
+
+TEST_F(GrammarAfterThought, AThoughtIsFreeAndTheAnswerFollowsTheGrammar) {
+  auto s = sampler(ThoughtTokens{kOpen, kClose, false});
+  EXPECT_TRUE(s->constrained_now());
+  EXPECT_EQ(s->grammar(), nullptr);  // not yet: the reply may open a thought
+  EXPECT_EQ(pick(*s, {'x', kOpen, 'y'}), kOpen);
+  EXPECT_FALSE(s->constrained_now());
+  EXPECT_EQ(pick(*s, {'x', 'y'}), 'x');  // free inside the thought
+  EXPECT_EQ(pick(*s, {kEnd, 'q'}), kEnd);
+  EXPECT_EQ(pick(*s, {kClose, 'n'}), kClose);
+  ASSERT_NE(s->grammar(), nullptr);
+  EXPECT_EQ(pick(*s, {'x', kOpen, 'n'}), 'n');  // the grammar now, and no second thought
+  EXPECT_EQ(pick(*s, {'x', 'o'}), 'o');
+  EXPECT_TRUE(s->grammar()->finished());
+}
+
+TEST_F(GrammarAfterThought, AReplyWithoutAThoughtIsConstrainedFromItsFirstToken) {
+  auto s = sampler(ThoughtTokens{kOpen, kClose, false});
+  EXPECT_EQ(pick(*s, {'x', 'y', kOpen}), 'y');
+  ASSERT_NE(s->grammar(), nullptr);
+  EXPECT_EQ(pick(*s, {kOpen, 'x', 'e'}), 'e');
+  // A prompt that opened the thought: free until </think>.
+  auto started = sampler(ThoughtTokens{kOpen, kClose, true});
+  EXPECT_FALSE(started->constrained_now());
+  EXPECT_EQ(pick(*started, {'x'}), 'x');
+  EXPECT_EQ(pick(*started, {kClose}), kClose);
+  EXPECT_EQ(pick(*started, {'x', 'n'}), 'n');
+  // Without thought tokens the grammar holds from the start, as before.
+  auto plain = sampler(std::nullopt);
+  EXPECT_EQ(pick(*plain, {kOpen, 'x', 'n'}), 'n');
 }
 
 }  // namespace

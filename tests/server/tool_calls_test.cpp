@@ -18,9 +18,28 @@ struct Parsed {
   std::vector<ToolCall> calls;
   std::string streamed_reasoning, streamed_content;
   std::vector<ToolCallDelta> streamed_calls;
+  // With stream_arguments: the calls merged from their deltas, and how many deltas carried arguments.
+  std::vector<ToolCallDelta> piecewise_calls;
+  size_t argument_pieces = 0;
 };
 
-// The reply parsed whole, and again pushed one byte at a time.
+// Stream deltas merged per call: the first of a call carries its id and name, the others add arguments.
+void merge(const std::vector<ToolCallDelta>& deltas, std::vector<ToolCallDelta>* calls, size_t* pieces) {
+  for (const ToolCallDelta& d : deltas) {
+    if (!d.arguments.empty()) ++*pieces;
+    if (d.id) {
+      EXPECT_EQ(d.index, static_cast<int64_t>(calls->size()));
+      EXPECT_TRUE(d.name.has_value());
+      calls->push_back(d);
+      continue;
+    }
+    EXPECT_FALSE(d.name.has_value());
+    ASSERT_LT(d.index, static_cast<int64_t>(calls->size()));
+    (*calls)[static_cast<size_t>(d.index)].arguments += d.arguments;
+  }
+}
+
+// The reply parsed whole, and again pushed one byte at a time, with and without streamed arguments.
 Parsed parse(const ReplyOptions& options, const std::string& reply) {
   Parsed out;
   ReplyParser whole(options);
@@ -46,6 +65,27 @@ Parsed parse(const ReplyOptions& options, const std::string& reply) {
     EXPECT_EQ(out.streamed_calls[i].arguments, out.calls[i].arguments);
     EXPECT_EQ(out.streamed_calls[i].id.value_or("").rfind("call_", 0), 0u);
   }
+
+  ReplyOptions piecewise_options = options;
+  piecewise_options.stream_arguments = true;
+  ReplyParser piecewise(piecewise_options);
+  std::string reasoning, content;
+  auto take_pieces = [&](const ReplyDelta& d) {
+    reasoning += d.reasoning;
+    content += d.content;
+    merge(d.tool_calls, &out.piecewise_calls, &out.argument_pieces);
+  };
+  for (char c : reply) take_pieces(piecewise.push(std::string(1, c)));
+  take_pieces(piecewise.finish());
+  EXPECT_EQ(reasoning, out.reasoning) << reply;
+  EXPECT_EQ(content, out.content) << reply;
+  EXPECT_EQ(out.piecewise_calls.size(), out.calls.size()) << reply;
+  EXPECT_EQ(piecewise.tool_calls().size(), out.calls.size()) << reply;
+  for (size_t i = 0; i < out.piecewise_calls.size() && i < out.calls.size(); ++i) {
+    EXPECT_EQ(out.piecewise_calls[i].name.value_or(""), out.calls[i].name);
+    EXPECT_EQ(out.piecewise_calls[i].arguments, out.calls[i].arguments);
+    EXPECT_EQ(piecewise.tool_calls()[i].id, out.piecewise_calls[i].id.value_or(""));
+  }
   return out;
 }
 
@@ -63,7 +103,7 @@ TEST(ToolCalls, HermesBlocksAfterContent) {
   EXPECT_EQ(p.content, "Let me look.\n");
   ASSERT_EQ(p.calls.size(), 2u);
   EXPECT_EQ(p.calls[0].name, "get_weather");
-  EXPECT_EQ(p.calls[0].arguments, "{\"city\":\"Paris\"}");
+  EXPECT_EQ(p.calls[0].arguments, "{\"city\": \"Paris\"}");  // the model's own text
   EXPECT_EQ(p.calls[1].name, "get_time");
   EXPECT_EQ(p.calls[1].arguments, "{}");
   EXPECT_NE(p.calls[0].id, p.calls[1].id);
@@ -88,14 +128,14 @@ TEST(ToolCalls, Llama3Json) {
                          "{\"name\": \"get_weather\", \"parameters\": {\"city\": \"San Francisco, CA\"}}");
   ASSERT_EQ(p.calls.size(), 1u);
   EXPECT_EQ(p.calls[0].name, "get_weather");
-  EXPECT_EQ(p.calls[0].arguments, "{\"city\":\"San Francisco, CA\"}");
+  EXPECT_EQ(p.calls[0].arguments, "{\"city\": \"San Francisco, CA\"}");
   EXPECT_EQ(p.content, "");
   const Parsed two =
       parse(tools(ToolFormat::kLlama3Json),
             "<|python_tag|>{\"name\": \"a\", \"parameters\": {\"x\": \"}\"}}; {\"name\": \"b\", "
             "\"parameters\": {}}");
   ASSERT_EQ(two.calls.size(), 2u);
-  EXPECT_EQ(two.calls[0].arguments, "{\"x\":\"}\"}");
+  EXPECT_EQ(two.calls[0].arguments, "{\"x\": \"}\"}");
   EXPECT_EQ(two.calls[1].name, "b");
   const Parsed text = parse(tools(ToolFormat::kLlama3Json), "  The answer is {42}.");
   EXPECT_TRUE(text.calls.empty());
@@ -107,12 +147,73 @@ TEST(ToolCalls, Mistral) {
                          "[TOOL_CALLS][{\"name\": \"get_weather\", \"arguments\": {\"city\": \"Paris\"}}, "
                          "{\"name\": \"get_time\", \"arguments\": {\"tz\": \"CET\"}}]");
   ASSERT_EQ(p.calls.size(), 2u);
-  EXPECT_EQ(p.calls[1].arguments, "{\"tz\":\"CET\"}");
+  EXPECT_EQ(p.calls[1].arguments, "{\"tz\": \"CET\"}");
   const Parsed args =
       parse(tools(ToolFormat::kMistral), "[TOOL_CALLS]get_weather[ARGS]{\"city\": \"Paris\"}");
   ASSERT_EQ(args.calls.size(), 1u);
   EXPECT_EQ(args.calls[0].name, "get_weather");
-  EXPECT_EQ(args.calls[0].arguments, "{\"city\":\"Paris\"}");
+  EXPECT_EQ(args.calls[0].arguments, "{\"city\": \"Paris\"}");
+}
+
+// With stream_arguments a call is announced once its name is complete and its arguments follow byte by byte
+// (for every format); the pieces add up to the finished call's arguments (checked by parse()).
+TEST(ToolCalls, ArgumentsStreamInPieces) {
+  const Parsed hermes = parse(
+      tools(ToolFormat::kHermes),
+      "<tool_call>\n{\"name\": \"get_weather\", \"arguments\": {\"city\": \"Paris\", \"days\": [1, 2]}}\n"
+      "</tool_call>\n<tool_call>\n{\"arguments\": {\"tz\": \"CET\"}, \"name\": \"get_time\"}\n</tool_call>");
+  ASSERT_EQ(hermes.piecewise_calls.size(), 2u);
+  // 33 bytes of the first call's arguments one at a time; the second names itself only after them, so
+  // they come in one piece with its name.
+  EXPECT_EQ(hermes.argument_pieces, 34u);
+  EXPECT_EQ(hermes.calls[1].arguments, "{\"tz\": \"CET\"}");
+  const Parsed llama = parse(tools(ToolFormat::kLlama3Json),
+                             "{\"name\": \"a\", \"parameters\": {\"x\": \"}\\\"{\"}}; {\"name\": \"b\", "
+                             "\"parameters\": {}}");
+  ASSERT_EQ(llama.calls.size(), 2u);
+  EXPECT_EQ(llama.calls[0].arguments, "{\"x\": \"}\\\"{\"}");
+  EXPECT_GT(llama.argument_pieces, 10u);
+  const Parsed mistral = parse(tools(ToolFormat::kMistral),
+                               "[TOOL_CALLS][{\"name\": \"f\", \"arguments\": {\"a\": 1}}, "
+                               "{\"name\": \"g\", \"arguments\": {\"b\": {\"c\": 2}}}]");
+  ASSERT_EQ(mistral.calls.size(), 2u);
+  EXPECT_EQ(mistral.calls[1].arguments, "{\"b\": {\"c\": 2}}");
+  EXPECT_GT(mistral.argument_pieces, 10u);
+  const Parsed args =
+      parse(tools(ToolFormat::kMistral), "[TOOL_CALLS]get_weather[ARGS]{\"city\": \"Paris\"}");
+  EXPECT_EQ(args.argument_pieces, 17u);
+}
+
+// A stream cut off inside a call's arguments (max_tokens) keeps the call it announced, with the arguments it
+// had; the same reply parsed whole is content.
+TEST(ToolCalls, AStreamCutOffInsideArgumentsKeepsItsCall) {
+  const std::string reply = "Sure.\n<tool_call>\n{\"name\": \"f\", \"arguments\": {\"city\": \"Par";
+  ReplyOptions options = tools(ToolFormat::kHermes);
+  options.stream_arguments = true;
+  ReplyParser stream(options);
+  std::vector<ToolCallDelta> calls;
+  size_t pieces = 0;
+  std::string content;
+  for (char c : reply) {
+    const ReplyDelta d = stream.push(std::string(1, c));
+    content += d.content;
+    merge(d.tool_calls, &calls, &pieces);
+  }
+  const ReplyDelta last = stream.finish();
+  content += last.content;
+  merge(last.tool_calls, &calls, &pieces);
+  EXPECT_EQ(content, "Sure.\n");
+  ASSERT_EQ(calls.size(), 1u);
+  EXPECT_EQ(calls[0].name, "f");
+  EXPECT_EQ(calls[0].arguments, "{\"city\": \"Par");
+  ASSERT_EQ(stream.tool_calls().size(), 1u);
+  EXPECT_EQ(stream.tool_calls()[0].arguments, "{\"city\": \"Par");
+  EXPECT_EQ(stream.tool_calls()[0].id, calls[0].id.value_or(""));
+  ReplyParser whole(tools(ToolFormat::kHermes));
+  whole.push(reply);
+  whole.finish();
+  EXPECT_TRUE(whole.tool_calls().empty());
+  EXPECT_EQ(whole.content(), reply);
 }
 
 TEST(Reasoning, ThinkBlockAndContent) {
@@ -208,8 +309,8 @@ TEST(ToolCalls, Qwen3TemplateRoundTrip) {
   const Parsed p = parse(reply, turn);
   ASSERT_EQ(p.calls.size(), 2u) << turn;
   EXPECT_EQ(p.calls[0].name, "get_weather");
-  EXPECT_EQ(p.calls[0].arguments, "{\"city\":\"Paris\",\"days\":3}");
-  EXPECT_EQ(p.calls[1].arguments, "{\"city\":\"Nice\"}");
+  EXPECT_EQ(p.calls[0].arguments, "{\"city\": \"Paris\", \"days\": 3}");
+  EXPECT_EQ(p.calls[1].arguments, "{\"city\": \"Nice\"}");
   EXPECT_EQ(p.content, "");
   // The calls as the template wrote them, after any (empty) think block, are what the grammar produces.
   const size_t first_call = turn.find("<tool_call>");
