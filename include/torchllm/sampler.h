@@ -52,7 +52,8 @@ struct TokenLogprob {
 };
 
 struct SampledToken {
-  int64_t token = 0;
+  int64_t token = 0;  // -1 when the row could not be sampled: `error` says why
+  std::string error;
   float logprob = 0.0f;  // of the unmodified distribution (log_softmax of the raw logits); 0 unless asked
   std::vector<TokenLogprob> top;  // the top_logprobs most likely tokens of that distribution, best first
 };
@@ -109,7 +110,8 @@ class SequenceSampler {
 };
 
 // logits: [rows, vocab] float32 on any device, rows[i] owns row i. Applies, per row and in this order: the
-// grammar's mask (rows with a grammar only; a row whose grammar allows no token is Error(kInvalidArgument)),
+// grammar's mask (rows with a grammar only; a row whose grammar allows no token gets token -1 and an error,
+// and the other rows are sampled as ever),
 // logit_bias, repetition / presence / frequency penalties, temperature, top_k, top_p, min_p; then samples
 // (argmax when temperature is 0) with the row's own generator. Records each sampled token in its sampler.
 // Copies to the host only the sampled ids (and the logprobs asked for).

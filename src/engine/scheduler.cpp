@@ -3,7 +3,9 @@
 #include <ATen/ATen.h>
 #include <c10/util/Exception.h>
 
+#include <chrono>
 #include <deque>
+#include <future>
 #include <string>
 
 #include "engine/sequence.h"
@@ -38,8 +40,13 @@ struct Scheduler::Impl {
   SequenceId next_id = 1;
   std::deque<std::unique_ptr<Sequence>> waiting;
   std::vector<std::unique_ptr<Sequence>> running;
-  // Every token's bytes as a trie, built when the first constrained generation arrives.
-  std::shared_ptr<const TokenTrie> trie;
+  // Every token's bytes as a trie, built on a worker thread when the first constrained generation arrives
+  // (up to a second for a 150k vocabulary): constrained sequences wait for it in the queue while the others
+  // run on.
+  std::shared_future<std::shared_ptr<const TokenTrie>> trie;
+  bool trie_ready() const {
+    return trie.valid() && trie.wait_for(std::chrono::seconds(0)) == std::future_status::ready;
+  }
 };
 
 std::unique_ptr<SequenceSampler> Scheduler::Impl::make_sampler(const GenerationRequest& request) {
@@ -47,12 +54,7 @@ std::unique_ptr<SequenceSampler> Scheduler::Impl::make_sampler(const GenerationR
   auto sampler =
       std::make_unique<SequenceSampler>(request.sampling, model.device(), model.config().vocab_size, prompt);
   if (request.grammar) {
-    if (!trie) {
-      const std::vector<TokenId>& eos = tokenizer.special_tokens().eos;
-      trie =
-          std::make_shared<TokenTrie>(token_bytes(tokenizer), std::vector<int64_t>(eos.begin(), eos.end()));
-    }
-    sampler->constrain(std::make_unique<GrammarMatcher>(request.grammar, trie),
+    sampler->constrain(std::make_unique<GrammarMatcher>(request.grammar, trie.get()),
                        request.grammar_after_thought);
   }
   return sampler;
@@ -87,6 +89,15 @@ Scheduler::SequenceId Scheduler::submit(GenerationRequest request, GenerationCal
                                   std::to_string(*request.max_tokens));
   }
   request.sampling.validate(vocab);
+  if (request.grammar && !impl_->trie.valid()) {
+    const std::vector<TokenId>& eos = impl_->tokenizer.special_tokens().eos;
+    impl_->trie = std::async(std::launch::async,
+                             [&tokenizer = impl_->tokenizer, end = std::vector<int64_t>(eos.begin(), eos.end())] {
+                               return std::shared_ptr<const TokenTrie>(
+                                   std::make_shared<TokenTrie>(token_bytes(tokenizer), end));
+                             })
+                      .share();
+  }
   const SequenceId id = impl_->next_id++;
   impl_->waiting.push_back(std::make_unique<Sequence>(id, std::move(request), std::move(callbacks),
                                                       impl_->tokenizer, impl_->options.max_seq));
@@ -109,8 +120,12 @@ void Scheduler::Impl::drop_cancelled() {
 }
 
 void Scheduler::Impl::admit() {
-  while (!waiting.empty()) {
-    Sequence& next = *waiting.front();
+  for (auto it = waiting.begin(); it != waiting.end();) {
+    Sequence& next = **it;
+    if (next.request().grammar && !trie_ready()) {  // its trie is still being built
+      ++it;
+      continue;
+    }
     const std::vector<TokenId>& prompt = next.request().prompt;
     std::optional<KvSlots::Acquired> slot = slots.acquire(std::vector<int64_t>(prompt.begin(), prompt.end()));
     if (!slot) return;
@@ -119,11 +134,16 @@ void Scheduler::Impl::admit() {
     } catch (const std::exception& e) {
       slots.release(slot->slot);
       next.fail(e.what());
-      waiting.pop_front();
+      it = waiting.erase(it);
       continue;
     }
-    running.push_back(std::move(waiting.front()));
-    waiting.pop_front();
+    running.push_back(std::move(*it));
+    it = waiting.erase(it);
+  }
+  // Nothing to run but sequences waiting for the trie: wait for it rather than spin.
+  if (running.empty() && !waiting.empty() && trie.valid()) {
+    trie.wait();
+    if (trie_ready()) admit();
   }
 }
 

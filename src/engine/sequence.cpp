@@ -53,6 +53,10 @@ bool Sequence::computed(int64_t n) {
 }
 
 void Sequence::accept(const SampledToken& token) {
+  if (token.token < 0) {  // this row alone could not be sampled (its grammar is stuck)
+    fail(token.error);
+    return;
+  }
   const TokenId id = static_cast<TokenId>(token.token);
   const auto now = Clock::now();
   if (result_.tokens.empty()) first_token_ = now;

@@ -142,35 +142,39 @@ void check_batch(const at::Tensor& logits, const std::vector<SequenceSampler*>& 
 }
 
 // Sets the logits a row's grammar forbids to -inf; rows without a grammar are not touched (nor copied).
-void apply_grammars(at::Tensor& x, const std::vector<SequenceSampler*>& rows) {
+// Returns the rows whose grammar allows no token at all (left unmasked, to be reported, not sampled).
+std::vector<bool> apply_grammars(at::Tensor& x, const std::vector<SequenceSampler*>& rows) {
+  std::vector<bool> dead(rows.size(), false);
   std::vector<int64_t> constrained;
   for (size_t i = 0; i < rows.size(); ++i) {
     if (rows[i]->constrained_now()) constrained.push_back(static_cast<int64_t>(i));
   }
-  if (constrained.empty()) return;
+  if (constrained.empty()) return dead;
   const int64_t vocab = x.size(1);
   const int64_t k = static_cast<int64_t>(constrained.size());
   at::Tensor allowed = at::empty({k, vocab}, at::kBool);  // [constrained rows, vocab] on the host
   auto* data = reinterpret_cast<uint8_t*>(allowed.data_ptr<bool>());
   for (int64_t j = 0; j < k; ++j) {
     uint8_t* row = data + j * vocab;
-    rows[static_cast<size_t>(constrained[static_cast<size_t>(j)])]->fill_grammar_mask(row, vocab);
+    const auto index = static_cast<size_t>(constrained[static_cast<size_t>(j)]);
+    rows[index]->fill_grammar_mask(row, vocab);
     bool any = false;
     for (int64_t t = 0; t < vocab && !any; ++t) any = row[t] != 0;
     if (!any) {
-      throw Error::invalid_argument("grammar: no token of the vocabulary can continue the output (row " +
-                                    std::to_string(constrained[static_cast<size_t>(j)]) + ")");
+      dead[index] = true;
+      std::fill(row, row + vocab, uint8_t{1});
     }
   }
   const at::Tensor index = upload_ints(constrained, x.device());           // [constrained rows]
   const at::Tensor forbidden = upload(allowed, x.device()).logical_not();  // [constrained rows, vocab]
   if (k == static_cast<int64_t>(rows.size())) {
     x.masked_fill_(forbidden, -std::numeric_limits<float>::infinity());
-    return;
+    return dead;
   }
   at::Tensor sub = x.index_select(0, index);  // [constrained rows, vocab]
   sub.masked_fill_(forbidden, -std::numeric_limits<float>::infinity());
   x.index_copy_(0, index, sub);
+  return dead;
 }
 
 }  // namespace
@@ -270,7 +274,7 @@ std::vector<SampledToken> sample_batch(const at::Tensor& logits, const std::vect
 
   const at::Tensor raw = logits.to(at::kFloat);            // [rows, vocab]; the unmodified distribution
   at::Tensor x = raw.clone(at::MemoryFormat::Contiguous);  // [rows, vocab]; processed in place
-  apply_grammars(x, rows);
+  const std::vector<bool> dead = apply_grammars(x, rows);
   const at::Tensor table = upload(parameter_table(params), device);  // [rows, columns]
   auto column = [&](Column c) { return table.narrow(1, c, 1); };     // [rows, 1]
 
@@ -348,6 +352,11 @@ std::vector<SampledToken> sample_batch(const at::Tensor& logits, const std::vect
   for (int64_t i = 0; i < n; ++i) {
     SequenceSampler& row = *rows[i];
     SampledToken& out = result[i];
+    if (dead[static_cast<size_t>(i)]) {
+      out.token = -1;
+      out.error = "the grammar allows no token of the vocabulary to continue the output";
+      continue;
+    }
     out.token = ids[i][0];
     if (row.params_.logprobs) {
       const auto lp = host_logprobs.accessor<float, 2>();

@@ -223,5 +223,24 @@ TEST_F(GrammarAfterThought, AReplyWithoutAThoughtIsConstrainedFromItsFirstToken)
   EXPECT_EQ(pick(*plain, {kOpen, 'x', 'n'}), 'n');
 }
 
+// A row whose grammar no token can continue (here "c" over a vocabulary of "a" and "b") is reported alone;
+// the other rows of the batch are sampled as if it were not there.
+TEST(GrammarRows, AStuckGrammarFailsItsOwnRowOnly) {
+  SamplingParams greedy;
+  greedy.temperature = 0;
+  auto trie = std::make_shared<TokenTrie>(std::vector<std::string>{"a", "b", ""}, std::vector<int64_t>{2});
+  SequenceSampler stuck(greedy, c10::kCPU, 3, {});
+  stuck.constrain(std::make_unique<GrammarMatcher>(Grammar::from_gbnf("root ::= \"c\""), trie));
+  SequenceSampler free_row(greedy, c10::kCPU, 3, {});
+  SequenceSampler bound(greedy, c10::kCPU, 3, {});
+  bound.constrain(std::make_unique<GrammarMatcher>(Grammar::from_gbnf("root ::= \"b\""), trie));
+  const at::Tensor logits = at::tensor({0.0f, 5.0f, 1.0f, 3.0f, 1.0f, 2.0f, 4.0f, 0.0f, 1.0f}).view({3, 3});
+  const std::vector<SampledToken> out = sample_batch(logits, {&free_row, &stuck, &bound});
+  EXPECT_EQ(out[0].token, 1);
+  EXPECT_EQ(out[1].token, -1);
+  EXPECT_NE(out[1].error.find("grammar allows no token"), std::string::npos) << out[1].error;
+  EXPECT_EQ(out[2].token, 1);  // "b", though "a" has the larger logit
+}
+
 }  // namespace
 }  // namespace torchllm
