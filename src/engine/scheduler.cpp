@@ -91,12 +91,11 @@ Scheduler::SequenceId Scheduler::submit(GenerationRequest request, GenerationCal
   request.sampling.validate(vocab);
   if (request.grammar && !impl_->trie.valid()) {
     const std::vector<TokenId>& eos = impl_->tokenizer.special_tokens().eos;
-    impl_->trie = std::async(std::launch::async,
-                             [&tokenizer = impl_->tokenizer, end = std::vector<int64_t>(eos.begin(), eos.end())] {
-                               return std::shared_ptr<const TokenTrie>(
-                                   std::make_shared<TokenTrie>(token_bytes(tokenizer), end));
-                             })
-                      .share();
+    impl_->trie =
+        std::async(std::launch::async, [&tokenizer = impl_->tokenizer,
+                                        end = std::vector<int64_t>(eos.begin(), eos.end())] {
+          return std::shared_ptr<const TokenTrie>(std::make_shared<TokenTrie>(token_bytes(tokenizer), end));
+        }).share();
   }
   const SequenceId id = impl_->next_id++;
   impl_->waiting.push_back(std::make_unique<Sequence>(id, std::move(request), std::move(callbacks),

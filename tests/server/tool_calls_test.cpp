@@ -324,5 +324,47 @@ TEST(ToolCalls, Qwen3TemplateRoundTrip) {
   EXPECT_TRUE(m.accept_bytes(calls) && m.can_end()) << calls;
 }
 
+// Llama 3.2's real template (Llama 3.1-3.3 share the format): its tools prompt asks for JSON with
+// "parameters", it writes an earlier call as that JSON, and that text parses back into the call, whole and
+// streamed, and is a sentence of the forced-call grammar.
+TEST(ToolCalls, Llama32TemplateRoundTrip) {
+  const std::string dir = std::string(TORCHLLM_TOKENIZER_REFERENCE_DIR) + "/llama3_2/package/models";
+  std::ifstream in(dir + "/tokenizer_config.json");
+  if (!in) GTEST_SKIP() << dir << " was not fetched";
+  const nlohmann::json config = nlohmann::json::parse(in);
+  const ChatTemplate chat(config["chat_template"].get<std::string>(), {{"bos_token", "<|begin_of_text|>"}});
+  EXPECT_EQ(tool_format_of(chat.source()), ToolFormat::kLlama3Json);
+  const auto parameters = nlohmann::ordered_json::parse(
+      R"({"type":"object","properties":{"city":{"type":"string"},"days":{"type":"integer"}},"required":["city"]})");
+  nlohmann::ordered_json messages = nlohmann::ordered_json::parse(R"([
+    {"role": "user", "content": "Weather in Paris for 3 days?"},
+    {"role": "assistant", "content": "", "tool_calls": [
+      {"id": "call_1", "type": "function", "function": {"name": "get_weather", "arguments": {"city": "Paris", "days": 3}}}]}])");
+  ChatRenderOptions options;
+  options.add_generation_prompt = false;
+  options.tools = nlohmann::ordered_json::array(
+      {{{"type", "function"}, {"function", {{"name", "get_weather"}, {"parameters", parameters}}}}});
+  const std::string rendered = chat.render(messages, options);
+  EXPECT_NE(rendered.find("\"parameters\""), std::string::npos);  // the tools prompt
+  const std::string start = "<|start_header_id|>assistant<|end_header_id|>\n\n";
+  const size_t at = rendered.rfind(start);
+  ASSERT_NE(at, std::string::npos) << rendered;
+  const size_t end = rendered.find("<|eot_id|>", at);
+  const std::string turn = rendered.substr(at + start.size(), end - at - start.size());
+  EXPECT_EQ(turn, "{\"name\": \"get_weather\", \"parameters\": {\"city\": \"Paris\", \"days\": 3}}");
+  const Parsed p = parse(tools(ToolFormat::kLlama3Json), turn);
+  ASSERT_EQ(p.calls.size(), 1u) << turn;
+  EXPECT_EQ(p.calls[0].name, "get_weather");
+  EXPECT_EQ(p.calls[0].arguments, "{\"city\": \"Paris\", \"days\": 3}");
+  EXPECT_EQ(p.content, "");
+  EXPECT_GT(p.argument_pieces, 20u);
+  std::vector<std::string> bytes;
+  for (int b = 0; b < 256; ++b) bytes.emplace_back(1, static_cast<char>(b));
+  GrammarMatcher m(
+      Grammar::from_gbnf(tool_call_gbnf(ToolFormat::kLlama3Json, {{"get_weather", parameters}}, false)),
+      std::make_shared<TokenTrie>(bytes, std::vector<int64_t>{}));
+  EXPECT_TRUE(m.accept_bytes(turn) && m.can_end()) << turn;
+}
+
 }  // namespace
 }  // namespace torchllm::server
