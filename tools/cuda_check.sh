@@ -44,8 +44,10 @@ TAIL=40 stage bench 200 "for s in qwen3-0.6b llama3.2-1b qwen3-4b llama3.1-8b; d
   $t bench --shape qwen3-4b -p 100,4000 -n 128 -b 1 -r 2 --bandwidth 4300 | tail -2; \
   TORCHLLM_DECODE_ATTENTION=sdpa $t bench --shape qwen3-4b -p 100,4000 -n 128 -b 1 -r 2 --bandwidth 4300 | tail -2"
 stage hf_bench 120 "PYTHONUNBUFFERED=1 python3 tools/hf_generate_bench.py -p 16 -n 256 -b 1"
-stage hf_reference 120 "python3 tools/make_reference.py --out /tmp/fresh-reference --steps 600 && \
-  TORCHLLM_REFERENCE_DIR=/tmp/fresh-reference TORCHLLM_TEST_DEVICE=cuda build-cuda/tests/model_tests \
-  --gtest_filter='*HuggingFaceReference*' 2>&1 | grep -v '^\[ *OK\|^\[ RUN'"
+# Fresh fixtures from transformers (GPT-2's included, which CPU sessions cannot make), checked on CUDA and CPU.
+stage hf_reference 150 "python3 tools/make_reference.py --out /tmp/fresh-reference --steps 600 && \
+  cp -r /tmp/fresh-reference/gpt2 \$OUT/gpt2-reference 2>/dev/null; \
+  for d in cuda cpu; do TORCHLLM_REFERENCE_DIR=/tmp/fresh-reference TORCHLLM_TEST_DEVICE=\$d \
+  build-cuda/tests/model_tests --gtest_filter='*HuggingFaceReference*' 2>&1 | grep -v '^\[ *OK\|^\[ RUN'; done"
 TAIL=30 stage ctest 200 "cd build-cuda && ctest -j 16 --timeout 150 2>&1 | grep -v ' Passed \|Start '"
 echo "== done after $(elapsed) s"

@@ -80,6 +80,8 @@ def tokenizer_model_dir(args):
               "intermediate_size": 128, "num_hidden_layers": 1, "num_attention_heads": 4,
               "num_key_value_heads": 4, "max_position_embeddings": 4096, "rms_norm_eps": 1e-6,
               "rope_theta": 10000.0}
+    if args.architecture == "GPT2LMHeadModel":  # GPT-2's converter reads its own spellings of the same
+        config.update({"n_ctx": 4096, "n_embd": 64, "n_head": 4, "n_layer": 1, "layer_norm_epsilon": 1e-5})
     (work / "config.json").write_text(json.dumps(config), encoding="utf-8")
     return str(work)
 

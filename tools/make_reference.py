@@ -22,8 +22,8 @@ import os
 
 import torch
 import transformers
-from transformers import (LlamaConfig, LlamaForCausalLM, MistralConfig, MistralForCausalLM, Qwen2Config,
-                          Qwen2ForCausalLM, Qwen3Config, Qwen3ForCausalLM)
+from transformers import (GPT2Config, GPT2LMHeadModel, LlamaConfig, LlamaForCausalLM, MistralConfig,
+                          MistralForCausalLM, Qwen2Config, Qwen2ForCausalLM, Qwen3Config, Qwen3ForCausalLM)
 
 VOCAB = 96
 PERIOD_RANGE = (3, 9)
@@ -74,6 +74,11 @@ def variants():
         # Mistral: a sliding window shorter than prompt + continuation, so it matters.
         "mistral": (MistralForCausalLM, MistralConfig(**COMMON, tie_word_embeddings=False, sliding_window=12,
                                                       **rope_kwargs(10000.0))),
+        # GPT-2: LayerNorm with bias, learned positions, gelu_new, Conv1D weights, tied head.
+        "gpt2": (GPT2LMHeadModel, GPT2Config(vocab_size=VOCAB, n_embd=64, n_layer=2, n_head=4, n_positions=256,
+                                             n_inner=128, layer_norm_epsilon=1e-5, activation_function="gelu_new",
+                                             bos_token_id=0, eos_token_id=1, tie_word_embeddings=True,
+                                             initializer_range=0.05)),
     }
 
 

@@ -14,6 +14,10 @@ struct Architecture {
   const char*
       gguf_name;  // GGUF general.architecture ("llama", "qwen2", ...), nullptr when another entry reads it
   bool gguf_qk_interleaved;  // llama.cpp's converter permuted the q/k rows for its interleaved rotary layout
+  // GPT-2's block: LayerNorm with a bias instead of RMSNorm, learned absolute positions added to the input
+  // instead of RoPE, an up -> gelu (tanh approximation) -> down MLP instead of SwiGLU, a bias on every linear
+  // layer, and Conv1D checkpoint weights stored [in, out].
+  bool gpt2_block = false;
 };
 
 // Throws Error(kUnsupported) listing the supported architectures.

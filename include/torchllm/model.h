@@ -121,6 +121,8 @@ class Transformer {
   // are in the cache.
   using Attend = std::function<at::Tensor(const at::Tensor& q, const at::Tensor& key_cache,
                                           const at::Tensor& value_cache)>;
+  // The input embedding of tokens `ids` at `positions` ([tokens] int64): [tokens, hidden].
+  at::Tensor embed(const at::Tensor& ids, const at::Tensor& positions) const;
   // The layers and the head: x [tokens, hidden] embedded, cos/sin [tokens, 1, head_dim], slots/positions
   // [tokens] where each token's K/V go; logit_rows [rows] the tokens that get logits, or undefined for all.
   at::Tensor run_layers(at::Tensor x, const at::Tensor& cos, const at::Tensor& sin, const at::Tensor& slots,

@@ -30,8 +30,8 @@ struct ModelConfig {
   int64_t num_heads = 0;
   int64_t num_kv_heads = 0;
   int64_t head_dim = 0;
-  int64_t max_position_embeddings = 0;
-  double rms_norm_eps = 1e-6;
+  int64_t max_position_embeddings = 0;  // for learned positions (GPT-2), a hard limit
+  double rms_norm_eps = 1e-6;           // the norms' epsilon (RMSNorm; LayerNorm for GPT-2)
   double rope_theta = 10000.0;
   RopeScaling rope_scaling;
   // GGUF's rope_freqs tensor (llama.cpp's form of llama3 scaling): inverse frequency i is divided by factor

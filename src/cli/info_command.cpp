@@ -139,10 +139,19 @@ void run_info(const InfoOptions& options) {
   const Architecture& arch = find_architecture(config.architecture);
   uint64_t checkpoint_bytes = 0;
   nlohmann::ordered_json tensor_types;
+  std::string checkpoint_dtype = config.dtype;
   if (gguf) {
     const GgufModelFiles files(dir);
     checkpoint_bytes = files.total_tensor_bytes();
     tensor_types = gguf_tensor_types(files);
+    // A GGUF's dtype: the type holding the most bytes (its norms stay F32 whatever the file type).
+    uint64_t most = 0;
+    for (const auto& t : tensor_types) {
+      if (t.at("bytes").get<uint64_t>() > most) {
+        most = t.at("bytes").get<uint64_t>();
+        checkpoint_dtype = t.at("type").get<std::string>();
+      }
+    }
   } else {
     const Checkpoint checkpoint(dir);
     check_checkpoint_tensors(checkpoint, config);
@@ -163,13 +172,14 @@ void run_info(const InfoOptions& options) {
       {"head_dim", config.head_dim},
       {"vocab_size", config.vocab_size},
       {"max_position_embeddings", config.max_position_embeddings},
-      {"rope_theta", config.rope_theta},
-      {"rope_scaling", rope_name(config.rope_scaling.type)},
+      {"positions", arch.gpt2_block ? "learned" : "rope"},
+      {"rope_theta", arch.gpt2_block ? nlohmann::ordered_json() : nlohmann::ordered_json(config.rope_theta)},
+      {"rope_scaling", arch.gpt2_block ? "none" : rope_name(config.rope_scaling.type)},
       {"qk_norm", arch.qk_norm},
       {"qkv_bias", arch.qkv_bias || config.attention_bias},
       {"tie_word_embeddings", config.tie_word_embeddings},
       {"parameters", parameters},
-      {"checkpoint_dtype", config.dtype},
+      {"checkpoint_dtype", checkpoint_dtype},
       {"checkpoint_bytes", checkpoint_bytes},
       {"device", device.str()},
       {"dtype", dtype_name(dtype)},

@@ -90,6 +90,33 @@ RopeScaling parse_rope(const nlohmann::json& spec, const std::string& where, dou
                            "' is not supported (supported: default, linear, llama3)");
 }
 
+// GPT-2's own spelling (n_embd, n_layer, n_head, n_positions, n_inner, layer_norm_epsilon).
+ModelConfig parse_gpt2_config(const Fields& f, ModelConfig c) {
+  const std::string& where = f.where();
+  c.vocab_size = f.positive_int("vocab_size");
+  c.hidden_size = f.positive_int("n_embd");
+  c.num_layers = f.positive_int("n_layer");
+  c.num_heads = f.positive_int("n_head");
+  c.num_kv_heads = c.num_heads;
+  if (c.hidden_size % c.num_heads != 0) throw Error::corrupt(where + ": n_embd must be a multiple of n_head");
+  c.head_dim = c.hidden_size / c.num_heads;
+  c.intermediate_size = f.positive_int("n_inner", 4 * c.hidden_size);
+  c.max_position_embeddings = f.positive_int("n_positions", f.positive_int("n_ctx", 1024));
+  c.rms_norm_eps = f.positive_number("layer_norm_epsilon", 1e-5);
+  c.tie_word_embeddings = f.boolean("tie_word_embeddings", true);
+  c.dtype = f.string("dtype", f.string("torch_dtype", ""));
+  const std::string act = f.string("activation_function", "gelu_new");
+  if (act != "gelu_new" && act != "gelu_pytorch_tanh") {
+    throw Error::unsupported(where + ": activation_function '" + act +
+                             "' is not supported (supported: gelu_new, gelu_pytorch_tanh)");
+  }
+  if (!f.boolean("scale_attn_weights", true) || f.boolean("scale_attn_by_inverse_layer_idx", false)) {
+    throw Error::unsupported(where +
+                             ": attention scaled otherwise than by 1/sqrt(head size) is not supported");
+  }
+  return c;
+}
+
 }  // namespace
 
 ModelConfig parse_model_config(const nlohmann::json& json, const std::string& where) {
@@ -102,6 +129,7 @@ ModelConfig parse_model_config(const nlohmann::json& json, const std::string& wh
   }
   c.architecture = json.at("architectures")[0].get<std::string>();
   c.model_type = f.string("model_type", "");
+  if (c.architecture == "GPT2LMHeadModel") return parse_gpt2_config(f, c);
   c.vocab_size = f.positive_int("vocab_size");
   c.hidden_size = f.positive_int("hidden_size");
   c.intermediate_size = f.positive_int("intermediate_size");

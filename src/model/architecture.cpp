@@ -11,6 +11,8 @@ constexpr Architecture kArchitectures[] = {
     // Llama, Mistral and TinyLlama GGUF files all say "llama".
     {"LlamaForCausalLM", /*qk_norm=*/false, /*qkv_bias=*/false, "llama", /*gguf_qk_interleaved=*/true},
     {"MistralForCausalLM", /*qk_norm=*/false, /*qkv_bias=*/false, nullptr, /*gguf_qk_interleaved=*/false},
+    {"GPT2LMHeadModel", /*qk_norm=*/false, /*qkv_bias=*/true, "gpt2", /*gguf_qk_interleaved=*/false,
+     /*gpt2_block=*/true},
 };
 
 }  // namespace

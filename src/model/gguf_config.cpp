@@ -93,20 +93,22 @@ ModelConfig gguf_model_config(const GgufModelFiles& files) {
     throw Error::corrupt(files.path() +
                          ": attention.head_count must be a multiple of attention.head_count_kv");
   }
+  const bool gpt2 = arch.gpt2_block;
   c.head_dim = k.positive_int("attention.key_length", c.hidden_size / c.num_heads);
   if (k.positive_int("attention.value_length", c.head_dim) != c.head_dim) {
     throw Error::unsupported(files.path() +
                              ": attention.value_length differs from key_length (not supported)");
   }
-  if (c.head_dim % 2 != 0)
+  if (!gpt2 && c.head_dim % 2 != 0)
     throw Error::corrupt(files.path() + ": the head size must be even for rotary embeddings");
-  if (k.positive_int("rope.dimension_count", c.head_dim) != c.head_dim) {
+  if (!gpt2 && k.positive_int("rope.dimension_count", c.head_dim) != c.head_dim) {
     throw Error::unsupported(files.path() + ": rope.dimension_count " +
                              std::to_string(k.positive_int("rope.dimension_count")) +
                              " differs from the head size (partial rotary embeddings are not supported)");
   }
   c.max_position_embeddings = k.positive_int("context_length", 2048);
-  c.rms_norm_eps = k.positive_number("attention.layer_norm_rms_epsilon", 1e-6);
+  c.rms_norm_eps = gpt2 ? k.positive_number("attention.layer_norm_epsilon", 1e-5)
+                        : k.positive_number("attention.layer_norm_rms_epsilon", 1e-6);
   c.rope_theta = k.positive_number("rope.freq_base", 10000.0);
 
   const std::string scaling = k.string("rope.scaling.type", k.has("rope.scale_linear") ? "linear" : "none");
@@ -132,6 +134,7 @@ ModelConfig gguf_model_config(const GgufModelFiles& files) {
   c.attention_bias = files.find_tensor("blk.0.attn_q.bias") != nullptr;
   for (const char* unsupported :
        {"blk.0.ffn_gate_inp.weight", "blk.0.attn_qkv.weight", "position_embd.weight"}) {
+    if (gpt2 && std::strcmp(unsupported, "blk.0.ffn_gate_inp.weight") != 0) continue;  // GPT-2's own layout
     if (files.find_tensor(unsupported)) {
       throw Error::unsupported(files.path() + ": tensor '" + unsupported +
                                "' belongs to a layout torchllm does " + "not implement for " + arch_name +

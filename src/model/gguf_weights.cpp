@@ -1,8 +1,10 @@
 #include <ATen/ATen.h>
 
 #include <cstring>
+#include <iterator>
 #include <set>
 #include <string>
+#include <tuple>
 
 #include "model/quant/dequantize.h"
 #include "model/weights.h"
@@ -15,6 +17,7 @@ namespace {
 struct NameRule {
   const char* hf;
   const char* gguf;
+  bool transposed = false;  // llama.cpp's converter stored the transpose (GPT-2's Conv1D weights)
 };
 
 // llama.cpp's tensor names (gguf-py constants.py MODEL_TENSOR / TENSOR_NAMES) for the Hugging Face ones.
@@ -22,6 +25,10 @@ constexpr NameRule kGlobalNames[] = {
     {"model.embed_tokens.weight", "token_embd.weight"},
     {"model.norm.weight", "output_norm.weight"},
     {"lm_head.weight", "output.weight"},
+    {"transformer.wte.weight", "token_embd.weight"},
+    {"transformer.wpe.weight", "position_embd.weight"},
+    {"transformer.ln_f.weight", "output_norm.weight"},
+    {"transformer.ln_f.bias", "output_norm.bias"},
 };
 constexpr NameRule kLayerNames[] = {
     // after "model.layers.N." / "blk.N."
@@ -40,6 +47,47 @@ constexpr NameRule kLayerNames[] = {
     {"mlp.up_proj.weight", "ffn_up.weight"},
     {"mlp.down_proj.weight", "ffn_down.weight"},
 };
+constexpr NameRule kGpt2LayerNames[] = {
+    // after "transformer.h.N." / "blk.N."
+    {"ln_1.weight", "attn_norm.weight"},
+    {"ln_1.bias", "attn_norm.bias"},
+    {"attn.c_attn.weight", "attn_qkv.weight", true},
+    {"attn.c_attn.bias", "attn_qkv.bias"},
+    {"attn.c_proj.weight", "attn_output.weight", true},
+    {"attn.c_proj.bias", "attn_output.bias"},
+    {"ln_2.weight", "ffn_norm.weight"},
+    {"ln_2.bias", "ffn_norm.bias"},
+    {"mlp.c_fc.weight", "ffn_up.weight", true},
+    {"mlp.c_fc.bias", "ffn_up.bias"},
+    {"mlp.c_proj.weight", "ffn_down.weight", true},
+    {"mlp.c_proj.bias", "ffn_down.bias"},
+};
+
+// The rule for a Hugging Face tensor name; nullptr when there is none. `layer`: the block number.
+const NameRule* find_rule(const std::string& hf_name, std::string* layer) {
+  for (const NameRule& r : kGlobalNames) {
+    if (hf_name == r.hf) return &r;
+  }
+  for (const auto& [prefix, rules, count] :
+       {std::make_tuple(std::string("model.layers."), kLayerNames, std::size(kLayerNames)),
+        std::make_tuple(std::string("transformer.h."), kGpt2LayerNames, std::size(kGpt2LayerNames))}) {
+    if (hf_name.compare(0, prefix.size(), prefix) != 0) continue;
+    const size_t dot = hf_name.find('.', prefix.size());
+    if (dot == std::string::npos) return nullptr;
+    *layer = hf_name.substr(prefix.size(), dot - prefix.size());
+    const std::string rest = hf_name.substr(dot + 1);
+    for (size_t i = 0; i < count; ++i) {
+      if (rest == rules[i].hf) return &rules[i];
+    }
+  }
+  return nullptr;
+}
+
+bool stored_transposed(const std::string& hf_name) {
+  std::string layer;
+  const NameRule* rule = find_rule(hf_name, &layer);
+  return rule && rule->transposed;
+}
 
 // GGUF tensors the weights never take: rope_freqs is read into the configuration.
 bool consumed_elsewhere(const std::string& name) { return name == "rope_freqs.weight"; }
@@ -49,19 +97,10 @@ std::string shape_text(const std::vector<int64_t>& shape) { return c10::str(at::
 }  // namespace
 
 std::string gguf_tensor_name(const std::string& hf_name) {
-  for (const NameRule& r : kGlobalNames) {
-    if (hf_name == r.hf) return r.gguf;
-  }
-  const std::string prefix = "model.layers.";
-  if (hf_name.compare(0, prefix.size(), prefix) != 0) return "";
-  const size_t dot = hf_name.find('.', prefix.size());
-  if (dot == std::string::npos) return "";
-  const std::string layer = hf_name.substr(prefix.size(), dot - prefix.size());
-  const std::string rest = hf_name.substr(dot + 1);
-  for (const NameRule& r : kLayerNames) {
-    if (rest == r.hf) return "blk." + layer + "." + r.gguf;
-  }
-  return "";
+  std::string layer;
+  const NameRule* rule = find_rule(hf_name, &layer);
+  if (!rule) return "";
+  return layer.empty() ? std::string(rule->gguf) : "blk." + layer + "." + rule->gguf;
 }
 
 ModelWeightSet load_gguf_weight_set(const GgufModelFiles& files, const ModelConfig& config,
@@ -78,9 +117,10 @@ ModelWeightSet load_gguf_weight_set(const GgufModelFiles& files, const ModelConf
                                (name.empty() ? hf_name : name) + "' required by " + config.model_type);
         }
         const std::vector<int64_t> shape(t->dims.rbegin(), t->dims.rend());
-        if (shape != dst.sizes().vec()) {
+        const at::Tensor as_stored = stored_transposed(hf_name) ? dst.t() : dst;
+        if (shape != as_stored.sizes().vec()) {
           throw Error::corrupt(files.path() + ": tensor '" + name + "' has shape " + shape_text(shape) +
-                               " but the metadata implies " + shape_text(dst.sizes().vec()));
+                               " but the metadata implies " + shape_text(as_stored.sizes().vec()));
         }
         if (!can_dequantize(t->type->id)) {
           throw Error::unsupported(files.path() + ": tensor '" + name + "' has type " + t->type->name +
@@ -103,6 +143,12 @@ ModelWeightSet load_gguf_weight_set(const GgufModelFiles& files, const ModelConf
     at::Tensor values =
         at::empty({t.numel()}, at::kFloat);  // [numel], GGUF (row-major, innermost first) order
     dequantize(t.type->id, files.data(t), values.data_ptr<float>(), t.numel());
+    if (stored_transposed(hf_name)) {
+      dst.t().copy_(values.view(dst.t().sizes()));  // [out, in] as the forward pass uses it
+      done += t.size;
+      if (progress) progress(done, total);
+      return;
+    }
     values = values.view(dst.sizes());
     const bool q = hf_name.find("self_attn.q_proj.") != std::string::npos;
     const bool k = hf_name.find("self_attn.k_proj.") != std::string::npos;

@@ -28,6 +28,13 @@ at::Tensor rms_norm(const at::Tensor& x, const at::Tensor& weight, double eps) {
   return weight * normed.to(x.scalar_type());
 }
 
+// GPT-2's LayerNorm (with its bias), or RMSNorm.
+at::Tensor norm(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias, double eps,
+                bool layer_norm) {
+  if (layer_norm) return at::layer_norm(x, {x.size(-1)}, weight, bias, eps);
+  return rms_norm(x, weight, eps);
+}
+
 at::Tensor to_device_longs(const std::vector<int64_t>& values, const c10::Device& device) {
   return at::tensor(values, at::kLong).to(device);
 }
@@ -97,11 +104,14 @@ std::unique_ptr<Transformer> Transformer::random(const ModelConfig& config, cons
 }
 
 int64_t Transformer::parameter_count() const {
-  int64_t total = weights_->embed.numel() + weights_->final_norm.numel();
+  int64_t total = 0;
+  for (const at::Tensor* t :
+       {&weights_->embed, &weights_->position_embed, &weights_->final_norm, &weights_->final_norm_bias}) {
+    if (t->defined()) total += t->numel();
+  }
   if (!config_.tie_word_embeddings) total += weights_->lm_head.numel();
   for (const LayerWeights& l : weights_->layers) {
-    for (const at::Tensor* t : {&l.input_norm, &l.qkv_weight, &l.qkv_bias, &l.q_norm, &l.k_norm, &l.o_weight,
-                                &l.post_norm, &l.gate_up_weight, &l.down_weight}) {
+    for (const at::Tensor* t : l.all()) {
       if (t->defined()) total += t->numel();
     }
   }
@@ -125,6 +135,13 @@ KvCache Transformer::make_cache(int64_t max_batch, int64_t max_seq) const {
                            static_cast<double>(max_batch + 1) * static_cast<double>(max_seq) +
                        rope_bytes;
   std::optional<KvCache> cache;
+  if (arch_.gpt2_block && max_seq > config_.max_position_embeddings) {
+    throw Error::invalid_argument(config_.architecture + " has " +
+                                  std::to_string(config_.max_position_embeddings) +
+                                  " learned positions: a context of " + std::to_string(max_seq) +
+                                  " tokens does not fit (use --context " +
+                                  std::to_string(config_.max_position_embeddings) + " or less)");
+  }
   allocate_checked(
       device_, bytes,
       "the KV cache for " + std::to_string(max_batch) + " x " + std::to_string(max_seq) + " tokens",
@@ -170,7 +187,7 @@ at::Tensor Transformer::forward(const std::vector<SequenceChunk>& batch, KvCache
   at::Tensor cos = rope_cos_.index_select(0, pos_t).unsqueeze(1);  // [tokens, 1, head_dim]
   at::Tensor sin = rope_sin_.index_select(0, pos_t).unsqueeze(1);
   AttentionPlan plan(batch, config_.sliding_window, device_);
-  at::Tensor x = weights_->embed.index_select(0, to_device_longs(ids, device_));  // [tokens, hidden]
+  at::Tensor x = embed(to_device_longs(ids, device_), pos_t);  // [tokens, hidden]
   return run_layers(x, cos, sin, to_device_longs(slots, device_), pos_t, to_device_longs(logit_rows, device_),
                     cache, [&](const at::Tensor& q, const at::Tensor& keys, const at::Tensor& values) {
                       return plan.attend(q, keys, values);
@@ -187,11 +204,17 @@ at::Tensor Transformer::forward_decode(const DecodeInputs& in, KvCache& cache) c
   at::Tensor sin = rope_sin_.index_select(0, in.positions).unsqueeze(1);
   const DecodeAttention attention(in.slots, in.lengths, key_len, cache.max_seq(), config_.sliding_window,
                                   in.first_slot);
-  at::Tensor x = weights_->embed.index_select(0, in.ids);  // [rows, hidden]
+  at::Tensor x = embed(in.ids, in.positions);  // [rows, hidden]
   return run_layers(x, cos, sin, in.slots, in.positions, at::Tensor(), cache,
                     [&](const at::Tensor& q, const at::Tensor& keys, const at::Tensor& values) {
                       return attention.attend(q, keys, values);
                     });
+}
+
+at::Tensor Transformer::embed(const at::Tensor& ids, const at::Tensor& positions) const {
+  at::Tensor x = weights_->embed.index_select(0, ids);  // [tokens, hidden]
+  if (weights_->position_embed.defined()) x = x + weights_->position_embed.index_select(0, positions);
+  return x;
 }
 
 at::Tensor Transformer::run_layers(at::Tensor x, const at::Tensor& cos, const at::Tensor& sin,
@@ -201,31 +224,41 @@ at::Tensor Transformer::run_layers(at::Tensor x, const at::Tensor& cos, const at
   const int64_t tokens = x.size(0);
   const int64_t q_rows = c.num_heads * c.head_dim;
   const int64_t kv_rows = c.num_kv_heads * c.head_dim;
+  const bool gpt2 = arch_.gpt2_block;
+  const double eps = c.rms_norm_eps;
   for (int64_t l = 0; l < c.num_layers; ++l) {
     const LayerWeights& w = weights_->layers[l];
-    at::Tensor h = rms_norm(x, w.input_norm, c.rms_norm_eps);
+    at::Tensor h = norm(x, w.input_norm, w.input_norm_bias, eps, gpt2);
     at::Tensor qkv = at::linear(h, w.qkv_weight, w.qkv_bias);  // [tokens, (heads + 2 kv_heads) * head_dim]
     at::Tensor q = qkv.narrow(1, 0, q_rows).view({tokens, c.num_heads, c.head_dim});
     at::Tensor k = qkv.narrow(1, q_rows, kv_rows).view({tokens, c.num_kv_heads, c.head_dim});
     at::Tensor v = qkv.narrow(1, q_rows + kv_rows, kv_rows).view({tokens, c.num_kv_heads, c.head_dim});
     if (arch_.qk_norm) {
-      q = rms_norm(q, w.q_norm, c.rms_norm_eps);
-      k = rms_norm(k, w.k_norm, c.rms_norm_eps);
+      q = rms_norm(q, w.q_norm, eps);
+      k = rms_norm(k, w.k_norm, eps);
     }
-    q = apply_rope(q, cos, sin);
-    k = apply_rope(k, cos, sin);
+    if (!gpt2) {  // GPT-2's positions are in its input embedding
+      q = apply_rope(q, cos, sin);
+      k = apply_rope(k, cos, sin);
+    }
     cache.keys(l).index_put_({slot_t, pos_t}, k);
     cache.values(l).index_put_({slot_t, pos_t}, v);
     at::Tensor attn = attend(q, cache.keys(l), cache.values(l));  // [tokens, heads, head_dim]
-    x = x + at::linear(attn.reshape({tokens, q_rows}), w.o_weight);
-    h = rms_norm(x, w.post_norm, c.rms_norm_eps);
-    at::Tensor gate_up = at::linear(h, w.gate_up_weight);  // [tokens, 2 * intermediate]
-    at::Tensor act = at::silu(gate_up.narrow(1, 0, c.intermediate_size)) *
-                     gate_up.narrow(1, c.intermediate_size, c.intermediate_size);
-    x = x + at::linear(act, w.down_weight);
+    x = x + at::linear(attn.reshape({tokens, q_rows}), w.o_weight, w.o_bias);
+    h = norm(x, w.post_norm, w.post_norm_bias, eps, gpt2);
+    at::Tensor act;
+    if (gpt2) {
+      // gelu_new: the tanh approximation
+      act = at::gelu(at::linear(h, w.gate_up_weight, w.gate_up_bias), "tanh");  // [tokens, intermediate]
+    } else {
+      at::Tensor gate_up = at::linear(h, w.gate_up_weight);  // [tokens, 2 * intermediate]
+      act = at::silu(gate_up.narrow(1, 0, c.intermediate_size)) *
+            gate_up.narrow(1, c.intermediate_size, c.intermediate_size);
+    }
+    x = x + at::linear(act, w.down_weight, w.down_bias);
   }
   at::Tensor rows = logit_rows.defined() ? x.index_select(0, logit_rows) : x;  // [rows, hidden]
-  rows = rms_norm(rows, weights_->final_norm, c.rms_norm_eps);
+  rows = norm(rows, weights_->final_norm, weights_->final_norm_bias, eps, gpt2);
   return at::linear(rows, weights_->lm_head).to(at::kFloat);  // [rows, vocab]
 }
 

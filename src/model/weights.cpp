@@ -16,14 +16,77 @@ std::string layer_name(int64_t layer, const char* suffix) {
   return "model.layers." + std::to_string(layer) + "." + suffix;
 }
 
-// Tensors that checkpoints sometimes carry and the math never needs.
+bool ends_with(const std::string& s, const std::string& suffix) {
+  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+// Tensors that checkpoints sometimes carry and the math never needs: RoPE's inverse frequencies, GPT-2's
+// causal-mask buffers, a tied head.
 bool is_ignorable(const std::string& name, const ModelConfig& config) {
-  const std::string inv_freq = "rotary_emb.inv_freq";
-  if (name.size() > inv_freq.size() &&
-      name.compare(name.size() - inv_freq.size(), inv_freq.size(), inv_freq) == 0) {
+  if (ends_with(name, "rotary_emb.inv_freq") || ends_with(name, ".attn.bias") ||
+      ends_with(name, ".attn.masked_bias")) {
     return true;
   }
   return config.tie_word_embeddings && name == "lm_head.weight";
+}
+
+// GPT-2 (GPT2LMHeadModel) under its Hugging Face names. Its Conv1D weights are stored [in, out]: each is
+// filled through a transposed view of the [out, in] matrix the forward pass uses.
+ModelWeightSet build_gpt2_weight_set(const ModelConfig& c, const at::TensorOptions& options,
+                                     const std::function<void(const std::string&, at::Tensor)>& fill) {
+  const int64_t hidden = c.hidden_size, inner = c.intermediate_size;
+  auto vector = [&](const std::string& name, int64_t size) {
+    at::Tensor t = at::empty({size}, options);
+    fill(name, t);
+    return t;
+  };
+  auto conv1d = [&](const std::string& name, int64_t out, int64_t in) {
+    at::Tensor t = at::empty({out, in}, options);
+    fill(name, t.t());
+    return t;
+  };
+  ModelWeightSet w;
+  w.embed = at::empty({c.vocab_size, hidden}, options);
+  fill("transformer.wte.weight", w.embed);
+  w.position_embed = at::empty({c.max_position_embeddings, hidden}, options);
+  fill("transformer.wpe.weight", w.position_embed);
+  for (int64_t l = 0; l < c.num_layers; ++l) {
+    const std::string p = "transformer.h." + std::to_string(l) + ".";
+    LayerWeights lw;
+    lw.input_norm = vector(p + "ln_1.weight", hidden);
+    lw.input_norm_bias = vector(p + "ln_1.bias", hidden);
+    lw.qkv_weight = conv1d(p + "attn.c_attn.weight", 3 * hidden, hidden);
+    lw.qkv_bias = vector(p + "attn.c_attn.bias", 3 * hidden);
+    lw.o_weight = conv1d(p + "attn.c_proj.weight", hidden, hidden);
+    lw.o_bias = vector(p + "attn.c_proj.bias", hidden);
+    lw.post_norm = vector(p + "ln_2.weight", hidden);
+    lw.post_norm_bias = vector(p + "ln_2.bias", hidden);
+    lw.gate_up_weight = conv1d(p + "mlp.c_fc.weight", inner, hidden);
+    lw.gate_up_bias = vector(p + "mlp.c_fc.bias", inner);
+    lw.down_weight = conv1d(p + "mlp.c_proj.weight", hidden, inner);
+    lw.down_bias = vector(p + "mlp.c_proj.bias", hidden);
+    w.layers.push_back(std::move(lw));
+  }
+  w.final_norm = vector("transformer.ln_f.weight", hidden);
+  w.final_norm_bias = vector("transformer.ln_f.bias", hidden);
+  if (c.tie_word_embeddings) {
+    w.lm_head = w.embed;
+  } else {
+    w.lm_head = at::empty({c.vocab_size, hidden}, options);
+    fill("lm_head.weight", w.lm_head);
+  }
+  return w;
+}
+
+// The checkpoint's name for `name`: GPT-2 checkpoints saved from GPT2Model (as the original gpt2 release)
+// lack the "transformer." prefix.
+std::string checkpoint_name(const Checkpoint& checkpoint, const std::string& name) {
+  const std::string prefix = "transformer.";
+  if (!checkpoint.contains(name) && name.compare(0, prefix.size(), prefix) == 0 &&
+      checkpoint.contains(name.substr(prefix.size()))) {
+    return name.substr(prefix.size());
+  }
+  return name;
 }
 
 }  // namespace
@@ -31,6 +94,7 @@ bool is_ignorable(const std::string& name, const ModelConfig& config) {
 ModelWeightSet build_weight_set(const ModelConfig& c, const Architecture& arch,
                                 const at::TensorOptions& options,
                                 const std::function<void(const std::string&, at::Tensor)>& fill) {
+  if (arch.gpt2_block) return build_gpt2_weight_set(c, options, fill);
   const int64_t q_rows = c.num_heads * c.head_dim;
   const int64_t kv_rows = c.num_kv_heads * c.head_dim;
   const bool bias = has_qkv_bias(c, arch);
@@ -106,7 +170,8 @@ int64_t checkpoint_parameter_count(const ModelConfig& config) {
 
 void check_checkpoint_tensors(const Checkpoint& checkpoint, const ModelConfig& config) {
   std::set<std::string> expected;
-  for (const TensorSpec& spec : checkpoint_tensor_specs(config)) {
+  for (TensorSpec spec : checkpoint_tensor_specs(config)) {
+    spec.name = checkpoint_name(checkpoint, spec.name);
     if (!checkpoint.contains(spec.name)) {
       throw Error::corrupt("checkpoint is missing tensor '" + spec.name + "' required by " +
                            config.architecture);
@@ -136,7 +201,8 @@ ModelWeightSet load_weight_set(const Checkpoint& checkpoint, const ModelConfig& 
     const TensorEntry& entry = checkpoint.entry(name);
     total += entry.end - entry.begin;
   }
-  return build_weight_set(config, arch, options, [&](const std::string& name, at::Tensor dst) {
+  return build_weight_set(config, arch, options, [&](const std::string& spec_name, at::Tensor dst) {
+    const std::string name = checkpoint_name(checkpoint, spec_name);
     checkpoint.load_into(name, dst);
     const TensorEntry& entry = checkpoint.entry(name);
     done += entry.end - entry.begin;
@@ -148,9 +214,9 @@ ModelWeightSet random_weight_set(const ModelConfig& config, const Architecture& 
                                  const at::TensorOptions& options, uint64_t seed) {
   at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(seed);
   return build_weight_set(config, arch, options, [&](const std::string& name, at::Tensor dst) {
-    const bool is_norm = name.find("norm") != std::string::npos;
+    const bool is_norm = name.find("norm") != std::string::npos || name.find(".ln_") != std::string::npos;
     if (is_norm) {
-      dst.fill_(1.0);
+      dst.fill_(ends_with(name, ".bias") ? 0.0 : 1.0);
     } else if (dst.is_cpu()) {
       dst.copy_(at::normal(0.0, 0.02, dst.sizes(), gen, at::TensorOptions().dtype(at::kFloat)));
     } else {

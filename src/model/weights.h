@@ -13,23 +13,35 @@
 
 namespace torchllm {
 
-// Weights as the forward pass uses them: q/k/v and gate/up merged into one matrix each at load time.
+// Weights as the forward pass uses them: q/k/v and gate/up merged into one matrix each at load time. The
+// biases are undefined where the architecture has none.
 struct LayerWeights {
-  at::Tensor input_norm;      // [hidden]
-  at::Tensor qkv_weight;      // [(heads + 2 * kv_heads) * head_dim, hidden]
-  at::Tensor qkv_bias;        // [(heads + 2 * kv_heads) * head_dim] or undefined
-  at::Tensor q_norm, k_norm;  // [head_dim] or undefined
-  at::Tensor o_weight;        // [hidden, heads * head_dim]
-  at::Tensor post_norm;       // [hidden]
-  at::Tensor gate_up_weight;  // [2 * intermediate, hidden]
-  at::Tensor down_weight;     // [hidden, intermediate]
+  at::Tensor input_norm, input_norm_bias;  // [hidden]
+  at::Tensor qkv_weight;                   // [(heads + 2 * kv_heads) * head_dim, hidden]
+  at::Tensor qkv_bias;                     // [(heads + 2 * kv_heads) * head_dim]
+  at::Tensor q_norm, k_norm;               // [head_dim]
+  at::Tensor o_weight;                     // [hidden, heads * head_dim]
+  at::Tensor o_bias;                       // [hidden]
+  at::Tensor post_norm, post_norm_bias;    // [hidden]
+  at::Tensor gate_up_weight;               // [2 * intermediate, hidden]; GPT-2: [intermediate, hidden] (up)
+  at::Tensor gate_up_bias;                 // GPT-2: [intermediate]
+  at::Tensor down_weight;                  // [hidden, intermediate]
+  at::Tensor down_bias;                    // GPT-2: [hidden]
+
+  // Every tensor, for counting.
+  std::vector<const at::Tensor*> all() const {
+    return {&input_norm,     &input_norm_bias, &qkv_weight,  &qkv_bias,  &q_norm,
+            &k_norm,         &o_weight,        &o_bias,      &post_norm, &post_norm_bias,
+            &gate_up_weight, &gate_up_bias,    &down_weight, &down_bias};
+  }
 };
 
 struct ModelWeightSet {
-  at::Tensor embed;  // [vocab, hidden]
+  at::Tensor embed;           // [vocab, hidden]
+  at::Tensor position_embed;  // GPT-2: [max_position_embeddings, hidden]
   std::vector<LayerWeights> layers;
-  at::Tensor final_norm;  // [hidden]
-  at::Tensor lm_head;     // [vocab, hidden], the embedding itself when tied
+  at::Tensor final_norm, final_norm_bias;  // [hidden]
+  at::Tensor lm_head;                      // [vocab, hidden], the embedding itself when tied
 };
 
 bool has_qkv_bias(const ModelConfig& config, const Architecture& arch);

@@ -98,8 +98,8 @@ contains "missing message" "$work/err" "torchllm: error:"
 mkdir -p "$work/corrupt" && cp "$work/qwen3/config.json" "$work/corrupt/" && head -c 100 "$work/qwen3/model.safetensors" >"$work/corrupt/model.safetensors"
 check "truncated checkpoint" 1 "$torchllm" info -m "$work/corrupt"
 contains "truncated message" "$work/err" "model.safetensors"
-mkdir -p "$work/gpt2" && cp "$work/qwen3/model.safetensors" "$work/gpt2/" && sed 's/Qwen3ForCausalLM/GPT2LMHeadModel/' "$work/qwen3/config.json" >"$work/gpt2/config.json"
-check "unsupported architecture" 1 "$torchllm" info -m "$work/gpt2"
+mkdir -p "$work/falcon" && cp "$work/qwen3/model.safetensors" "$work/falcon/" && sed 's/Qwen3ForCausalLM/FalconForCausalLM/' "$work/qwen3/config.json" >"$work/falcon/config.json"
+check "unsupported architecture" 1 "$torchllm" info -m "$work/falcon"
 contains "unsupported message" "$work/err" "supported: Qwen3ForCausalLM"
 check "bad dtype" 2 "$torchllm" info -m "$work/qwen3" --dtype int3
 

@@ -27,6 +27,27 @@ print("ok   info json tensor types" if ok else "FAIL info json tensor types: %s"
 sys.exit(0 if ok else 1)
 PY
 
+# GPT-2: learned positions, the file's dominant type; greedy from the GGUF and from its Hugging Face checkpoint
+# as llama.cpp continues the prompt.
+check "info gpt2" 0 "$torchllm" info -m "$data/models/gpt2-q8_0.gguf" --device cpu --dtype fp32
+contains "info gpt2 architecture" "$work/out" "architecture: GPT2LMHeadModel"
+contains "info gpt2 positions" "$work/out" "positions: learned"
+contains "info gpt2 dtype" "$work/out" "checkpoint_dtype: q8_0"
+for m in gpt2-f32.gguf gpt2-hf; do
+  check "run $m" 0 "$torchllm" run -m "$data/models/$m" --raw --temperature 0 -n 8 --device cpu --dtype fp32 -q \
+    --json "$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["prompt_text"])' "$2/reference/qwen3/reference.json")"
+  python3 - "$work/out" "$data/expected/gpt2-f32.json" <<'PY' || failures=$((failures + 1))
+import json, sys
+out, ref = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))
+ok = out["tokens"][:len(ref["greedy"])] == ref["greedy"]
+print("ok   gpt2 greedy = llama.cpp" if ok else "FAIL gpt2 greedy %s != llama.cpp %s" % (out["tokens"], ref["greedy"]))
+sys.exit(0 if ok else 1)
+PY
+done
+check "gpt2 context past its positions" 1 "$torchllm" run -m "$data/models/gpt2-hf" --raw -n 8 --device cpu -q \
+  "$(python3 -c 'print("a" * 70)')"
+contains "gpt2 context message" "$work/err" "context is 64"
+
 # run: a prompt through the GGUF tokenizer and model, greedy, as llama.cpp continues it (tests/data/gguf/expected).
 prompt="$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["prompt_text"])' "$2/reference/qwen3/reference.json")"
 check "run f32" 0 "$torchllm" run -m "$data/models/qwen3-f32.gguf" --raw --temperature 0 -n 8 --device cpu --dtype fp32 -q \

@@ -154,9 +154,9 @@ contains "prompt too long names both numbers" "$work/err" "but the context is 4"
 # A KV cache larger than memory is refused before it is allocated (on Linux it would be killed when touched).
 check "out of memory" 1 "${run[@]/$model/$long_model}" "x" --context 2000000000
 contains "out of memory message" "$work/err" "out of memory: the KV cache for 1 x 2000000000 tokens needs"
-mkdir -p "$work/gpt2" && cp "$model"/* "$work/gpt2/" && sed -i 's/Qwen3ForCausalLM/GPT2LMHeadModel/' "$work/gpt2/config.json"
-check "unsupported architecture" 1 "${run[@]/$model/$work/gpt2}" "x"
-contains "unsupported message" "$work/err" "GPT2LMHeadModel"
+mkdir -p "$work/falcon" && cp "$model"/* "$work/falcon/" && sed -i 's/Qwen3ForCausalLM/FalconForCausalLM/' "$work/falcon/config.json"
+check "unsupported architecture" 1 "${run[@]/$model/$work/falcon}" "x"
+contains "unsupported message" "$work/err" "FalconForCausalLM"
 for f in "$work/err"; do
   [ "$(wc -l <"$f")" -le 1 ] || { echo "FAIL error is more than one line"; cat "$f"; failures=$((failures + 1)); }
 done

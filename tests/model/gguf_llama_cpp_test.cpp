@@ -9,7 +9,8 @@
 //    rounding; on the trained reference models the top-1 token agrees at every prompt position, and the
 //    greedy continuation agrees for F16, BF16 and Q8_0 (the top-2 margins there are far above the
 //    activation rounding). The random-weight "wide" model (256-wide rows, for the K-quants) is checked
-//    against the dequantized run only: its near-ties can flip under activation quantization.
+//    against the dequantized run only: its near-ties can flip under activation quantization; so is GPT-2's
+//    random-weight model.
 #include <ATen/ATen.h>
 #include <dirent.h>
 #include <gtest/gtest.h>
@@ -92,7 +93,8 @@ TEST_P(LlamaCppOnTheSameFile, LogitsAndGreedyMatch) {
   EXPECT_EQ(our_greedy, ref.at("dequantized_greedy").get<std::vector<int64_t>>());
   RecordProperty("max_abs_vs_llama_cpp_quantized",
                  std::to_string((ours - direct).abs().max().item<double>()));
-  if (GetParam().rfind("wide-", 0) == 0) return;
+  // Random-weight models (marked by the fixture script) have near-ties that activation rounding may flip.
+  if (GetParam().rfind("wide-", 0) == 0 || ref.value("random_weights", false)) return;
   EXPECT_TRUE(at::equal(ours.argmax(-1), direct.argmax(-1)))
       << "top-1 per position: ours " << ours.argmax(-1) << " llama.cpp " << direct.argmax(-1);
   if (type == "f16" || type == "bf16" || type == "q8_0") {

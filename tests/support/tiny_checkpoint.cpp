@@ -19,9 +19,22 @@ std::string test_device() {
   return device != nullptr && *device != '\0' ? device : "cpu";
 }
 
-std::vector<std::string> tiny_variants() { return {"qwen3", "qwen2", "llama3", "llama2", "mistral"}; }
+std::vector<std::string> tiny_variants() { return {"qwen3", "qwen2", "llama3", "llama2", "mistral", "gpt2"}; }
 
 nlohmann::json tiny_config_json(const std::string& variant) {
+  if (variant == "gpt2") {
+    return {{"architectures", {"GPT2LMHeadModel"}},
+            {"model_type", "gpt2"},
+            {"vocab_size", 96},
+            {"n_embd", 64},
+            {"n_layer", 2},
+            {"n_head", 4},
+            {"n_positions", 256},
+            {"n_inner", 96},
+            {"layer_norm_epsilon", 1e-5},
+            {"activation_function", "gelu_new"},
+            {"torch_dtype", "float32"}};
+  }
   nlohmann::json c = {
       {"vocab_size", 96},
       {"hidden_size", 64},
@@ -91,7 +104,9 @@ void write_tiny_checkpoint(const std::string& dir, const nlohmann::json& config,
   std::vector<std::pair<std::string, at::Tensor>> tensors;
   for (const TensorSpec& spec : checkpoint_tensor_specs(parsed)) {
     at::Tensor t = at::normal(0.0, std, spec.shape, gen, at::TensorOptions().dtype(at::kFloat));
-    if (spec.name.find("norm") != std::string::npos) t = 1.0 + t * (0.1 / std);
+    const bool layer_norm_weight = spec.name.find(".ln_") != std::string::npos &&
+                                   spec.name.compare(spec.name.size() - 7, 7, ".weight") == 0;
+    if (spec.name.find("norm") != std::string::npos || layer_norm_weight) t = 1.0 + t * (0.1 / std);
     tensors.emplace_back(spec.name, t.to(dtype));
   }
   write_safetensors(dir + "/model.safetensors", tensors, {{"format", "pt"}});

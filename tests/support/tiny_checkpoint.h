@@ -8,7 +8,7 @@
 
 namespace torchllm::testing {
 
-// Variants covering every architecture flag: "qwen3", "qwen2", "llama3", "llama2", "mistral".
+// Variants covering every architecture flag: "qwen3", "qwen2", "llama3", "llama2", "mistral", "gpt2".
 std::vector<std::string> tiny_variants();
 nlohmann::json tiny_config_json(const std::string& variant);
 

