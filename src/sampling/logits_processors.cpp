@@ -49,6 +49,12 @@ Candidates sort_candidates(const at::Tensor& logits) {
   return {sorted, ids};
 }
 
+Candidates leading_candidates(const at::Tensor& logits, int64_t count) {
+  at::Tensor values, ids;  // [rows, count]
+  std::tie(values, ids) = logits.topk(count, 1);
+  return in_candidate_order(values, ids);
+}
+
 Candidates top_k_candidates(const at::Tensor& logits, const at::Tensor& top_k, int64_t max_k) {
   const at::Tensor kth = std::get<0>(logits.topk(max_k, 1)).gather(1, top_k - 1);  // [rows, 1]
   // topk decides ties at the k-th place as it likes; keep the lowest ids among them, as many as the tokens
@@ -69,6 +75,21 @@ void apply_top_k(at::Tensor& candidates, const at::Tensor& top_k) {
   candidates.masked_fill_(place >= k, kNegInf);
 }
 
+namespace {
+
+// Removes the places whose mass before them reaches top_p * total. running: [rows, width] cumulative
+// unnormalized probabilities of the candidates (the first is 1).
+at::Tensor top_p_cut(const at::Tensor& running, const at::Tensor& top_p, const at::Tensor& total) {
+  const int64_t width = running.size(1);
+  // Mass before each place; shifted rather than running - weight so that it is exactly 0 at the first.
+  const at::Tensor before = at::cat({at::zeros_like(total), running.narrow(1, 0, width - 1)}, 1);
+  // Rounding can carry the running sum to the total before the last place; "off" must keep everything.
+  const at::Tensor p = top_p.masked_fill(top_p.ge(1), std::numeric_limits<double>::infinity());
+  return before >= p * total;  // [rows, width]: removed
+}
+
+}  // namespace
+
 void apply_top_p(at::Tensor& candidates, const at::Tensor& top_p) {
   const int64_t width = candidates.size(1);
   // Unnormalized probabilities (the first is 1) and their running sum: comparing with top_p * total needs no
@@ -77,11 +98,20 @@ void apply_top_p(at::Tensor& candidates, const at::Tensor& top_p) {
   const at::Tensor weight = (candidates - candidates.narrow(1, 0, 1)).exp();  // [rows, width]
   const at::Tensor running = weight.cumsum(1);                                // [rows, width]
   const at::Tensor total = running.narrow(1, width - 1, 1);                   // [rows, 1]
-  // Mass before each place; shifted rather than running - weight so that it is exactly 0 at the first.
-  const at::Tensor before = at::cat({at::zeros_like(total), running.narrow(1, 0, width - 1)}, 1);
-  // Rounding can carry the running sum to the total before the last place; "off" must keep everything.
-  const at::Tensor p = top_p.masked_fill(top_p.ge(1), std::numeric_limits<double>::infinity());
-  candidates.masked_fill_(before >= p * total, kNegInf);
+  candidates.masked_fill_(top_p_cut(running, top_p, total), kNegInf);
+}
+
+at::Tensor apply_top_p_of_total(at::Tensor& candidates, const at::Tensor& top_p, const at::Tensor& total) {
+  const int64_t width = candidates.size(1);
+  const at::Tensor running = (candidates - candidates.narrow(1, 0, 1)).exp().cumsum(1);  // [rows, width]
+  const at::Tensor removed = top_p_cut(running, top_p, total);                           // [rows, width]
+  // The first place tied with the last: from there on the part may hold other ids than the whole row's.
+  const at::Tensor first_tied = candidates.eq(candidates.narrow(1, width - 1, 1))
+                                    .to(at::kInt)
+                                    .argmax(1, /*keepdim=*/true);  // [rows, 1]
+  const at::Tensor decided = removed.gather(1, first_tied);        // [rows, 1]
+  candidates.masked_fill_(removed, kNegInf);
+  return decided;
 }
 
 void apply_min_p(at::Tensor& logits, const at::Tensor& min_p) {

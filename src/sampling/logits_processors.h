@@ -44,6 +44,10 @@ Candidates sort_candidates(const at::Tensor& logits);
 // Costs a partial selection rather than a sort of the vocabulary.
 Candidates top_k_candidates(const at::Tensor& logits, const at::Tensor& top_k, int64_t max_k);
 
+// The `count` most likely tokens of every row (count < vocab) in candidate order, by a partial selection:
+// nothing but them is sorted. Of tokens tied at the last place, any may be the ones taken.
+Candidates leading_candidates(const at::Tensor& logits, int64_t count);
+
 // The filters below take candidate logits ([rows, width], decreasing) and set the removed places to -inf.
 
 // Keeps the first top_k places (top_k [rows, 1] int64; 0 or at least the width: off). The same tokens as
@@ -55,6 +59,13 @@ void apply_top_k(at::Tensor& candidates, const at::Tensor& top_k);
 // transformers' rule (remove where the ascending cumulative probability is <= 1 - top_p) written from the
 // top.
 void apply_top_p(at::Tensor& candidates, const at::Tensor& top_p);
+
+// apply_top_p on leading_candidates: `total` ([rows, 1]) is the probability mass of each whole row relative
+// to its first candidate (the sum over the vocabulary of exp(logit - first)), which the leading part alone
+// cannot know. Returns [rows, 1] bool: whether the cut falls before the first place tied with the last one,
+// i.e. the part holds every token the whole sorted row keeps (in the same order); where it does not, the
+// row needs the whole sorted vocabulary.
+at::Tensor apply_top_p_of_total(at::Tensor& candidates, const at::Tensor& top_p, const at::Tensor& total);
 
 // Removes tokens whose probability is below min_p times the most likely one's (min_p [rows, 1] float32; 0 is
 // off). On logits: p < min_p * p_max is logit < max_logit + log(min_p). Works on any layout, not only

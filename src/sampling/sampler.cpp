@@ -17,6 +17,9 @@ namespace {
 
 // Up to this top_k a row samples from a partial selection of candidates instead of the sorted vocabulary.
 constexpr int64_t kMaxSelectedCandidates = 1024;
+// top_p without top_k first tries the leading candidates this many wide (a nucleus is usually far smaller),
+// and sorts the whole vocabulary only for rows whose cut falls past them.
+constexpr int64_t kTopPLeading = 1024;
 
 uint64_t random_seed() {
   std::random_device device;
@@ -92,29 +95,45 @@ at::Tensor sample_group(const at::Tensor& logits, const at::Tensor& table,
   }
 
   Candidates candidates;
-  if (path == kSelectedTopK) {
-    const int64_t max_k = *std::max_element(top_k.begin(), top_k.end());
-    candidates = top_k_candidates(logits, upload_ints(top_k, logits.device()).view({n, 1}), max_k);
-  } else if (path == kSortedVocabulary) {
-    candidates = sort_candidates(logits);
-    if (any_top_k) apply_top_k(candidates.logits, upload_ints(top_k, logits.device()).view({n, 1}));
-  } else {
-    candidates = {logits,
-                  at::arange(vocab, logits.options().dtype(at::kLong)).view({1, vocab}).expand({n, vocab})};
+  bool filtered = false;  // temperature and top_p already applied
+  if (path == kSortedVocabulary && !any_top_k && any_top_p && vocab > 2 * kTopPLeading) {
+    // The leading candidates hold the nucleus of every row of the group: no sort of the vocabulary.
+    Candidates leading = leading_candidates(logits, kTopPLeading);
+    apply_temperature(leading.logits, column(kTemperature));
+    at::Tensor scaled = logits.clone();  // [group, vocab]
+    apply_temperature(scaled, column(kTemperature));
+    const at::Tensor total = (scaled - leading.logits.narrow(1, 0, 1)).exp().sum(1, /*keepdim=*/true);
+    if (apply_top_p_of_total(leading.logits, column(kTopP), total).all().item<bool>()) {
+      candidates = std::move(leading);
+      filtered = true;
+    }
   }
-  apply_temperature(candidates.logits, column(kTemperature));
-  if (any_top_p) apply_top_p(candidates.logits, column(kTopP));
+  if (!filtered) {
+    if (path == kSelectedTopK) {
+      const int64_t max_k = *std::max_element(top_k.begin(), top_k.end());
+      candidates = top_k_candidates(logits, upload_ints(top_k, logits.device()).view({n, 1}), max_k);
+    } else if (path == kSortedVocabulary) {
+      candidates = sort_candidates(logits);
+      if (any_top_k) apply_top_k(candidates.logits, upload_ints(top_k, logits.device()).view({n, 1}));
+    } else {
+      candidates = {logits,
+                    at::arange(vocab, logits.options().dtype(at::kLong)).view({1, vocab}).expand({n, vocab})};
+    }
+    apply_temperature(candidates.logits, column(kTemperature));
+    if (any_top_p) apply_top_p(candidates.logits, column(kTopP));
+  }
   if (any_min_p) apply_min_p(candidates.logits, column(kMinP));
 
   // Each row draws from its own generator exactly as many values as it has places, whatever the batch's
-  // width.
-  const int64_t width = candidates.logits.size(1);
+  // width; the leading candidates take the first of the whole vocabulary's draws, so that a row draws the
+  // same token as through the sorted vocabulary.
+  const int64_t width = filtered ? vocab : candidates.logits.size(1);
   const at::Tensor noise = at::ones({n, width}, logits.options());  // [group, width]
   for (int64_t i = 0; i < n; ++i) {
     const int64_t places = top_k[i] > 0 ? std::min(top_k[i], width) : width;
     fill_exponential(noise[i].narrow(0, 0, places), *generators[i]);
   }
-  return exponential_race(candidates, noise);
+  return exponential_race(candidates, noise.narrow(1, 0, candidates.logits.size(1)));
 }
 
 void check_batch(const at::Tensor& logits, const std::vector<SequenceSampler*>& rows) {

@@ -12,6 +12,8 @@
 #include <set>
 #include <vector>
 
+#include "sampling/logits_processors.h"
+#include "sampling/seeded_generator.h"
 #include "torchllm/error.h"
 
 namespace torchllm {
@@ -193,6 +195,46 @@ TEST(Sampler, DrawsWithTopPAloneFollowTheNucleus) {
   ASSERT_EQ(std::count_if(expected.begin(), expected.end(), [](double p) { return p > 0; }), 7);
   constexpr double kCritical = 22.46;  // chi-square, 6 degrees of freedom, p = 0.001
   EXPECT_LT(chi_square(draw_counts(logits, params), expected, 20000), kCritical);
+}
+
+// top_p without top_k samples from the leading 1024 candidates when they hold every row's nucleus: the same
+// tokens, draw for draw, as the whole sorted vocabulary (written out here with the processors), and the same
+// when a flat row's nucleus is wider and the group sorts after all.
+TEST(Sampler, TopPFromTheLeadingCandidatesDrawsWhatTheSortedVocabularyDraws) {
+  at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(17);
+  const std::vector<double> temperature{0.6, 1.0, 1.3, 0.8}, top_p{0.9, 0.5, 0.95, 0.99},
+      min_p{0, 0, 0.05, 0};
+  for (int64_t vocab : {5000, 60000}) {
+    for (double spread : {4.0, 0.05}) {
+      const at::Tensor logits = at::randn({4, vocab}, gen) * spread;  // [rows, vocab]
+      std::vector<std::unique_ptr<SequenceSampler>> samplers;
+      std::vector<SequenceSampler*> rows;
+      std::vector<at::Generator> references;
+      for (size_t i = 0; i < 4; ++i) {
+        SamplingParams p;
+        p.temperature = temperature[i];
+        p.top_p = top_p[i];
+        p.min_p = min_p[i];
+        p.seed = 11 + i;
+        samplers.push_back(std::make_unique<SequenceSampler>(p, c10::kCPU, vocab, std::vector<int64_t>{}));
+        rows.push_back(samplers.back().get());
+        references.push_back(make_seeded_generator(c10::kCPU, 11 + i));
+      }
+      for (int step = 0; step < 5; ++step) {
+        const std::vector<SampledToken> got = sample_batch(logits, rows);
+        for (size_t i = 0; i < 4; ++i) {
+          Candidates c = sort_candidates(logits[i].unsqueeze(0).clone());
+          apply_temperature(c.logits, at::full({1, 1}, temperature[i]));
+          apply_top_p(c.logits, at::full({1, 1}, top_p[i]));
+          if (min_p[i] > 0) apply_min_p(c.logits, at::full({1, 1}, min_p[i]));
+          const at::Tensor noise = at::ones({1, vocab});
+          fill_exponential(noise[0], references[i]);
+          EXPECT_EQ(got[i].token, exponential_race(c, noise).item<int64_t>())
+              << "vocab " << vocab << " spread " << spread << " row " << i << " step " << step;
+        }
+      }
+    }
+  }
 }
 
 TEST(Sampler, MixedBatchEqualsRowsSampledAlone) {
