@@ -11,14 +11,20 @@ namespace torchllm {
 // K/V tensors for every layer, allocated once for max_batch sequences x max_seq positions and written in
 // place. One more slot than max_batch is allocated: the scratch slot, where the padding rows of a
 // static-shape decode step write their K/V without touching a sequence's.
+//
+// Two memory layouts behind the same view: head-major ([slots, kv_heads, max_seq, head_dim], each head's
+// keys contiguous, what CPU matrix products want: a strided batch of them ran 5-7x slower) and
+// sequence-major ([slots, max_seq, kv_heads, head_dim], what flash attention's variable-length kernel reads
+// in place on CUDA).
 class KvCache {
  public:
   KvCache(int64_t num_layers, int64_t max_batch, int64_t max_seq, int64_t kv_heads, int64_t head_dim,
-          const at::TensorOptions& options);
+          const at::TensorOptions& options, bool head_major = false);
 
-  // [max_batch + 1, max_seq, kv_heads, head_dim]
-  const at::Tensor& keys(int64_t layer) const { return keys_[layer]; }
-  const at::Tensor& values(int64_t layer) const { return values_[layer]; }
+  // [max_batch + 1, kv_heads, max_seq, head_dim] whatever the layout (a transposed view when sequence-major)
+  at::Tensor keys(int64_t layer) const { return view(keys_[layer]); }
+  at::Tensor values(int64_t layer) const { return view(values_[layer]); }
+  bool head_major() const { return head_major_; }
 
   int64_t max_batch() const { return max_batch_; }
   int64_t max_seq() const { return max_seq_; }
@@ -26,8 +32,10 @@ class KvCache {
   uint64_t bytes() const;
 
  private:
+  at::Tensor view(const at::Tensor& t) const { return head_major_ ? t : t.transpose(1, 2); }
   int64_t max_batch_;
   int64_t max_seq_;
+  bool head_major_;
   std::vector<at::Tensor> keys_;
   std::vector<at::Tensor> values_;
 };

@@ -76,10 +76,8 @@ at::Tensor AttentionPlan::attend(const at::Tensor& q, const at::Tensor& key_cach
   for (const Span& s : spans_) {
     // [1, heads, len, head_dim] views of the query rows and the live cache range
     at::Tensor qs = q.narrow(0, s.row, s.count).unsqueeze(0).transpose(1, 2);
-    at::Tensor ks =
-        key_cache[s.slot].narrow(0, s.key_begin, s.key_end - s.key_begin).unsqueeze(0).transpose(1, 2);
-    at::Tensor vs =
-        value_cache[s.slot].narrow(0, s.key_begin, s.key_end - s.key_begin).unsqueeze(0).transpose(1, 2);
+    at::Tensor ks = key_cache[s.slot].narrow(1, s.key_begin, s.key_end - s.key_begin).unsqueeze(0);
+    at::Tensor vs = value_cache[s.slot].narrow(1, s.key_begin, s.key_end - s.key_begin).unsqueeze(0);
     c10::optional<at::Tensor> mask;
     if (s.mask.defined()) mask = s.mask;
     at::Tensor o = compat::attention(qs, ks, vs, mask, s.causal);  // [1, q_heads, count, head_dim]
@@ -88,14 +86,13 @@ at::Tensor AttentionPlan::attend(const at::Tensor& q, const at::Tensor& key_cach
   if (decode_) {
     const DecodeGroup& g = *decode_;
     const int64_t count = g.rows.size(0);
-    auto gather = [&](const at::Tensor& cache) {  // [batch, key_len, kv_heads, head_dim]
-      at::Tensor live = cache.narrow(1, 0, g.key_len);
+    auto gather = [&](const at::Tensor& cache) {  // [batch, kv_heads, key_len, head_dim]
+      at::Tensor live = cache.narrow(2, 0, g.key_len);
       return g.contiguous_slots ? live.narrow(0, g.first_slot, count) : live.index_select(0, g.slots);
     };
     at::Tensor qd = q.index_select(0, g.rows).unsqueeze(2);  // [batch, q_heads, 1, head_dim]
-    at::Tensor o =
-        compat::attention(qd, gather(key_cache).transpose(1, 2), gather(value_cache).transpose(1, 2), g.mask,
-                          false);  // [batch, q_heads, 1, head_dim]
+    at::Tensor o = compat::attention(qd, gather(key_cache), gather(value_cache), g.mask,
+                                     false);  // [batch, q_heads, 1, head_dim]
     out.index_copy_(0, g.rows, o.squeeze(2));
   }
   return out;

@@ -17,8 +17,8 @@ class AttentionPlan {
   AttentionPlan(const std::vector<SequenceChunk>& batch, std::optional<int64_t> sliding_window,
                 const c10::Device& device);
 
-  // q [tokens, q_heads, head_dim] in the order of the batch's tokens; caches [max_batch, max_seq, kv_heads,
-  // head_dim] already holding this pass's K/V. Returns [tokens, q_heads, head_dim].
+  // q [tokens, q_heads, head_dim] in the order of the batch's tokens; caches [slots, kv_heads, max_seq,
+  // head_dim] (KvCache's view) already holding this pass's K/V. Returns [tokens, q_heads, head_dim].
   at::Tensor attend(const at::Tensor& q, const at::Tensor& key_cache, const at::Tensor& value_cache) const;
 
  private:

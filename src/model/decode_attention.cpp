@@ -49,7 +49,9 @@ bool DecodeAttention::uses_flash(const at::Tensor& q) {
 
 at::Tensor DecodeAttention::attend(const at::Tensor& q, const at::Tensor& key_cache,
                                    const at::Tensor& value_cache) const {
-  if (uses_flash(q) && key_cache.size(0) * max_seq_ < (int64_t{1} << 31)) {
+  // Flash reads the cache in place: only the sequence-major layout can be seen as [tokens, heads, dim].
+  if (uses_flash(q) && key_cache.size(0) * max_seq_ < (int64_t{1} << 31) &&
+      key_cache.transpose(1, 2).is_contiguous()) {
 #if TORCHLLM_TORCH_AT_LEAST(2, 5)
     try {
       return flash(q, key_cache, value_cache);
@@ -64,7 +66,7 @@ at::Tensor DecodeAttention::attend(const at::Tensor& q, const at::Tensor& key_ca
 at::Tensor DecodeAttention::flash(const at::Tensor& q, const at::Tensor& key_cache,
                                   const at::Tensor& value_cache) const {
 #if TORCHLLM_TORCH_AT_LEAST(2, 5)
-  const int64_t rows = q.size(0), kv_heads = key_cache.size(2), head_dim = key_cache.size(3);
+  const int64_t rows = q.size(0), kv_heads = key_cache.size(1), head_dim = key_cache.size(3);
   const int64_t total_keys = key_cache.size(0) * max_seq_;
   if (!key_starts_.defined()) {  // once per step, shared by the layers
     const at::TensorOptions ints = slots_.options().dtype(at::kInt);
@@ -80,8 +82,9 @@ at::Tensor DecodeAttention::flash(const at::Tensor& q, const at::Tensor& key_cac
     right = 0;
   }
   auto result = at::_flash_attention_forward(
-      q.contiguous(), key_cache.view({total_keys, kv_heads, head_dim}),
-      value_cache.view({total_keys, kv_heads, head_dim}), query_starts_, key_starts_, /*max_q=*/1,
+      q.contiguous(), key_cache.transpose(1, 2).view({total_keys, kv_heads, head_dim}),
+      value_cache.transpose(1, 2).view({total_keys, kv_heads, head_dim}), query_starts_, key_starts_,
+      /*max_q=*/1,
       /*max_k=*/max_seq_, /*dropout_p=*/0.0, /*is_causal=*/false, /*return_debug_mask=*/false,
       /*scale=*/std::nullopt, left, right, used_keys_);
   return std::get<0>(result);  // [rows, q_heads, head_dim]
@@ -103,9 +106,8 @@ at::Tensor DecodeAttention::gathered(const at::Tensor& q, const at::Tensor& key_
     mask_ = allowed.view({rows, 1, 1, key_len_});
   }
   auto gather = [&](const at::Tensor& cache) {  // [rows, kv_heads, key_len, head_dim]
-    const at::Tensor live = cache.narrow(1, 0, key_len_);
-    return (first_slot_ >= 0 ? live.narrow(0, first_slot_, rows) : live.index_select(0, slots_))
-        .transpose(1, 2);
+    const at::Tensor live = cache.narrow(2, 0, key_len_);
+    return first_slot_ >= 0 ? live.narrow(0, first_slot_, rows) : live.index_select(0, slots_);
   };
   at::Tensor o = compat::attention(q.unsqueeze(2), gather(key_cache), gather(value_cache), mask_,
                                    false);  // [rows, q_heads, 1, head_dim]

@@ -19,8 +19,8 @@ class DecodeAttention {
   DecodeAttention(const at::Tensor& slots, const at::Tensor& lengths, int64_t key_len, int64_t max_seq,
                   std::optional<int64_t> window, int64_t first_slot = -1);
 
-  // q [rows, q_heads, head_dim]; caches [slots, max_seq, kv_heads, head_dim] already holding this step's
-  // K/V. Returns [rows, q_heads, head_dim].
+  // q [rows, q_heads, head_dim]; caches [slots, kv_heads, max_seq, head_dim] (KvCache's view) already
+  // holding this step's K/V. Returns [rows, q_heads, head_dim].
   at::Tensor attend(const at::Tensor& q, const at::Tensor& key_cache, const at::Tensor& value_cache) const;
 
   // Whether attend() takes the flash kernel for q on its device and dtype (TORCHLLM_DECODE_ATTENTION=sdpa

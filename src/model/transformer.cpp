@@ -158,7 +158,7 @@ KvCache Transformer::make_cache(int64_t max_batch, int64_t max_seq) const {
       "use a shorter context (--context) or fewer parallel sequences", [&] {
         ensure_rope(max_seq);
         cache.emplace(config_.num_layers, max_batch, max_seq, config_.num_kv_heads, config_.head_dim,
-                      at::TensorOptions().dtype(dtype_).device(device_));
+                      at::TensorOptions().dtype(dtype_).device(device_), /*head_major=*/device_.is_cpu());
       });
   return std::move(*cache);
 }
@@ -251,9 +251,11 @@ at::Tensor Transformer::run_layers(at::Tensor x, const at::Tensor& cos, const at
       q = apply_rope(q, cos, sin);
       k = apply_rope(k, cos, sin);
     }
-    cache.keys(l).index_put_({slot_t, pos_t}, k);
-    cache.values(l).index_put_({slot_t, pos_t}, v);
-    at::Tensor attn = attend(q, cache.keys(l), cache.values(l));  // [tokens, heads, head_dim]
+    at::Tensor keys = cache.keys(l), values = cache.values(l);  // [slots, kv_heads, max_seq, head_dim]
+    using at::indexing::Slice;
+    keys.index_put_({slot_t, Slice(), pos_t}, k);  // k [tokens, kv_heads, head_dim]
+    values.index_put_({slot_t, Slice(), pos_t}, v);
+    at::Tensor attn = attend(q, keys, values);  // [tokens, heads, head_dim]
     x = x + project(attn.reshape({tokens, q_rows}), w.o_weight, w.o_bias);
     h = norm(x, w.post_norm, w.post_norm_bias, eps, gpt2);
     at::Tensor act;
