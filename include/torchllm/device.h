@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace torchllm {
 
@@ -20,6 +21,14 @@ const char* dtype_name(c10::ScalarType dtype);
 
 // Intra-op threads for CPU math: 0 means one per core.
 void configure_cpu_threads(int threads);
+
+// The threads the math uses by default: one per physical core the process may run on (its affinity mask;
+// hyperthreads of a core count once), at most its cgroup's CPU quota, at least 1.
+int default_cpu_threads();
+// The same from explicit sources, for tests: the allowed CPU ids, a sysfs cpu directory
+// (cpuN/topology/{physical_package_id,core_id}) and a cgroup directory (cpu.max, or cpu/cpu.cfs_*_us).
+int math_threads_for(const std::vector<int>& allowed_cpus, const std::string& cpu_sysfs_dir,
+                     const std::string& cgroup_dir);
 
 // Peak memory since the last reset: allocated device memory on CUDA, the process's peak resident memory
 // elsewhere (which cannot be reset).

@@ -92,9 +92,8 @@ const char* dtype_name(c10::ScalarType dtype) {
 }
 
 void configure_cpu_threads(int threads) {
-  if (threads < 0) throw Error::invalid_argument("--threads must be 0 (all cores) or positive");
-  int n = threads > 0 ? threads : static_cast<int>(std::thread::hardware_concurrency());
-  if (n > 0) at::set_num_threads(n);
+  if (threads < 0) throw Error::invalid_argument("--threads must be 0 (every physical core) or positive");
+  at::set_num_threads(threads > 0 ? threads : default_cpu_threads());
 }
 
 #ifdef TORCHLLM_WITH_CUDA
