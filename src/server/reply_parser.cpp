@@ -74,7 +74,7 @@ void ReplyParser::take_calls(ReplyDelta& out) {
   delta.index = static_cast<int64_t>(calls_.size());
   if (open_call_ != delta.index) {
     open_call_ = delta.index;
-    open_call_id_ = make_tool_call_id();
+    open_call_id_ = make_tool_call_id(*options_.tools);
     open_call_name_ = partial->name;
     open_call_arguments_.clear();
     delta.id = open_call_id_;

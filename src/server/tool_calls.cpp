@@ -113,7 +113,8 @@ std::optional<PartialToolCall> partial_call(const std::string& s, size_t start, 
 }
 
 // {"name": ..., "arguments" | "parameters": {...} or "..."} -> a call; none when it is not one.
-std::optional<ToolCall> call_of(const std::string& json_text, const char* arguments_key) {
+std::optional<ToolCall> call_of(const std::string& json_text, const char* arguments_key,
+                                ToolFormat format = ToolFormat::kHermes) {
   ordered_json value;
   try {
     value = ordered_json::parse(json_text);
@@ -122,7 +123,7 @@ std::optional<ToolCall> call_of(const std::string& json_text, const char* argume
   }
   if (!value.is_object() || !value.contains("name") || !value["name"].is_string()) return std::nullopt;
   ToolCall call;
-  call.id = make_tool_call_id();
+  call.id = make_tool_call_id(format);
   call.name = value["name"].get<std::string>();
   const ordered_json* arguments = nullptr;
   for (const char* key : {arguments_key, "arguments", "parameters"}) {
@@ -241,7 +242,7 @@ std::vector<ToolCall> mistral_calls(const std::string& s, size_t* consumed, bool
           *partial = partial_call(s, k, "arguments");
           break;
         }
-        std::optional<ToolCall> call = call_of(s.substr(k, end - k), "arguments");
+        std::optional<ToolCall> call = call_of(s.substr(k, end - k), "arguments", ToolFormat::kMistral);
         if (!call) {
           *malformed = true;
           break;
@@ -265,7 +266,7 @@ std::vector<ToolCall> mistral_calls(const std::string& s, size_t* consumed, bool
       break;
     }
     ToolCall call;
-    call.id = make_tool_call_id();
+    call.id = make_tool_call_id(ToolFormat::kMistral);
     call.name = s.substr(start, marker - start);
     try {
       if (!ordered_json::parse(s.substr(body, end - body)).is_object()) throw std::invalid_argument("");
@@ -313,11 +314,12 @@ const char* tool_format_name(ToolFormat format) {
   return "?";
 }
 
-std::string make_tool_call_id() {
+std::string make_tool_call_id(ToolFormat format) {
   static thread_local std::mt19937_64 random{std::random_device{}()};
   static const char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
-  std::string id = "call_";
-  for (int i = 0; i < 24; ++i) id += kAlphabet[random() % (sizeof kAlphabet - 1)];
+  const bool mistral = format == ToolFormat::kMistral;
+  std::string id = mistral ? "" : "call_";
+  for (int i = 0; i < (mistral ? 9 : 24); ++i) id += kAlphabet[random() % (sizeof kAlphabet - 1)];
   return id;
 }
 

