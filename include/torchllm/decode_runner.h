@@ -18,7 +18,8 @@
 namespace torchllm {
 
 struct DecodeRunnerOptions {
-  // Capture and replay CUDA graphs (CUDA only; the model's cuda_graphs() must allow it too).
+  // Capture and replay CUDA graphs (CUDA with a bf16 / fp16 model only; the model's cuda_graphs() must allow
+  // it too).
   bool cuda_graphs = true;
   // Shapes that stay the same from step to step, as a graph needs: the batch padded to its bucket, and
   // attention over the whole cache length (masked) on the fallback attention path. Graphs turn it on; off,

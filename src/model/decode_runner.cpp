@@ -23,7 +23,10 @@ enum Field : int64_t { kIds, kPositions, kSlots, kLengths, kFields };
 struct DecodeRunner::Impl {
   Impl(const Transformer& model_, KvCache& cache_, DecodeRunnerOptions options_)
       : model(model_), cache(cache_), options(options_) {
-    graphs = options.cuda_graphs && model.cuda_graphs() && CapturedStep::supported(model.device());
+    // Graphs need static shapes, which only the flash kernel (bf16 / fp16) serves without reading the whole
+    // cache length every step: an fp32 model on CUDA decodes op by op.
+    const bool half = model.dtype() == at::kBFloat16 || model.dtype() == at::kHalf;
+    graphs = options.cuda_graphs && model.cuda_graphs() && half && CapturedStep::supported(model.device());
     if (graphs) options.static_shapes = true;
     const at::TensorOptions longs = at::TensorOptions().dtype(at::kLong);
     device_inputs = at::zeros({kFields * kMaxBatch}, longs.device(model.device()));

@@ -197,11 +197,12 @@ TEST(DecodeRunner, RejectsWhatTheForwardPassRejects) {
   EXPECT_EQ(runner.decode({{1, 7, {5}}}).size(0), 1);
 }
 
-// On a CUDA machine the runner captures one graph per bucket and replays it; elsewhere it never captures.
+// On a CUDA machine the runner captures one graph per bucket (bf16) and replays it; elsewhere it never
+// captures.
 TEST(DecodeRunner, CapturesOneGraphPerBucketOnlyOnCuda) {
   const std::string dir = testing::make_temp_dir("decode-runner-graphs");
   testing::write_tiny_checkpoint(dir, testing::tiny_config_json("llama3"), 5);
-  auto model = Transformer::load(dir, LoadOptions{testing::test_device(), "fp32"});
+  auto model = Transformer::load(dir, LoadOptions{testing::test_device(), "bf16"});
   KvCache cache = model->make_cache(4, 16);
   DecodeRunner runner(*model, cache);
   for (int64_t step = 0; step < 3; ++step) {
