@@ -98,6 +98,9 @@ class Transformer {
   // Writes K/V of every chunk into `cache` and returns float32 logits [rows, vocab]: one row per chunk (its
   // last token), or one per token for chunks with all_logits, in chunk order. Slots must be distinct.
   at::Tensor forward(const std::vector<SequenceChunk>& batch, KvCache& cache) const;
+  // What forward checks before it computes: a batch that is not empty, chunks with tokens, distinct slots of
+  // the cache, positions within its length, ids within the vocabulary. Throws Error.
+  void check_batch(const std::vector<SequenceChunk>& batch, const KvCache& cache) const;
 
   // One decode step without host synchronization (no check reads the inputs back): writes each row's K/V
   // and returns float32 logits [rows, vocab]. Gives the logits forward() gives for the same tokens. The

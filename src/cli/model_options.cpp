@@ -29,7 +29,9 @@ void ModelOptions::add_to(CLI::App& command) {
       .add_option("--dtype", load.dtype,
                   "auto | bf16 | fp16 | fp32 (auto: bf16 on CUDA and bf16-capable CPUs)")
       ->capture_default_str();
-  command.add_option("--threads", threads, "CPU threads for the math (0 = one per physical core the process may use)")
+  command
+      .add_option("--threads", threads,
+                  "CPU threads for the math (0 = one per physical core the process may use)")
       ->capture_default_str();
   command.add_flag_function(
       "--no-cuda-graphs", [this](int64_t) { load.cuda_graphs = false; },

@@ -6,7 +6,6 @@
 #include <algorithm>
 #include <cstdio>
 #include <map>
-#include <set>
 #include <string>
 
 #include "model/cuda_graph.h"
@@ -68,23 +67,7 @@ void DecodeRunner::Impl::check(const std::vector<SequenceChunk>& batch) const {
     throw Error::invalid_argument("decode: a step takes 1 to " + std::to_string(kMaxBatch) +
                                   " sequences of one token each");
   }
-  std::set<int64_t> seen;
-  for (const SequenceChunk& chunk : batch) {
-    if (chunk.slot < 0 || chunk.slot >= cache.max_batch() || !seen.insert(chunk.slot).second) {
-      throw Error::invalid_argument("decode: slot " + std::to_string(chunk.slot) +
-                                    " is out of range or repeated");
-    }
-    if (chunk.start < 0 || chunk.start + 1 > cache.max_seq()) {
-      throw Error::exhausted("sequence needs " + std::to_string(chunk.start + 1) +
-                             " positions but the context is " + std::to_string(cache.max_seq()) + " tokens");
-    }
-    const int64_t token = chunk.tokens[0];
-    if (token < 0 || token >= model.config().vocab_size) {
-      throw Error::invalid_argument("token id " + std::to_string(token) +
-                                    " is outside the vocabulary (size " +
-                                    std::to_string(model.config().vocab_size) + ")");
-    }
-  }
+  model.check_batch(batch, cache);
 }
 
 DecodeInputs DecodeRunner::Impl::inputs_of(int64_t rows, int64_t live_keys, int64_t first_slot) const {

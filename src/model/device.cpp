@@ -6,7 +6,6 @@
 
 #include <fstream>
 #include <sstream>
-#include <thread>
 
 #ifdef TORCHLLM_WITH_CUDA
 #include <ATen/cuda/CUDAContext.h>

@@ -163,10 +163,8 @@ KvCache Transformer::make_cache(int64_t max_batch, int64_t max_seq) const {
   return std::move(*cache);
 }
 
-at::Tensor Transformer::forward(const std::vector<SequenceChunk>& batch, KvCache& cache) const {
-  c10::InferenceMode guard;
+void Transformer::check_batch(const std::vector<SequenceChunk>& batch, const KvCache& cache) const {
   if (batch.empty()) throw Error::invalid_argument("forward: empty batch");
-  std::vector<int64_t> ids, positions, slots, logit_rows;
   std::set<int64_t> seen_slots;
   for (const SequenceChunk& chunk : batch) {
     const auto n = static_cast<int64_t>(chunk.tokens.size());
@@ -179,15 +177,25 @@ at::Tensor Transformer::forward(const std::vector<SequenceChunk>& batch, KvCache
       throw Error::exhausted("sequence needs " + std::to_string(chunk.start + n) +
                              " positions but the context is " + std::to_string(cache.max_seq()) + " tokens");
     }
-    for (int64_t i = 0; i < n; ++i) {
-      const int64_t token = chunk.tokens[i];
+    for (const int64_t token : chunk.tokens) {
       if (token < 0 || token >= config_.vocab_size) {
         throw Error::invalid_argument("token id " + std::to_string(token) +
                                       " is outside the vocabulary (size " +
                                       std::to_string(config_.vocab_size) + ")");
       }
+    }
+  }
+}
+
+at::Tensor Transformer::forward(const std::vector<SequenceChunk>& batch, KvCache& cache) const {
+  c10::InferenceMode guard;
+  check_batch(batch, cache);
+  std::vector<int64_t> ids, positions, slots, logit_rows;
+  for (const SequenceChunk& chunk : batch) {
+    const auto n = static_cast<int64_t>(chunk.tokens.size());
+    for (int64_t i = 0; i < n; ++i) {
       if (chunk.all_logits || i == n - 1) logit_rows.push_back(static_cast<int64_t>(ids.size()));
-      ids.push_back(token);
+      ids.push_back(chunk.tokens[i]);
       positions.push_back(chunk.start + i);
       slots.push_back(chunk.slot);
     }

@@ -4,11 +4,11 @@
 #include "torchllm/decode_runner.h"
 
 #include <ATen/ATen.h>
-#include <dirent.h>
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
 
+#include "reference_fixtures.h"
 #include "tiny_checkpoint.h"
 #include "torchllm/error.h"
 #include "torchllm/json_file.h"
@@ -17,21 +17,7 @@
 namespace torchllm {
 namespace {
 
-const std::string kReferenceDir = std::string(TORCHLLM_TEST_DATA_DIR) + "/reference";
-
-std::vector<std::string> fixture_names() {
-  std::vector<std::string> names;
-  if (DIR* dir = ::opendir(kReferenceDir.c_str())) {
-    while (dirent* e = ::readdir(dir)) {
-      const std::string name = e->d_name;
-      if (name[0] != '.' && file_exists(kReferenceDir + "/" + name + "/reference.json"))
-        names.push_back(name);
-    }
-    ::closedir(dir);
-  }
-  std::sort(names.begin(), names.end());
-  return names;
-}
+const std::string kReferenceDir = testing::reference_fixtures_dir();
 
 double max_abs_diff(const at::Tensor& a, const at::Tensor& b) {
   return (a.cpu() - b.cpu()).abs().max().item<double>();
@@ -96,7 +82,7 @@ TEST_P(DecodeRunnerReference, GreedyTokensAndLogitsMatchTheDynamicPath) {
 
 std::vector<FixtureCase> fixture_cases() {
   std::vector<FixtureCase> cases;
-  for (const std::string& name : fixture_names()) {
+  for (const std::string& name : testing::reference_fixture_names()) {
     for (const char* dtype : {"fp32", "bf16"}) {
       for (bool whole : {false, true}) cases.push_back({name, dtype, whole});
     }
@@ -113,12 +99,6 @@ INSTANTIATE_TEST_SUITE_P(Fixtures, DecodeRunnerReference, ::testing::ValuesIn(fi
                            }
                            return name;
                          });
-
-std::vector<int64_t> sequence(int64_t length, int64_t salt, int64_t vocab) {
-  std::vector<int64_t> out;
-  for (int64_t i = 0; i < length; ++i) out.push_back((i * 37 + salt * 11 + 5) % vocab);
-  return out;
-}
 
 class DecodeRunnerBatches : public ::testing::TestWithParam<std::string> {
  protected:
@@ -143,7 +123,8 @@ TEST_P(DecodeRunnerBatches, RaggedBatchesMatchTheDynamicPath) {
     const std::vector<int64_t> slots{5, 6, 3, 0, 1};
     std::vector<std::vector<int64_t>> tokens;
     for (size_t i = 0; i < slots.size(); ++i) {
-      tokens.push_back(sequence(3 + 4 * static_cast<int64_t>(i), static_cast<int64_t>(i), vocab));
+      tokens.push_back(
+          testing::token_sequence(3 + 4 * static_cast<int64_t>(i), static_cast<int64_t>(i), vocab));
       const std::vector<SequenceChunk> prefill{{slots[i], 0, tokens[i]}};
       model->forward(prefill, dynamic_cache);
       model->forward(prefill, static_cache);

@@ -3,6 +3,7 @@
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
 
+#include "reference_fixtures.h"
 #include "tiny_checkpoint.h"
 #include "torchllm/model.h"
 
@@ -10,12 +11,6 @@ namespace torchllm {
 namespace {
 
 constexpr double kTolerance = 1e-5;
-
-std::vector<int64_t> sequence(int64_t length, int64_t salt, int64_t vocab) {
-  std::vector<int64_t> out;
-  for (int64_t i = 0; i < length; ++i) out.push_back((i * 37 + salt * 11 + 5) % vocab);
-  return out;
-}
 
 class ForwardConsistency : public ::testing::TestWithParam<std::string> {
  protected:
@@ -34,7 +29,7 @@ class ForwardConsistency : public ::testing::TestWithParam<std::string> {
 
 TEST_P(ForwardConsistency, TokenByTokenDecodeMatchesWholePrefill) {
   auto model = load(GetParam(), "fp32");
-  const auto tokens = sequence(13, 1, model->config().vocab_size);
+  const auto tokens = testing::token_sequence(13, 1, model->config().vocab_size);
   at::Tensor full = reference_logits(*model, tokens);
   KvCache cache = model->make_cache(1, 64);
   for (size_t i = 0; i < tokens.size(); ++i) {
@@ -45,7 +40,7 @@ TEST_P(ForwardConsistency, TokenByTokenDecodeMatchesWholePrefill) {
 
 TEST_P(ForwardConsistency, ChunkedPrefillMatchesWholePrefill) {
   auto model = load(GetParam(), "fp32");
-  const auto tokens = sequence(13, 2, model->config().vocab_size);
+  const auto tokens = testing::token_sequence(13, 2, model->config().vocab_size);
   at::Tensor full = reference_logits(*model, tokens);
   KvCache cache = model->make_cache(1, 64);
   std::vector<at::Tensor> pieces;
@@ -66,8 +61,8 @@ TEST_P(ForwardConsistency, ChunkedPrefillMatchesWholePrefill) {
 TEST_P(ForwardConsistency, BatchedSequencesAtDifferentPositionsMatchSoloRuns) {
   auto model = load(GetParam(), "fp32");
   const int64_t vocab = model->config().vocab_size;
-  const auto a = sequence(10, 3, vocab), b = sequence(14, 4, vocab), c = sequence(9, 5, vocab),
-             d = sequence(4, 6, vocab);
+  const auto a = testing::token_sequence(10, 3, vocab), b = testing::token_sequence(14, 4, vocab),
+             c = testing::token_sequence(9, 5, vocab), d = testing::token_sequence(4, 6, vocab);
   const at::Tensor ra = reference_logits(*model, a), rb = reference_logits(*model, b),
                    rc = reference_logits(*model, c), rd = reference_logits(*model, d);
   KvCache cache = model->make_cache(4, 64);
@@ -102,7 +97,7 @@ TEST_P(ForwardConsistency, Bf16FollowsFp32WhereTheChoiceIsClear) {
   auto fp32 = load(GetParam(), "fp32");
   auto bf16 = load(GetParam(), "bf16");
   ASSERT_EQ(bf16->dtype(), at::kBFloat16);
-  std::vector<int64_t> tokens = sequence(6, 9, fp32->config().vocab_size);
+  std::vector<int64_t> tokens = testing::token_sequence(6, 9, fp32->config().vocab_size);
   for (int i = 0; i < 24; ++i) {
     KvCache cache = fp32->make_cache(1, 64);
     tokens.push_back(fp32->forward({{0, 0, tokens}}, cache)[0].argmax().item<int64_t>());

@@ -1,12 +1,11 @@
 // Against Hugging Face transformers: fixtures made by tools/make_reference.py (random-weight checkpoints
 // saved with save_pretrained, HF's fp32 logits for a prompt and HF's greedy continuation).
 #include <ATen/ATen.h>
-#include <dirent.h>
 #include <gtest/gtest.h>
 
-#include <cstdlib>
 #include <nlohmann/json.hpp>
 
+#include "reference_fixtures.h"
 #include "tiny_checkpoint.h"
 #include "torchllm/json_file.h"
 #include "torchllm/model.h"
@@ -14,24 +13,7 @@
 namespace torchllm {
 namespace {
 
-// $TORCHLLM_REFERENCE_DIR: fixtures just made by tools/make_reference.py (on the GPU machine, say).
-const std::string kReferenceDir = std::getenv("TORCHLLM_REFERENCE_DIR") != nullptr
-                                      ? std::string(std::getenv("TORCHLLM_REFERENCE_DIR"))
-                                      : std::string(TORCHLLM_TEST_DATA_DIR) + "/reference";
-
-std::vector<std::string> fixture_names() {
-  std::vector<std::string> names;
-  if (DIR* dir = ::opendir(kReferenceDir.c_str())) {
-    while (dirent* e = ::readdir(dir)) {
-      const std::string name = e->d_name;
-      if (name[0] != '.' && file_exists(kReferenceDir + "/" + name + "/reference.json"))
-        names.push_back(name);
-    }
-    ::closedir(dir);
-  }
-  std::sort(names.begin(), names.end());
-  return names;
-}
+const std::string kReferenceDir = testing::reference_fixtures_dir();
 
 std::vector<int64_t> greedy(const Transformer& model, const std::vector<int64_t>& prompt, size_t count) {
   KvCache cache = model.make_cache(1, static_cast<int64_t>(prompt.size() + count));
@@ -85,12 +67,13 @@ TEST_P(HuggingFaceReference, Bf16GreedyAgreesWithTheFixture) {
   EXPECT_EQ(greedy(*model, prompt_, greedy_.size()), greedy_);
 }
 
-INSTANTIATE_TEST_SUITE_P(Fixtures, HuggingFaceReference, ::testing::ValuesIn(fixture_names()));
+INSTANTIATE_TEST_SUITE_P(Fixtures, HuggingFaceReference,
+                         ::testing::ValuesIn(testing::reference_fixture_names()));
 GTEST_ALLOW_UNINSTANTIATED_PARAMETERIZED_TEST(HuggingFaceReference);
 
 // The fixtures are committed: one per supported variant (tools/make_reference.py remakes them).
 TEST(HuggingFaceReferenceFixtures, ArePresent) {
-  EXPECT_EQ(fixture_names(),
+  EXPECT_EQ(testing::reference_fixture_names(),
             (std::vector<std::string>{"llama-linear", "llama2", "llama3", "mistral", "qwen2", "qwen3"}))
       << "fixtures under " << kReferenceDir;
 }
