@@ -48,6 +48,6 @@ stage hf_bench 120 "PYTHONUNBUFFERED=1 python3 tools/hf_generate_bench.py -p 16 
 stage hf_reference 150 "python3 tools/make_reference.py --out /tmp/fresh-reference --steps 600 && \
   cp -r /tmp/fresh-reference/gpt2 \$OUT/gpt2-reference 2>/dev/null; \
   for d in cuda cpu; do TORCHLLM_REFERENCE_DIR=/tmp/fresh-reference TORCHLLM_TEST_DEVICE=\$d \
-  build-cuda/tests/model_tests --gtest_filter='*HuggingFaceReference*' 2>&1 | grep -v '^\[ *OK\|^\[ RUN'; done"
+  build-cuda/tests/model_tests --gtest_filter='Fixtures/HuggingFaceReference.*' 2>&1 | grep -v '^\[ *OK\|^\[ RUN'; done"
 TAIL=30 stage ctest 200 "cd build-cuda && ctest -j 16 --timeout 150 2>&1 | grep -v ' Passed \|Start '"
 echo "== done after $(elapsed) s"

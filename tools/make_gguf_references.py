@@ -139,8 +139,9 @@ def logits(reference, gguf, prompt):
     return json.loads(run(reference, "logits", gguf, GREEDY, *prompt))
 
 
-def expect(reference, work, name, source, types, prompt, **extra):
-    for t in ["f32"] + types:
+def expect(reference, work, name, source, types, prompt, with_f32=True, **extra):
+    """llama.cpp's runs of `source` (F32) and of its quantized copies `types`, as tests/data/gguf/expected files."""
+    for t in (["f32"] if with_f32 else []) + types:
         path = source if t == "f32" else OUT / "models" / f"{name}-{t}.gguf"
         if t != "f32":
             run(reference, "quantize", source, path, FTYPES[t])
@@ -185,20 +186,7 @@ def main():
     for name, types in QUANTIZE.items():
         prompt = json.loads((DATA / "reference" / (name if name != "wide" else "qwen3") / "reference.json")
                             .read_text())["prompt_ids"]
-        for t in (["f32"] if name != "wide" else []) + types:
-            path = sources[name] if t == "f32" else OUT / "models" / f"{name}-{t}.gguf"
-            if t != "f32":
-                run(reference, "quantize", sources[name], path, FTYPES[t])
-            result = {"file": path.name, "ftype": t, "prompt_ids": prompt}
-            direct = logits(reference, path, prompt)
-            result["logits"], result["greedy"] = direct["logits"], direct["greedy"]
-            if t != "f32":
-                dequantized = work / f"{name}-{t}-dequantized.gguf"
-                run(reference, "quantize", path, dequantized, 0)
-                deq = logits(reference, dequantized, prompt)
-                result["dequantized_logits"], result["dequantized_greedy"] = deq["logits"], deq["greedy"]
-            (OUT / "expected" / f"{name}-{t}.json").write_text(json.dumps(result) + "\n")
-            print(f"{path.name}: {os.path.getsize(path)} bytes, greedy {result['greedy']}")
+        expect(reference, work, name, sources[name], types, prompt, with_f32=name != "wide")
 
     tok = OUT / "tokenizer"
     tiny = json.loads(run(reference, "tokens", sources["qwen3"], tok / "tiny_strings.txt"))
