@@ -29,6 +29,10 @@ struct LoadOptions {
   std::function<void(uint64_t done, uint64_t total)> progress;
   // On CUDA, decode steps replay a captured CUDA graph per batch size (--no-cuda-graphs turns it off).
   bool cuda_graphs = true;
+  // On a CPU, GGUF projections in a block format with a dot-product kernel (Q8_0, Q4_0, Q4_1, Q5_0, Q5_1,
+  // Q4_K, Q5_K, Q6_K) stay in their blocks, read from the file's mapping (--dequantize turns it off: every
+  // tensor is then converted to the dtype at load, as on CUDA).
+  bool keep_quantized = true;
 };
 
 // One sequence's part of a forward pass: `tokens` go to positions [start, start + tokens.size()) of cache
@@ -116,8 +120,11 @@ class Transformer {
                                                               const at::TensorOptions& tensor_options)>;
   // The model of `config` at the dtype and device `options` resolve to, its weights from `load_weights`,
   // after checking that they fit.
+  // `dense_fraction`: the part of the parameters that will be dense tensors of the dtype (the rest stays
+  // in a file mapping).
   static std::unique_ptr<Transformer> with_weights(const ModelConfig& config, const LoadOptions& options,
-                                                   const WeightLoader& load_weights);
+                                                   const WeightLoader& load_weights,
+                                                   double dense_fraction = 1.0);
   Transformer(const ModelConfig& config, const Architecture& arch, c10::Device device, c10::ScalarType dtype);
   void ensure_rope(int64_t positions) const;
   // Attention of one layer: q [tokens, heads, head_dim] -> [tokens, heads, head_dim], after the layer's K/V

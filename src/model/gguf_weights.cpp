@@ -6,6 +6,7 @@
 #include <string>
 #include <tuple>
 
+#include "model/kernels/block_dot.h"
 #include "model/quant/dequantize.h"
 #include "model/weights.h"
 #include "torchllm/error.h"
@@ -94,6 +95,102 @@ bool consumed_elsewhere(const std::string& name) { return name == "rope_freqs.we
 
 std::string shape_text(const std::vector<int64_t>& shape) { return c10::str(at::IntArrayRef(shape)); }
 
+// The Hugging Face names of a projection group whose rows the forward pass reads as one matrix.
+std::vector<std::vector<std::string>> projection_groups(const ModelConfig& config, const Architecture& arch) {
+  std::vector<std::vector<std::string>> groups = {{"embed"}, {"lm_head.weight"}};
+  groups[0][0] = arch.gpt2_block ? "transformer.wte.weight" : "model.embed_tokens.weight";
+  for (int64_t l = 0; l < config.num_layers; ++l) {
+    const std::string n = std::to_string(l);
+    if (arch.gpt2_block) {
+      const std::string p = "transformer.h." + n + ".";
+      for (const char* w :
+           {"attn.c_attn.weight", "attn.c_proj.weight", "mlp.c_fc.weight", "mlp.c_proj.weight"}) {
+        groups.push_back({p + w});
+      }
+      continue;
+    }
+    const std::string p = "model.layers." + n + ".";
+    groups.push_back(
+        {p + "self_attn.q_proj.weight", p + "self_attn.k_proj.weight", p + "self_attn.v_proj.weight"});
+    groups.push_back({p + "self_attn.o_proj.weight"});
+    groups.push_back({p + "mlp.gate_proj.weight", p + "mlp.up_proj.weight"});
+    groups.push_back({p + "mlp.down_proj.weight"});
+  }
+  return groups;
+}
+
+// The projection weights that stay in their ggml blocks: every tensor of a group has a block dot product
+// (a group with one F16 or F32 member is dequantized whole). A tied lm_head follows the embedding.
+std::set<std::string> projections_kept_in_blocks(const GgufModelFiles& files, const ModelConfig& config,
+                                                 const Architecture& arch) {
+  std::set<std::string> kept;
+  for (const std::vector<std::string>& group : projection_groups(config, arch)) {
+    bool all = true;
+    for (const std::string& hf_name : group) {
+      const std::string name = hf_name == "lm_head.weight" && config.tie_word_embeddings
+                                   ? "token_embd.weight"
+                                   : gguf_tensor_name(hf_name);
+      const GgufTensorInfo* t = files.find_tensor(name);
+      all = all && t && has_block_dot(static_cast<GgmlType>(t->type->id)) &&
+            t->dims.front() % block_elements(static_cast<GgmlType>(t->type->id)) == 0;
+    }
+    if (all) kept.insert(group.begin(), group.end());
+  }
+  return kept;
+}
+
+// A QuantizedMatrix over the GGUF tensors of `hf_names`, stacked in that order.
+std::shared_ptr<const QuantizedMatrix> block_matrix(const std::shared_ptr<const GgufModelFiles>& files,
+                                                    const ModelConfig& config, const Architecture& arch,
+                                                    const std::vector<std::string>& hf_names) {
+  std::vector<QuantizedMatrix::Part> parts;
+  int64_t columns = 0;
+  for (const std::string& hf_name : hf_names) {
+    const GgufTensorInfo& t = *files->find_tensor(gguf_tensor_name(hf_name));
+    QuantizedMatrix::Part part;
+    part.type = static_cast<GgmlType>(t.type->id);
+    columns = static_cast<int64_t>(t.dims.front());
+    part.rows = t.numel() / columns;
+    part.data = files->data(t);
+    const bool q = hf_name.find("self_attn.q_proj.") != std::string::npos;
+    const bool k = hf_name.find("self_attn.k_proj.") != std::string::npos;
+    if (arch.gguf_qk_interleaved && (q || k)) {
+      // Stored row (head h, pair j, member i) is Hugging Face's row (h, i, j): see the dense path below.
+      const int64_t half = config.head_dim / 2;
+      part.output_rows.resize(static_cast<size_t>(part.rows));
+      for (int64_t r = 0; r < part.rows; ++r) {
+        const int64_t h = r / config.head_dim, j = (r % config.head_dim) / 2, i = r % 2;
+        part.output_rows[r] = h * config.head_dim + i * half + j;
+      }
+    }
+    parts.push_back(std::move(part));
+  }
+  return std::make_shared<QuantizedMatrix>(columns, std::move(parts), files);
+}
+
+void attach_blocks(const std::shared_ptr<const GgufModelFiles>& files, const ModelConfig& config,
+                   const Architecture& arch, const std::set<std::string>& kept, ModelWeightSet& set) {
+  const std::vector<std::vector<std::string>> groups = projection_groups(config, arch);
+  if (kept.count(groups[0][0])) {
+    set.embed_blocks = block_matrix(files, config, arch, groups[0]);
+    set.embed = at::Tensor();
+  }
+  if (kept.count("lm_head.weight")) {
+    set.lm_head.blocks =
+        config.tie_word_embeddings ? set.embed_blocks : block_matrix(files, config, arch, {"lm_head.weight"});
+    set.lm_head.weight = at::Tensor();
+  }
+  size_t g = 2;
+  for (LayerWeights& layer : set.layers) {
+    for (Linear* linear : {&layer.qkv, &layer.o, &layer.gate_up, &layer.down}) {
+      const std::vector<std::string>& group = groups[g++];
+      if (!kept.count(group.front())) continue;
+      linear->blocks = block_matrix(files, config, arch, group);
+      linear->weight = at::Tensor();
+    }
+  }
+}
+
 }  // namespace
 
 std::string gguf_tensor_name(const std::string& hf_name) {
@@ -103,9 +200,11 @@ std::string gguf_tensor_name(const std::string& hf_name) {
   return layer.empty() ? std::string(rule->gguf) : "blk." + layer + "." + rule->gguf;
 }
 
-ModelWeightSet load_gguf_weight_set(const GgufModelFiles& files, const ModelConfig& config,
-                                    const Architecture& arch, const at::TensorOptions& options,
+ModelWeightSet load_gguf_weight_set(const std::shared_ptr<const GgufModelFiles>& shared_files,
+                                    const ModelConfig& config, const Architecture& arch,
+                                    const at::TensorOptions& options, bool keep_blocks,
                                     const std::function<void(uint64_t done, uint64_t total)>& progress) {
+  const GgufModelFiles& files = *shared_files;
   // Names and shapes first (on meta tensors), so that nothing is allocated for a file that does not fit.
   std::set<std::string> expected;
   build_weight_set(
@@ -137,33 +236,44 @@ ModelWeightSet load_gguf_weight_set(const GgufModelFiles& files, const ModelConf
     total += info->size;
   }
 
-  return build_weight_set(config, arch, options, [&](const std::string& hf_name, at::Tensor dst) {
-    const std::string name = gguf_tensor_name(hf_name);
-    const GgufTensorInfo& t = *files.find_tensor(name);
-    at::Tensor values =
-        at::empty({t.numel()}, at::kFloat);  // [numel], GGUF (row-major, innermost first) order
-    dequantize(t.type->id, files.data(t), values.data_ptr<float>(), t.numel());
-    if (stored_transposed(hf_name)) {
-      dst.t().copy_(values.view(dst.t().sizes()));  // [out, in] as the forward pass uses it
-      done += t.size;
-      if (progress) progress(done, total);
-      return;
-    }
-    values = values.view(dst.sizes());
-    const bool q = hf_name.find("self_attn.q_proj.") != std::string::npos;
-    const bool k = hf_name.find("self_attn.k_proj.") != std::string::npos;
-    if (arch.gguf_qk_interleaved && (q || k)) {
-      // llama.cpp's converter stored each head's rows as [head_dim / 2, 2] (pairs for its rotary layout);
-      // Hugging Face's are [2, head_dim / 2]. Moving rows back is exact.
-      const int64_t heads = q ? config.num_heads : config.num_kv_heads;
-      const int64_t rest = values.numel() / (heads * config.head_dim);
-      // [heads, head_dim / 2, 2, rest] -> [heads, 2, head_dim / 2, rest]
-      values = values.reshape({heads, config.head_dim / 2, 2, rest}).transpose(1, 2).reshape(dst.sizes());
-    }
-    dst.copy_(values);
-    done += t.size;
-    if (progress) progress(done, total);
-  });
+  const std::set<std::string> blocks =
+      keep_blocks ? projections_kept_in_blocks(files, config, arch) : std::set<std::string>();
+  ModelWeightSet set =
+      build_weight_set(config, arch, options, [&](const std::string& hf_name, at::Tensor dst) {
+        const std::string name = gguf_tensor_name(hf_name);
+        const GgufTensorInfo& t = *files.find_tensor(name);
+        if (blocks.count(
+                hf_name)) {  // left in the mapping; `dst` (never touched, so never resident) is dropped
+          done += t.size;
+          if (progress) progress(done, total);
+          return;
+        }
+        at::Tensor values =
+            at::empty({t.numel()}, at::kFloat);  // [numel], GGUF (row-major, innermost first) order
+        dequantize(t.type->id, files.data(t), values.data_ptr<float>(), t.numel());
+        if (stored_transposed(hf_name)) {
+          dst.t().copy_(values.view(dst.t().sizes()));  // [out, in] as the forward pass uses it
+          done += t.size;
+          if (progress) progress(done, total);
+          return;
+        }
+        values = values.view(dst.sizes());
+        const bool q = hf_name.find("self_attn.q_proj.") != std::string::npos;
+        const bool k = hf_name.find("self_attn.k_proj.") != std::string::npos;
+        if (arch.gguf_qk_interleaved && (q || k)) {
+          // llama.cpp's converter stored each head's rows as [head_dim / 2, 2] (pairs for its rotary layout);
+          // Hugging Face's are [2, head_dim / 2]. Moving rows back is exact.
+          const int64_t heads = q ? config.num_heads : config.num_kv_heads;
+          const int64_t rest = values.numel() / (heads * config.head_dim);
+          // [heads, head_dim / 2, 2, rest] -> [heads, 2, head_dim / 2, rest]
+          values = values.reshape({heads, config.head_dim / 2, 2, rest}).transpose(1, 2).reshape(dst.sizes());
+        }
+        dst.copy_(values);
+        done += t.size;
+        if (progress) progress(done, total);
+      });
+  if (!blocks.empty()) attach_blocks(shared_files, config, arch, blocks, set);
+  return set;
 }
 
 }  // namespace torchllm

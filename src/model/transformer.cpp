@@ -1,12 +1,14 @@
 #include <ATen/ATen.h>
 #include <c10/core/InferenceMode.h>
 
+#include <algorithm>
 #include <optional>
 #include <set>
 
 #include "model/allocation.h"
 #include "model/attention.h"
 #include "model/decode_attention.h"
+#include "model/kernels/block_dot.h"
 #include "model/rope.h"
 #include "model/weights.h"
 #include "torchllm/checkpoint.h"
@@ -33,16 +35,6 @@ at::Tensor norm(const at::Tensor& x, const at::Tensor& weight, const at::Tensor&
                 bool layer_norm) {
   if (layer_norm) return at::layer_norm(x, {x.size(-1)}, weight, bias, eps);
   return rms_norm(x, weight, eps);
-}
-
-// x [rows, in] @ weight [out, in]^T + bias. One float32 row on a CPU goes through matrix-vector: libtorch
-// 1.13's linear (a GEMM) streams a float32 weight at 14-28 GB/s there where mv reaches 42-146 (this 2-core
-// machine); for bf16 the GEMM is the faster of the two.
-at::Tensor project(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias = at::Tensor()) {
-  if (x.size(0) == 1 && x.is_cpu() && x.scalar_type() == at::kFloat) {
-    return (bias.defined() ? at::addmv(bias, weight, x[0]) : at::mv(weight, x[0])).unsqueeze(0);
-  }
-  return at::linear(x, weight, bias);
 }
 
 at::Tensor to_device_longs(const std::vector<int64_t>& values, const c10::Device& device) {
@@ -75,24 +67,37 @@ std::unique_ptr<Transformer> Transformer::load(const std::string& model_dir, con
 
 std::unique_ptr<Transformer> Transformer::load_gguf(const std::string& path, const LoadOptions& options) {
   c10::InferenceMode guard;
-  const GgufModelFiles files(path);
-  const ModelConfig config = gguf_model_config(files);
+  const auto files = std::make_shared<const GgufModelFiles>(path);
+  const ModelConfig config = gguf_model_config(*files);
+  const bool keep_blocks = options.keep_quantized && resolve_device(options.device).is_cpu();
+  // Block formats are at most a byte per parameter: count the mapped tensors out of the allocation check.
+  double block_fraction = 0;
+  if (keep_blocks) {
+    for (const auto& [name, info] : files->tensors()) {
+      if (has_block_dot(static_cast<GgmlType>(info->type->id)))
+        block_fraction += static_cast<double>(info->numel());
+    }
+    block_fraction /= std::max(1.0, static_cast<double>(checkpoint_parameter_count(config)));
+  }
   return with_weights(
-      config, options, [&](const Architecture& arch, const at::TensorOptions& tensor_options) {
-        return std::make_unique<Weights>(
-            Weights{load_gguf_weight_set(files, config, arch, tensor_options, options.progress)});
-      });
+      config, options,
+      [&](const Architecture& arch, const at::TensorOptions& tensor_options) {
+        return std::make_unique<Weights>(Weights{
+            load_gguf_weight_set(files, config, arch, tensor_options, keep_blocks, options.progress)});
+      },
+      std::max(0.0, 1.0 - block_fraction));
 }
 
 std::unique_ptr<Transformer> Transformer::with_weights(const ModelConfig& config, const LoadOptions& options,
-                                                       const WeightLoader& load_weights) {
+                                                       const WeightLoader& load_weights,
+                                                       double dense_fraction) {
   const Architecture& arch = find_architecture(config.architecture);
   const c10::Device device = resolve_device(options.device);
   const c10::ScalarType dtype = resolve_dtype(options.dtype, device);
   std::unique_ptr<Transformer> model(new Transformer(config, arch, device, dtype));
   model->cuda_graphs_ = options.cuda_graphs;
-  const double bytes =
-      static_cast<double>(checkpoint_parameter_count(config)) * static_cast<double>(c10::elementSize(dtype));
+  const double bytes = dense_fraction * static_cast<double>(checkpoint_parameter_count(config)) *
+                       static_cast<double>(c10::elementSize(dtype));
   allocate_checked(device, bytes, std::string("the weights in ") + dtype_name(dtype),
                    "choose a smaller --dtype or another --device", [&] {
                      model->weights_ = load_weights(arch, at::TensorOptions().dtype(dtype).device(device));
@@ -119,16 +124,38 @@ int64_t Transformer::parameter_count() const {
        {&weights_->embed, &weights_->position_embed, &weights_->final_norm, &weights_->final_norm_bias}) {
     if (t->defined()) total += t->numel();
   }
-  if (!config_.tie_word_embeddings) total += weights_->lm_head.numel();
+  if (weights_->embed_blocks) total += weights_->embed_blocks->rows() * weights_->embed_blocks->columns();
+  if (!config_.tie_word_embeddings) total += weights_->lm_head.parameter_count();
   for (const LayerWeights& l : weights_->layers) {
     for (const at::Tensor* t : l.all()) {
       if (t->defined()) total += t->numel();
+    }
+    for (const Linear* linear : {&l.qkv, &l.o, &l.gate_up, &l.down}) {
+      if (linear->blocks) total += linear->parameter_count();
     }
   }
   return total;
 }
 
-uint64_t Transformer::weight_bytes() const { return parameter_count() * c10::elementSize(dtype_); }
+uint64_t Transformer::weight_bytes() const {
+  uint64_t total = 0;
+  auto dense = [&](const at::Tensor& t) {
+    if (t.defined()) total += static_cast<uint64_t>(t.numel() * t.element_size());
+  };
+  for (const at::Tensor* t :
+       {&weights_->embed, &weights_->position_embed, &weights_->final_norm, &weights_->final_norm_bias}) {
+    dense(*t);
+  }
+  if (weights_->embed_blocks) total += weights_->embed_blocks->bytes();
+  if (!config_.tie_word_embeddings) total += weights_->lm_head.bytes();
+  for (const LayerWeights& l : weights_->layers) {
+    for (const at::Tensor* t : l.all()) dense(*t);
+    for (const Linear* linear : {&l.qkv, &l.o, &l.gate_up, &l.down}) {
+      if (linear->blocks) total += linear->bytes();
+    }
+  }
+  return total;
+}
 
 void Transformer::ensure_rope(int64_t positions) const {
   if (rope_cos_.defined() && rope_cos_.size(0) >= positions) return;
@@ -230,7 +257,8 @@ at::Tensor Transformer::forward_decode(const DecodeInputs& in, KvCache& cache) c
 }
 
 at::Tensor Transformer::embed(const at::Tensor& ids, const at::Tensor& positions) const {
-  at::Tensor x = weights_->embed.index_select(0, ids);  // [tokens, hidden]
+  at::Tensor x = weights_->embed_blocks ? weights_->embed_blocks->lookup(ids, dtype_)
+                                        : weights_->embed.index_select(0, ids);  // [tokens, hidden]
   if (weights_->position_embed.defined()) x = x + weights_->position_embed.index_select(0, positions);
   return x;
 }
@@ -247,7 +275,7 @@ at::Tensor Transformer::run_layers(at::Tensor x, const at::Tensor& cos, const at
   for (int64_t l = 0; l < c.num_layers; ++l) {
     const LayerWeights& w = weights_->layers[l];
     at::Tensor h = norm(x, w.input_norm, w.input_norm_bias, eps, gpt2);
-    at::Tensor qkv = project(h, w.qkv_weight, w.qkv_bias);  // [tokens, (heads + 2 kv_heads) * head_dim]
+    at::Tensor qkv = w.qkv.apply(h, w.qkv_bias);  // [tokens, (heads + 2 kv_heads) * head_dim]
     at::Tensor q = qkv.narrow(1, 0, q_rows).view({tokens, c.num_heads, c.head_dim});
     at::Tensor k = qkv.narrow(1, q_rows, kv_rows).view({tokens, c.num_kv_heads, c.head_dim});
     at::Tensor v = qkv.narrow(1, q_rows + kv_rows, kv_rows).view({tokens, c.num_kv_heads, c.head_dim});
@@ -264,22 +292,22 @@ at::Tensor Transformer::run_layers(at::Tensor x, const at::Tensor& cos, const at
     keys.index_put_({slot_t, Slice(), pos_t}, k);  // k [tokens, kv_heads, head_dim]
     values.index_put_({slot_t, Slice(), pos_t}, v);
     at::Tensor attn = attend(q, keys, values);  // [tokens, heads, head_dim]
-    x = x + project(attn.reshape({tokens, q_rows}), w.o_weight, w.o_bias);
+    x = x + w.o.apply(attn.reshape({tokens, q_rows}), w.o_bias);
     h = norm(x, w.post_norm, w.post_norm_bias, eps, gpt2);
     at::Tensor act;
     if (gpt2) {
       // gelu_new: the tanh approximation
-      act = at::gelu(project(h, w.gate_up_weight, w.gate_up_bias), "tanh");  // [tokens, intermediate]
+      act = at::gelu(w.gate_up.apply(h, w.gate_up_bias), "tanh");  // [tokens, intermediate]
     } else {
-      at::Tensor gate_up = project(h, w.gate_up_weight);  // [tokens, 2 * intermediate]
+      at::Tensor gate_up = w.gate_up.apply(h);  // [tokens, 2 * intermediate]
       act = at::silu(gate_up.narrow(1, 0, c.intermediate_size)) *
             gate_up.narrow(1, c.intermediate_size, c.intermediate_size);
     }
-    x = x + project(act, w.down_weight, w.down_bias);
+    x = x + w.down.apply(act, w.down_bias);
   }
   at::Tensor rows = logit_rows.defined() ? x.index_select(0, logit_rows) : x;  // [rows, hidden]
   rows = norm(rows, weights_->final_norm, weights_->final_norm_bias, eps, gpt2);
-  return project(rows, weights_->lm_head).to(at::kFloat);  // [rows, vocab]
+  return weights_->lm_head.apply(rows).to(at::kFloat);  // [rows, vocab]
 }
 
 }  // namespace torchllm

@@ -55,25 +55,25 @@ ModelWeightSet build_gpt2_weight_set(const ModelConfig& c, const at::TensorOptio
     LayerWeights lw;
     lw.input_norm = vector(p + "ln_1.weight", hidden);
     lw.input_norm_bias = vector(p + "ln_1.bias", hidden);
-    lw.qkv_weight = conv1d(p + "attn.c_attn.weight", 3 * hidden, hidden);
+    lw.qkv.weight = conv1d(p + "attn.c_attn.weight", 3 * hidden, hidden);
     lw.qkv_bias = vector(p + "attn.c_attn.bias", 3 * hidden);
-    lw.o_weight = conv1d(p + "attn.c_proj.weight", hidden, hidden);
+    lw.o.weight = conv1d(p + "attn.c_proj.weight", hidden, hidden);
     lw.o_bias = vector(p + "attn.c_proj.bias", hidden);
     lw.post_norm = vector(p + "ln_2.weight", hidden);
     lw.post_norm_bias = vector(p + "ln_2.bias", hidden);
-    lw.gate_up_weight = conv1d(p + "mlp.c_fc.weight", inner, hidden);
+    lw.gate_up.weight = conv1d(p + "mlp.c_fc.weight", inner, hidden);
     lw.gate_up_bias = vector(p + "mlp.c_fc.bias", inner);
-    lw.down_weight = conv1d(p + "mlp.c_proj.weight", hidden, inner);
+    lw.down.weight = conv1d(p + "mlp.c_proj.weight", hidden, inner);
     lw.down_bias = vector(p + "mlp.c_proj.bias", hidden);
     w.layers.push_back(std::move(lw));
   }
   w.final_norm = vector("transformer.ln_f.weight", hidden);
   w.final_norm_bias = vector("transformer.ln_f.bias", hidden);
   if (c.tie_word_embeddings) {
-    w.lm_head = w.embed;
+    w.lm_head.weight = w.embed;
   } else {
-    w.lm_head = at::empty({c.vocab_size, hidden}, options);
-    fill("lm_head.weight", w.lm_head);
+    w.lm_head.weight = at::empty({c.vocab_size, hidden}, options);
+    fill("lm_head.weight", w.lm_head.weight);
   }
   return w;
 }
@@ -105,10 +105,10 @@ ModelWeightSet build_weight_set(const ModelConfig& c, const Architecture& arch,
     LayerWeights lw;
     lw.input_norm = at::empty({c.hidden_size}, options);
     fill(layer_name(l, "input_layernorm.weight"), lw.input_norm);
-    lw.qkv_weight = at::empty({q_rows + 2 * kv_rows, c.hidden_size}, options);
-    fill(layer_name(l, "self_attn.q_proj.weight"), lw.qkv_weight.narrow(0, 0, q_rows));
-    fill(layer_name(l, "self_attn.k_proj.weight"), lw.qkv_weight.narrow(0, q_rows, kv_rows));
-    fill(layer_name(l, "self_attn.v_proj.weight"), lw.qkv_weight.narrow(0, q_rows + kv_rows, kv_rows));
+    lw.qkv.weight = at::empty({q_rows + 2 * kv_rows, c.hidden_size}, options);
+    fill(layer_name(l, "self_attn.q_proj.weight"), lw.qkv.weight.narrow(0, 0, q_rows));
+    fill(layer_name(l, "self_attn.k_proj.weight"), lw.qkv.weight.narrow(0, q_rows, kv_rows));
+    fill(layer_name(l, "self_attn.v_proj.weight"), lw.qkv.weight.narrow(0, q_rows + kv_rows, kv_rows));
     if (bias) {
       lw.qkv_bias = at::empty({q_rows + 2 * kv_rows}, options);
       fill(layer_name(l, "self_attn.q_proj.bias"), lw.qkv_bias.narrow(0, 0, q_rows));
@@ -121,25 +121,25 @@ ModelWeightSet build_weight_set(const ModelConfig& c, const Architecture& arch,
       fill(layer_name(l, "self_attn.q_norm.weight"), lw.q_norm);
       fill(layer_name(l, "self_attn.k_norm.weight"), lw.k_norm);
     }
-    lw.o_weight = at::empty({c.hidden_size, q_rows}, options);
-    fill(layer_name(l, "self_attn.o_proj.weight"), lw.o_weight);
+    lw.o.weight = at::empty({c.hidden_size, q_rows}, options);
+    fill(layer_name(l, "self_attn.o_proj.weight"), lw.o.weight);
     lw.post_norm = at::empty({c.hidden_size}, options);
     fill(layer_name(l, "post_attention_layernorm.weight"), lw.post_norm);
-    lw.gate_up_weight = at::empty({2 * c.intermediate_size, c.hidden_size}, options);
-    fill(layer_name(l, "mlp.gate_proj.weight"), lw.gate_up_weight.narrow(0, 0, c.intermediate_size));
+    lw.gate_up.weight = at::empty({2 * c.intermediate_size, c.hidden_size}, options);
+    fill(layer_name(l, "mlp.gate_proj.weight"), lw.gate_up.weight.narrow(0, 0, c.intermediate_size));
     fill(layer_name(l, "mlp.up_proj.weight"),
-         lw.gate_up_weight.narrow(0, c.intermediate_size, c.intermediate_size));
-    lw.down_weight = at::empty({c.hidden_size, c.intermediate_size}, options);
-    fill(layer_name(l, "mlp.down_proj.weight"), lw.down_weight);
+         lw.gate_up.weight.narrow(0, c.intermediate_size, c.intermediate_size));
+    lw.down.weight = at::empty({c.hidden_size, c.intermediate_size}, options);
+    fill(layer_name(l, "mlp.down_proj.weight"), lw.down.weight);
     w.layers.push_back(std::move(lw));
   }
   w.final_norm = at::empty({c.hidden_size}, options);
   fill("model.norm.weight", w.final_norm);
   if (c.tie_word_embeddings) {
-    w.lm_head = w.embed;
+    w.lm_head.weight = w.embed;
   } else {
-    w.lm_head = at::empty({c.vocab_size, c.hidden_size}, options);
-    fill("lm_head.weight", w.lm_head);
+    w.lm_head.weight = at::empty({c.vocab_size, c.hidden_size}, options);
+    fill("lm_head.weight", w.lm_head.weight);
   }
   return w;
 }

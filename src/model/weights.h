@@ -4,8 +4,10 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <vector>
 
+#include "model/linear.h"
 #include "torchllm/architecture.h"
 #include "torchllm/checkpoint.h"
 #include "torchllm/gguf_model_files.h"
@@ -17,31 +19,32 @@ namespace torchllm {
 // biases are undefined where the architecture has none.
 struct LayerWeights {
   at::Tensor input_norm, input_norm_bias;  // [hidden]
-  at::Tensor qkv_weight;                   // [(heads + 2 * kv_heads) * head_dim, hidden]
+  Linear qkv;                              // [(heads + 2 * kv_heads) * head_dim, hidden]
   at::Tensor qkv_bias;                     // [(heads + 2 * kv_heads) * head_dim]
   at::Tensor q_norm, k_norm;               // [head_dim]
-  at::Tensor o_weight;                     // [hidden, heads * head_dim]
+  Linear o;                                // [hidden, heads * head_dim]
   at::Tensor o_bias;                       // [hidden]
   at::Tensor post_norm, post_norm_bias;    // [hidden]
-  at::Tensor gate_up_weight;               // [2 * intermediate, hidden]; GPT-2: [intermediate, hidden] (up)
+  Linear gate_up;                          // [2 * intermediate, hidden]; GPT-2: [intermediate, hidden] (up)
   at::Tensor gate_up_bias;                 // GPT-2: [intermediate]
-  at::Tensor down_weight;                  // [hidden, intermediate]
+  Linear down;                             // [hidden, intermediate]
   at::Tensor down_bias;                    // GPT-2: [hidden]
 
-  // Every tensor, for counting.
+  // Every dense tensor, for counting (a quantized Linear's weight is undefined).
   std::vector<const at::Tensor*> all() const {
-    return {&input_norm,     &input_norm_bias, &qkv_weight,  &qkv_bias,  &q_norm,
-            &k_norm,         &o_weight,        &o_bias,      &post_norm, &post_norm_bias,
-            &gate_up_weight, &gate_up_bias,    &down_weight, &down_bias};
+    return {&input_norm,     &input_norm_bias, &qkv.weight,  &qkv_bias,  &q_norm,
+            &k_norm,         &o.weight,        &o_bias,      &post_norm, &post_norm_bias,
+            &gate_up.weight, &gate_up_bias,    &down.weight, &down_bias};
   }
 };
 
 struct ModelWeightSet {
-  at::Tensor embed;           // [vocab, hidden]
+  at::Tensor embed;  // [vocab, hidden], undefined when embed_blocks holds it
+  std::shared_ptr<const QuantizedMatrix> embed_blocks;
   at::Tensor position_embed;  // GPT-2: [max_position_embeddings, hidden]
   std::vector<LayerWeights> layers;
   at::Tensor final_norm, final_norm_bias;  // [hidden]
-  at::Tensor lm_head;                      // [vocab, hidden], the embedding itself when tied
+  Linear lm_head;                          // [vocab, hidden], the embedding itself when tied
 };
 
 bool has_qkv_bias(const ModelConfig& config, const Architecture& arch);
@@ -58,9 +61,12 @@ ModelWeightSet build_weight_set(const ModelConfig& config, const Architecture& a
                                 const std::function<void(const std::string&, at::Tensor)>& fill);
 
 // The same from a GGUF model: every tensor dequantized to `options`' dtype, llama's q/k rows put back in
-// Hugging Face order; a missing, misshapen or unexpected tensor is Error(kCorruptInput).
-ModelWeightSet load_gguf_weight_set(const GgufModelFiles& files, const ModelConfig& config,
-                                    const Architecture& arch, const at::TensorOptions& options,
+// Hugging Face order; a missing, misshapen or unexpected tensor is Error(kCorruptInput). With `keep_blocks`,
+// projections (and the embedding) whose tensors are all in a format with block dot products stay in the
+// file's mapping as QuantizedMatrix instead.
+ModelWeightSet load_gguf_weight_set(const std::shared_ptr<const GgufModelFiles>& files,
+                                    const ModelConfig& config, const Architecture& arch,
+                                    const at::TensorOptions& options, bool keep_blocks,
                                     const std::function<void(uint64_t done, uint64_t total)>& progress = {});
 
 ModelWeightSet random_weight_set(const ModelConfig& config, const Architecture& arch,

@@ -2,9 +2,14 @@
 //  - F32 files: logits within 1e-4 (for logits up to 10; in proportion above) of llama.cpp's float32 run (the
 //  same weights; only the order of float
 //    operations differs) and the same greedy continuation.
-//  - Quantized files: torchllm dequantizes the weights (bit-exact with ggml, dequant_tests) and computes in
-//    float32, which is llama.cpp's run on its own dequantization of the file to F32: logits within 1e-4 of
-//    that, and its greedy continuation. Against llama.cpp's run on the quantized file itself, which also
+//  - Quantized files, loaded with --dequantize: torchllm dequantizes the weights (bit-exact with ggml,
+//    dequant_tests) and computes in float32, which is llama.cpp's run on its own dequantization of the file
+//    to F32: logits within 1e-4 of that, and its greedy continuation.
+//  - Quantized files as loaded by default (blocks kept, BlockKernelsMatchLlamaCppOnTheQuantizedFile): decode
+//    steps run the block dot products on Q8-quantized activations, as llama.cpp's CPU backend does: their
+//    logits are within the same 1e-4 of llama.cpp's run on the quantized file itself, and the greedy
+//    continuation is llama.cpp's. Prefill (more than 8 tokens) multiplies with the dequantized weights, so
+//    its logits are the dequantized run's. Against llama.cpp's run on the quantized file itself, which also
 //    quantizes the activations (to Q8 blocks) inside every matrix product, the logits differ by that
 //    rounding; on the trained reference models the top-1 token agrees at every prompt position, and the
 //    greedy continuation agrees for F16, BF16 and Q8_0 (the top-2 margins there are far above the
@@ -68,8 +73,9 @@ TEST_P(LlamaCppOnTheSameFile, LogitsAndGreedyMatch) {
   const std::string type = ref.at("ftype");
   const auto prompt = ref.at("prompt_ids").get<std::vector<int64_t>>();
   const auto expected_greedy = ref.at("greedy").get<std::vector<int64_t>>();
-  auto model =
-      Transformer::load(kGguf + "/models/" + ref.at("file").get<std::string>(), LoadOptions{"cpu", "fp32"});
+  LoadOptions options{"cpu", "fp32"};
+  options.keep_quantized = false;
+  auto model = Transformer::load(kGguf + "/models/" + ref.at("file").get<std::string>(), options);
   KvCache cache = model->make_cache(1, static_cast<int64_t>(prompt.size()));
   const at::Tensor ours = model->forward({{0, 0, prompt, true}}, cache);
   const at::Tensor direct = rows(ref.at("logits"));
@@ -100,6 +106,33 @@ TEST_P(LlamaCppOnTheSameFile, LogitsAndGreedyMatch) {
   if (type == "f16" || type == "bf16" || type == "q8_0") {
     EXPECT_EQ(our_greedy, expected_greedy);
   }
+}
+
+TEST_P(LlamaCppOnTheSameFile, BlockKernelsMatchLlamaCppOnTheQuantizedFile) {
+  const nlohmann::json ref = read_json_file(kGguf + "/expected/" + GetParam() + ".json");
+  const std::string type = ref.at("ftype");
+  if (type == "f32" || type == "f16" || type == "bf16") GTEST_SKIP() << "no block format";
+  const auto prompt = ref.at("prompt_ids").get<std::vector<int64_t>>();
+  auto model =
+      Transformer::load(kGguf + "/models/" + ref.at("file").get<std::string>(), LoadOptions{"cpu", "fp32"});
+  const at::Tensor direct = rows(ref.at("logits"));
+  const double tolerance = 1e-4 * std::max(1.0, direct.abs().max().item<double>() / 10);
+
+  KvCache cache = model->make_cache(1, static_cast<int64_t>(prompt.size()));
+  std::vector<at::Tensor> steps;  // one decode step per prompt token: the block dot products
+  for (size_t i = 0; i < prompt.size(); ++i) {
+    steps.push_back(model->forward({{0, static_cast<int64_t>(i), {prompt[i]}}}, cache));
+  }
+  const double step_abs = (at::cat(steps) - direct).abs().max().item<double>();
+  RecordProperty("max_abs_decode_vs_llama_cpp_quantized", std::to_string(step_abs));
+  EXPECT_LE(step_abs, tolerance) << "decode steps against llama.cpp's run on " << ref.at("file");
+  EXPECT_EQ(greedy(*model, prompt, ref.at("greedy").size()), ref.at("greedy").get<std::vector<int64_t>>());
+
+  KvCache prefill_cache = model->make_cache(1, static_cast<int64_t>(prompt.size()));
+  ASSERT_GT(prompt.size(), 8u) << "a prefill of more than QuantizedMatrix::kDotProductMaxTokens tokens";
+  const at::Tensor prefill = model->forward({{0, 0, prompt, true}}, prefill_cache);
+  EXPECT_LE((prefill - rows(ref.at("dequantized_logits"))).abs().max().item<double>(), tolerance)
+      << "prefill multiplies with the dequantized weights";
 }
 
 INSTANTIATE_TEST_SUITE_P(Fixtures, LlamaCppOnTheSameFile, ::testing::ValuesIn(expectation_files()),

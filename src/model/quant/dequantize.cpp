@@ -2,6 +2,7 @@
 
 #include <cstring>
 
+#include "model/quant/fp16.h"
 #include "torchllm/error.h"
 
 namespace torchllm {
@@ -42,36 +43,8 @@ const TypeInfo& require_type(uint32_t id) {
   return *t;
 }
 
-float from_bits(uint32_t bits) {
-  float f;
-  std::memcpy(&f, &bits, sizeof f);
-  return f;
-}
-
-uint32_t to_bits(float f) {
-  uint32_t bits;
-  std::memcpy(&bits, &f, sizeof bits);
-  return bits;
-}
-
-// ggml_compute_fp16_to_fp32 (ggml-impl.h), the portable path ggml-base takes.
-float fp16_to_fp32(uint16_t h) {
-  const uint32_t w = static_cast<uint32_t>(h) << 16;
-  const uint32_t sign = w & 0x80000000u;
-  const uint32_t two_w = w + w;
-  const uint32_t exp_offset = 0xE0u << 23;
-  const float exp_scale = 0x1.0p-112f;
-  const float normalized_value = from_bits((two_w >> 4) + exp_offset) * exp_scale;
-  const uint32_t magic_mask = 126u << 23;
-  const float magic_bias = 0.5f;
-  const float denormalized_value = from_bits((two_w >> 17) | magic_mask) - magic_bias;
-  const uint32_t denormalized_cutoff = 1u << 27;
-  return from_bits(sign |
-                   (two_w < denormalized_cutoff ? to_bits(denormalized_value) : to_bits(normalized_value)));
-}
-
 uint16_t read_u16(const uint8_t* p) { return static_cast<uint16_t>(p[0] | (p[1] << 8)); }
-float read_f16(const uint8_t* p) { return fp16_to_fp32(read_u16(p)); }
+float read_f16(const uint8_t* p) { return read_fp16(p); }
 
 // get_scale_min_k4 (ggml-quants.c): the 6-bit scale and min of sub-block j from the 12 packed bytes.
 void scale_min_k4(int j, const uint8_t* q, uint8_t* d, uint8_t* m) {
@@ -244,7 +217,8 @@ void dequantize(uint32_t ggml_type, const uint8_t* src, float* dst, int64_t n) {
       for (int64_t i = 0; i < n; ++i) dst[i] = read_f16(src + 2 * i);
       return;
     case GgmlType::kBF16:  // ggml_compute_bf16_to_fp32: the upper half of a float32
-      for (int64_t i = 0; i < n; ++i) dst[i] = from_bits(static_cast<uint32_t>(read_u16(src + 2 * i)) << 16);
+      for (int64_t i = 0; i < n; ++i)
+        dst[i] = fp32_from_bits(static_cast<uint32_t>(read_u16(src + 2 * i)) << 16);
       return;
     case GgmlType::kQ8_0:
       block_fn = q8_0;
@@ -270,6 +244,9 @@ void dequantize(uint32_t ggml_type, const uint8_t* src, float* dst, int64_t n) {
     case GgmlType::kQ6_K:
       block_fn = q6_k;
       break;
+    case GgmlType::kQ8_1:  // not in kTypes: require_type already refused them
+    case GgmlType::kQ8_K:
+      throw Error::unsupported(std::string(t.name) + " is an activation format");
   }
   for (int64_t b = 0; b < blocks; ++b) {
     block_fn(src + b * t.block_bytes, dst + b * t.block_elements);

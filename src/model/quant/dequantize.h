@@ -19,9 +19,11 @@ enum class GgmlType : uint32_t {
   kQ5_0 = 6,
   kQ5_1 = 7,
   kQ8_0 = 8,
+  kQ8_1 = 9,  // activation format of the block dot products only
   kQ4_K = 12,
   kQ5_K = 13,
   kQ6_K = 14,
+  kQ8_K = 15,  // activation format of the block dot products only
   kBF16 = 30,
 };
 

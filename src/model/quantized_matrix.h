@@ -1,0 +1,57 @@
+#pragma once
+
+#include <ATen/Tensor.h>
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "model/quant/dequantize.h"
+
+namespace torchllm {
+
+// A weight matrix [rows, columns] kept in ggml blocks, as parts stacked along the rows (q, k and v; gate
+// and up), each with its own block type and its rows where they already are (a GGUF mapping, which `owner`
+// keeps alive): nothing is copied. A part may put its stored rows into other output positions (llama.cpp's
+// converter interleaved each q/k head's rows; the forward pass wants Hugging Face's order).
+class QuantizedMatrix {
+ public:
+  struct Part {
+    GgmlType type;
+    int64_t rows = 0;
+    const uint8_t* data = nullptr;     // rows * row_bytes, row-major
+    std::vector<int64_t> output_rows;  // empty, or the output row (within the part) of each stored row
+  };
+
+  QuantizedMatrix(int64_t columns, std::vector<Part> parts, std::shared_ptr<const void> owner);
+
+  int64_t rows() const { return rows_; }
+  int64_t columns() const { return columns_; }
+  uint64_t bytes() const;
+  const std::vector<Part>& parts() const { return parts_; }
+
+  // x [tokens, columns] (float, bf16 or fp16, CPU) @ this^T -> [tokens, rows] in x's dtype. A few tokens
+  // (decode) run the block dot products on the activation quantized once per token and format; more
+  // (prefill) multiply with the dequantized weights in x's dtype.
+  at::Tensor multiply(const at::Tensor& x) const;
+
+  // Rows `ids` [n] dequantized to `dtype`: [n, columns] (an embedding lookup).
+  at::Tensor lookup(const at::Tensor& ids, c10::ScalarType dtype) const;
+
+  // The whole matrix dequantized to `dtype`: [rows, columns].
+  at::Tensor dequantized(c10::ScalarType dtype) const;
+
+  // Token counts up to this take the block dot products.
+  static constexpr int64_t kDotProductMaxTokens = 8;
+
+ private:
+  at::Tensor multiply_by_dot_products(const at::Tensor& x) const;
+
+  int64_t columns_;
+  int64_t rows_ = 0;
+  std::vector<Part> parts_;
+  std::vector<int64_t> part_start_;  // first output row of each part
+  std::shared_ptr<const void> owner_;
+};
+
+}  // namespace torchllm
