@@ -33,6 +33,9 @@ struct LoadOptions {
   // Q4_K, Q5_K, Q6_K) stay in their blocks, read from the file's mapping (--dequantize turns it off: every
   // tensor is then converted to the dtype at load, as on CUDA).
   bool keep_quantized = true;
+  // On a CPU, quantize a Hugging Face checkpoint's (or --shape's random) projections at load to this ggml
+  // type ("q8_0", "q4_0", "q4_k", ...; --quantize) and compute on the blocks; empty: keep them dense.
+  std::string quantize;
 };
 
 // One sequence's part of a forward pass: `tokens` go to positions [start, start + tokens.size()) of cache
@@ -127,6 +130,8 @@ class Transformer {
                                                    double dense_fraction = 1.0);
   Transformer(const ModelConfig& config, const Architecture& arch, c10::Device device, c10::ScalarType dtype);
   void ensure_rope(int64_t positions) const;
+  // --quantize: the dense projections to ggml blocks (LoadOptions::quantize).
+  void quantize_at_load(const LoadOptions& options);
   // Attention of one layer: q [tokens, heads, head_dim] -> [tokens, heads, head_dim], after the layer's K/V
   // are in the cache.
   using Attend = std::function<at::Tensor(const at::Tensor& q, const at::Tensor& key_cache,

@@ -36,6 +36,13 @@ void ModelOptions::add_to(CLI::App& command) {
   command.add_flag_function(
       "--no-cuda-graphs", [this](int64_t) { load.cuda_graphs = false; },
       "On CUDA, run decode steps op by op instead of replaying a captured CUDA graph");
+  command.add_flag_function(
+      "--dequantize", [this](int64_t) { load.keep_quantized = false; },
+      "Convert a GGUF model's quantized tensors to --dtype at load instead of computing on their blocks "
+      "(on CUDA they are always converted)");
+  command.add_option("--quantize", load.quantize,
+                     "On the CPU, quantize a Hugging Face checkpoint's projections at load to a ggml type "
+                     "(q8_0, q4_0, q4_1, q5_0, q5_1, q4_K, q5_K, q6_K) and compute on the blocks");
 }
 
 std::string ModelOptions::resolved_model_dir() const {

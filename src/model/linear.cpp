@@ -2,12 +2,19 @@
 
 #include <ATen/ATen.h>
 
+#include "model/kernels/bf16_gemv.h"
+
 namespace torchllm {
 
 at::Tensor Linear::apply(const at::Tensor& x, const at::Tensor& bias) const {
   if (blocks) {
     at::Tensor y = blocks->multiply(x);  // [tokens, out]
     return bias.defined() ? y + bias : y;
+  }
+  // A few bf16 rows on a CPU: our GEMV streams the weight at the memory bound; libtorch 1.13's GEMM reaches
+  // about half of it there.
+  if (bf16_gemv_applies(x, weight) && (!bias.defined() || bias.scalar_type() == at::kBFloat16)) {
+    return bf16_gemv(x, weight, bias);
   }
   // One float32 row on a CPU goes through matrix-vector: libtorch 1.13's linear (a GEMM) streams a float32
   // weight at 14-28 GB/s there where mv reaches 42-146 (a 2-core machine); for bf16 the GEMM is the faster.

@@ -9,6 +9,7 @@
 #include "model/attention.h"
 #include "model/decode_attention.h"
 #include "model/kernels/block_dot.h"
+#include "model/quantize_at_load.h"
 #include "model/rope.h"
 #include "model/weights.h"
 #include "torchllm/checkpoint.h"
@@ -58,15 +59,32 @@ std::unique_ptr<Transformer> Transformer::load(const std::string& model_dir, con
   c10::InferenceMode guard;
   const ModelConfig config = load_model_config(model_dir);
   const Checkpoint checkpoint(model_dir);
-  return with_weights(
-      config, options, [&](const Architecture& arch, const at::TensorOptions& tensor_options) {
+  std::unique_ptr<Transformer> model =
+      with_weights(config, options, [&](const Architecture& arch, const at::TensorOptions& tensor_options) {
         return std::make_unique<Weights>(
             Weights{load_weight_set(checkpoint, config, arch, tensor_options, options.progress)});
       });
+  model->quantize_at_load(options);
+  return model;
+}
+
+void Transformer::quantize_at_load(const LoadOptions& options) {
+  if (options.quantize.empty()) return;
+  const GgmlType type = quantize_at_load_type(options.quantize);
+  if (!device_.is_cpu()) {
+    throw Error::unsupported("--quantize computes on the CPU only; on " + device_.str() +
+                             " the weights stay in --dtype");
+  }
+  quantize_projections(*weights_, type);
 }
 
 std::unique_ptr<Transformer> Transformer::load_gguf(const std::string& path, const LoadOptions& options) {
   c10::InferenceMode guard;
+  if (!options.quantize.empty()) {
+    throw Error::invalid_argument("--quantize converts Hugging Face checkpoints; " + path +
+                                  " is a GGUF file, whose tensors already have their types (--dequantize "
+                                  "converts them to --dtype instead)");
+  }
   const auto files = std::make_shared<const GgufModelFiles>(path);
   const ModelConfig config = gguf_model_config(*files);
   const bool keep_blocks = options.keep_quantized && resolve_device(options.device).is_cpu();
@@ -115,6 +133,7 @@ std::unique_ptr<Transformer> Transformer::random(const ModelConfig& config, cons
   model->cuda_graphs_ = options.cuda_graphs;
   model->weights_ = std::make_unique<Weights>(
       Weights{random_weight_set(config, arch, at::TensorOptions().dtype(dtype).device(device), seed)});
+  model->quantize_at_load(options);
   return model;
 }
 

@@ -3,9 +3,13 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
+#include <limits>
 #include <string>
-#include <tuple>
+#include <utility>
 #include <vector>
+
+#include "torchllm/error.h"
 
 namespace torchllm {
 namespace {
@@ -26,12 +30,12 @@ at::Tensor reference(const at::Tensor& x, const at::Tensor& weight, const at::Te
 
 // Allowed difference per output: one bfloat16 ulp (2^-7 of the value's power of two) where the float32 sums
 // may round either side of a bf16 rounding boundary, plus float32 summation-order error over `in` terms,
-// which matters only where the sum cancels to near zero: in * 2^-24 * sum |x_k w_k|, bounded via the
-// magnitudes.
+// which matters only where the sum cancels to near zero: the classic bound in * 2^-24 * sum |x_k w_k|, which
+// also covers the float32 reference's own rounding in practice.
 at::Tensor tolerance(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& expected) {
-  const at::Tensor magnitude = expected.to(at::kFloat).abs();                              // [rows, out]
-  const at::Tensor ulp = at::exp2(at::floor(at::log2(magnitude.clamp_min(1e-30)))) / 128;  // [rows, out]
-  const at::Tensor abs_sum = at::linear(x.to(at::kFloat).abs(), weight.to(at::kFloat).abs());
+  const at::Tensor magnitude = expected.to(at::kFloat).abs();                                  // [rows, out]
+  const at::Tensor ulp = at::exp2(at::floor(at::log2(magnitude.clamp_min(1e-30)))) / 128;      // [rows, out]
+  const at::Tensor abs_sum = at::linear(x.to(at::kFloat).abs(), weight.to(at::kFloat).abs());  // [rows, out]
   return ulp + abs_sum * (x.size(1) * 0x1p-24) + 1e-30;
 }
 
@@ -99,27 +103,40 @@ TEST(Bf16Gemv, EdgeValues) {
 }
 
 TEST(Bf16Gemv, AppliesOnlyToSmallContiguousBf16CpuProducts) {
-  const at::Tensor x = at::ones({4, 64}, at::kBFloat16);       // [rows, in]
+  const int64_t max_rows = bf16_gemv_max_rows(bf16_gemv_best_isa());
+  ASSERT_LE(max_rows, kBf16GemvMaxRows);
   const at::Tensor weight = at::ones({8, 64}, at::kBFloat16);  // [out, in]
+  if (max_rows == 0) {                                         // scalar code never beats at::linear
+    EXPECT_FALSE(bf16_gemv_applies(at::ones({1, 64}, at::kBFloat16), weight));
+    return;
+  }
+  const at::Tensor x = at::ones({1, 64}, at::kBFloat16);  // [rows, in]
   EXPECT_TRUE(bf16_gemv_applies(x, weight));
-  EXPECT_TRUE(bf16_gemv_applies(at::ones({kBf16GemvMaxRows, 64}, at::kBFloat16), weight));
-  EXPECT_FALSE(bf16_gemv_applies(at::ones({kBf16GemvMaxRows + 1, 64}, at::kBFloat16), weight));
+  EXPECT_TRUE(bf16_gemv_applies(at::ones({max_rows, 64}, at::kBFloat16), weight));
+  EXPECT_FALSE(bf16_gemv_applies(at::ones({max_rows + 1, 64}, at::kBFloat16), weight));
   EXPECT_FALSE(bf16_gemv_applies(at::ones({0, 64}, at::kBFloat16), weight));
   EXPECT_FALSE(bf16_gemv_applies(x.to(at::kFloat), weight));
   EXPECT_FALSE(bf16_gemv_applies(x, weight.to(at::kFloat)));
   EXPECT_FALSE(bf16_gemv_applies(x, weight.to(at::kHalf)));
-  EXPECT_FALSE(bf16_gemv_applies(at::ones({64, 4}, at::kBFloat16).t(), weight));  // non-contiguous x
-  EXPECT_FALSE(bf16_gemv_applies(x, at::ones({64, 8}, at::kBFloat16).t()));       // non-contiguous weight
-  EXPECT_FALSE(bf16_gemv_applies(x, at::ones({8, 32}, at::kBFloat16)));           // in mismatch
-  EXPECT_FALSE(bf16_gemv_applies(at::ones({2, 4, 64}, at::kBFloat16), weight));   // not 2-D
+  EXPECT_FALSE(bf16_gemv_applies(at::ones({64, 2}, at::kBFloat16).t().narrow(0, 0, 1), weight));  // strided x
+  EXPECT_FALSE(bf16_gemv_applies(x, at::ones({64, 8}, at::kBFloat16).t()));      // non-contiguous weight
+  EXPECT_FALSE(bf16_gemv_applies(x, at::ones({8, 32}, at::kBFloat16)));          // in mismatch
+  EXPECT_FALSE(bf16_gemv_applies(at::ones({1, 1, 64}, at::kBFloat16), weight));  // not 2-D
   EXPECT_FALSE(bf16_gemv_applies(x, at::Tensor()));
+}
+
+TEST(Bf16Gemv, MaxRowsPerPath) {
+  EXPECT_EQ(bf16_gemv_max_rows(Bf16GemvIsa::kScalar), 0);
+  EXPECT_EQ(bf16_gemv_max_rows(Bf16GemvIsa::kAvx2), 4);
+  EXPECT_EQ(bf16_gemv_max_rows(Bf16GemvIsa::kAvx512), 4);
+  EXPECT_EQ(bf16_gemv_max_rows(Bf16GemvIsa::kAvx512Bf16), kBf16GemvMaxRows);
 }
 
 TEST(Bf16Gemv, RejectsAMismatchedBias) {
   const at::Tensor x = at::ones({1, 64}, at::kBFloat16);       // [rows, in]
   const at::Tensor weight = at::ones({8, 64}, at::kBFloat16);  // [out, in]
-  EXPECT_THROW(bf16_gemv(x, weight, at::ones({7}, at::kBFloat16)), c10::Error);
-  EXPECT_THROW(bf16_gemv(x, weight, at::ones({8}, at::kFloat)), c10::Error);
+  EXPECT_THROW(bf16_gemv(x, weight, at::ones({7}, at::kBFloat16)), Error);
+  EXPECT_THROW(bf16_gemv(x, weight, at::ones({8}, at::kFloat)), Error);
 }
 
 }  // namespace

@@ -2,10 +2,13 @@
 
 #include <ATen/Parallel.h>
 
+#include <algorithm>
 #include <cstring>
+#include <string>
 
 #include "model/kernels/bf16_gemv_kernels.h"
 #include "model/kernels/simd_level.h"
+#include "torchllm/error.h"
 
 namespace torchllm {
 namespace {
@@ -82,11 +85,24 @@ const char* bf16_gemv_isa_name(Bf16GemvIsa isa) {
   return "scalar";
 }
 
+int64_t bf16_gemv_max_rows(Bf16GemvIsa isa) {
+  switch (isa) {
+    case Bf16GemvIsa::kScalar:
+      return 0;
+    case Bf16GemvIsa::kAvx2:
+    case Bf16GemvIsa::kAvx512:
+      return 4;
+    case Bf16GemvIsa::kAvx512Bf16:
+      return 8;
+  }
+  return 0;
+}
+
 bool bf16_gemv_applies(const at::Tensor& x, const at::Tensor& weight) {
   return x.defined() && weight.defined() && x.is_cpu() && weight.is_cpu() &&
          x.scalar_type() == at::kBFloat16 && weight.scalar_type() == at::kBFloat16 && x.dim() == 2 &&
          weight.dim() == 2 && x.size(1) == weight.size(1) && x.size(0) >= 1 &&
-         x.size(0) <= kBf16GemvMaxRows && x.is_contiguous() && weight.is_contiguous();
+         x.size(0) <= bf16_gemv_max_rows(bf16_gemv_best_isa()) && x.is_contiguous() && weight.is_contiguous();
 }
 
 at::Tensor bf16_gemv(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias) {
@@ -94,15 +110,21 @@ at::Tensor bf16_gemv(const at::Tensor& x, const at::Tensor& weight, const at::Te
 }
 
 at::Tensor bf16_gemv(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias, Bf16GemvIsa isa) {
-  TORCH_CHECK(x.defined() && weight.defined() && x.is_cpu() && weight.is_cpu() &&
-                  x.scalar_type() == at::kBFloat16 && weight.scalar_type() == at::kBFloat16 && x.dim() == 2 &&
-                  weight.dim() == 2 && x.size(1) == weight.size(1),
-              "bf16_gemv: wants x [rows, in] and weight [out, in], bfloat16 on the CPU");
-  TORCH_CHECK(isa <= bf16_gemv_best_isa(), "bf16_gemv: ", bf16_gemv_isa_name(isa), " is not available here");
+  // Callers check bf16_gemv_applies first; these are programming errors.
+  if (!(x.defined() && weight.defined() && x.is_cpu() && weight.is_cpu() &&
+        x.scalar_type() == at::kBFloat16 && weight.scalar_type() == at::kBFloat16 && x.dim() == 2 &&
+        weight.dim() == 2 && x.size(1) == weight.size(1))) {
+    throw Error::internal("bf16_gemv: wants x [rows, in] and weight [out, in], bfloat16 on the CPU");
+  }
+  if (isa > bf16_gemv_best_isa()) {
+    throw Error::internal(std::string("bf16_gemv: ") + bf16_gemv_isa_name(isa) +
+                          " is not available on this CPU");
+  }
   const int64_t rows = x.size(0), in = x.size(1), out = weight.size(0);
-  TORCH_CHECK(!bias.defined() || (bias.is_cpu() && bias.scalar_type() == at::kBFloat16 && bias.dim() == 1 &&
-                                  bias.size(0) == out),
-              "bf16_gemv: wants a bfloat16 bias [out] on the CPU");
+  if (bias.defined() &&
+      !(bias.is_cpu() && bias.scalar_type() == at::kBFloat16 && bias.dim() == 1 && bias.size(0) == out)) {
+    throw Error::internal("bf16_gemv: wants a bfloat16 bias [out] on the CPU");
+  }
   const at::Tensor xc = x.contiguous();                             // [rows, in]
   const at::Tensor wc = weight.contiguous();                        // [out, in]
   const at::Tensor bc = bias.defined() ? bias.contiguous() : bias;  // [out]

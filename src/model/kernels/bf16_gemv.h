@@ -10,10 +10,6 @@
 
 namespace torchllm {
 
-// The most activation rows bf16_gemv_applies accepts. The kernel handles any count (in groups of 8 sharing
-// each weight block while it is in cache), but past a few groups a GEMM's blocking wins.
-constexpr int64_t kBf16GemvMaxRows = 8;
-
 // The code paths, lowest first.
 enum class Bf16GemvIsa { kScalar = 0, kAvx2 = 1, kAvx512 = 2, kAvx512Bf16 = 3 };
 
@@ -23,14 +19,24 @@ Bf16GemvIsa bf16_gemv_best_isa();
 // "scalar", "avx2", "avx512", "avx512bf16".
 const char* bf16_gemv_isa_name(Bf16GemvIsa isa);
 
-// Whether bf16_gemv takes x [rows, in] @ weight [out, in]^T: both on the CPU, bfloat16, contiguous, and
-// 1 <= rows <= kBf16GemvMaxRows. Any `in` and `out` (tails are handled).
+// The most activation rows for which bf16_gemv is known to beat at::linear on `isa` (2 threads on a shared
+// 2-core AVX-512 machine, against libtorch 1.13's bf16 GEMM): 8 with AVX512_BF16 (28-56 GB/s against 17-25;
+// 16 rows looked better too, 27 against 14-20, but was not measured reliably), 4 with AVX-512 or AVX2, which
+// widen each weight and are compute bound past that (8 rows: 16-26 GB/s, no better than the GEMM), and 0 for
+// scalar code. The kernel itself takes any count, in groups of up to 8 rows sharing each weight row.
+int64_t bf16_gemv_max_rows(Bf16GemvIsa isa);
+// The largest bf16_gemv_max_rows of any path.
+constexpr int64_t kBf16GemvMaxRows = 8;
+
+// Whether to compute x [rows, in] @ weight [out, in]^T with bf16_gemv rather than at::linear: both on the
+// CPU, bfloat16, 2-D, contiguous, and 1 <= rows <= bf16_gemv_max_rows(bf16_gemv_best_isa()). Any `in` and
+// `out` (tails are handled).
 bool bf16_gemv_applies(const at::Tensor& x, const at::Tensor& weight);
 
 // x [rows, in] @ weight [out, in]^T + bias [out] (bfloat16 or undefined) -> [rows, out] bfloat16. Products
-// are summed in float32 and the bias added in float32 before the one rounding to bfloat16, so each output is
-// within float32 summation error of the exact result, rounded once (at::linear rounds the same way on this
-// libtorch; the summation order differs, so the results may differ by one bf16 ulp).
+// are summed in float32 and the bias added in float32 before the one rounding to bfloat16, as at::linear does
+// on this libtorch (both match the exactly rounded result in all but ~0.02% of outputs); the summation order
+// differs, so the two differ by one bf16 ulp in about that many outputs.
 at::Tensor bf16_gemv(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias);
 // The same on a given path (tests and benchmarks); it must be at most bf16_gemv_best_isa().
 at::Tensor bf16_gemv(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias, Bf16GemvIsa isa);

@@ -20,75 +20,73 @@ inline WidenedWeights widen(__m256i packed) {
           _mm256_castsi256_ps(_mm256_and_si256(packed, _mm256_set1_epi32(static_cast<int>(0xffff0000u))))};
 }
 
-// As in bf16_gemv_avx512.cpp, the R and N loops are unrolled by pragma and index only locals, so that GCC
-// keeps acc[R][N] in registers.
+// As in bf16_gemv_avx512.cpp: one weight row at a time, streamed in address order, with U consecutive chunks
+// summed independently; the R and U loops are unrolled by pragma and index only locals so that GCC keeps
+// acc[R][U] in registers.
 struct Avx2Dot {
-  // 16 ymm registers: the sums, plus the widened weights and the activation in flight.
-  static constexpr int kAccumulators = 8;
+  static constexpr int64_t kActivationElementBytes = 4;
+  template <int R>
+  static constexpr int kWeightRows = 1;
+  // Unrolled chunks per step: R * U sums, at most 8 of the 16 ymm registers (the rest hold the widened
+  // weights and the activation in flight).
+  template <int R>
+  static constexpr int kUnroll = R <= 2 ? 4 : (R <= 4 ? 2 : 1);
 
-  // A chunk of 32 inputs: wc[n] points at weight row n's 32, x[r] at activation row r's in the pair layout.
-  template <int R, int N>
-  [[gnu::always_inline]] static inline void chunk(const float* const (&x)[R], const uint16_t* const (&wc)[N],
-                                                  int64_t k, __m256 (&acc)[R][N]) {
+  // A chunk of 32 inputs at k: wc points at the weight row's 32, x[r] at activation row r in the pair layout.
+  template <int R, int U>
+  [[gnu::always_inline]] static inline void chunk(const float* const (&x)[R], const uint16_t* wc, int64_t k,
+                                                  int u, __m256 (&acc)[R][U]) {
 #pragma GCC unroll 2
     for (int half = 0; half < 2; ++half) {
+      const WidenedWeights wv = widen(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(wc + 16 * half)));
 #pragma GCC unroll 16
-      for (int n = 0; n < N; ++n) {
-        const WidenedWeights wv =
-            widen(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(wc[n] + 16 * half)));
-#pragma GCC unroll 16
-        for (int r = 0; r < R; ++r) {
-          const float* xc = x[r] + k + 8 * half;  // this half's 8 even elements; its 8 odd ones 16 further
-          acc[r][n] = _mm256_fmadd_ps(_mm256_loadu_ps(xc), wv.even, acc[r][n]);
-          acc[r][n] = _mm256_fmadd_ps(_mm256_loadu_ps(xc + 16), wv.odd, acc[r][n]);
-        }
+      for (int r = 0; r < R; ++r) {
+        const float* xc = x[r] + k + 8 * half;  // this half's 8 even elements; its 8 odd ones 16 further
+        acc[r][u] = _mm256_fmadd_ps(_mm256_loadu_ps(xc), wv.even, acc[r][u]);
+        acc[r][u] = _mm256_fmadd_ps(_mm256_loadu_ps(xc + 16), wv.odd, acc[r][u]);
       }
     }
   }
 
   template <int R, int N>
-  static void block(const Bf16GemvArgs& a, int64_t row0, const uint16_t* weight, float (&sums)[R][N]) {
+  static void block(const Bf16GemvArgs& a, int64_t row0, const uint16_t* w, float (&sums)[R][N]) {
+    static_assert(N == 1, "one weight row at a time");
+    constexpr int U = kUnroll<R>;
     const int64_t in = a.in;
     const float* x[R];
 #pragma GCC unroll 16
     for (int r = 0; r < R; ++r) x[r] = a.x_pairs + (row0 + r) * a.padded_in;
-    const uint16_t* w[N];
-#pragma GCC unroll 16
-    for (int n = 0; n < N; ++n) w[n] = weight + n * in;
-    __m256 acc[R][N];
+    __m256 acc[R][U];
 #pragma GCC unroll 16
     for (int r = 0; r < R; ++r) {
-#pragma GCC unroll 16
-      for (int n = 0; n < N; ++n) acc[r][n] = _mm256_setzero_ps();
+#pragma GCC unroll 4
+      for (int u = 0; u < U; ++u) acc[r][u] = _mm256_setzero_ps();
     }
     const int64_t full = in / kBf16PairChunk * kBf16PairChunk;
-    for (int64_t k = 0; k < full; k += kBf16PairChunk) {
-      const uint16_t* wc[N];
-#pragma GCC unroll 16
-      for (int n = 0; n < N; ++n) wc[n] = w[n] + k;
-      chunk<R, N>(x, wc, k, acc);
+    int64_t k = 0;
+    for (; k + kBf16PairChunk * U <= full; k += kBf16PairChunk * U) {
+#pragma GCC unroll 4
+      for (int u = 0; u < U; ++u) {
+        prefetch_ahead(w + k + kBf16PairChunk * u);
+        chunk<R, U>(x, w + k + kBf16PairChunk * u, k + kBf16PairChunk * u, u, acc);
+      }
     }
+    for (; k < full; k += kBf16PairChunk) chunk<R, U>(x, w + k, k, 0, acc);
     if (full < in) {
       // AVX2 has no 16-bit masked load: copy the partial chunk into a zero-padded one (x_pairs is zero
       // padded too).
-      uint16_t padded[N][kBf16PairChunk] = {};
-      const uint16_t* wc[N];
-#pragma GCC unroll 16
-      for (int n = 0; n < N; ++n) {
-        std::memcpy(padded[n], w[n] + full, (in - full) * sizeof(uint16_t));
-        wc[n] = padded[n];
-      }
-      chunk<R, N>(x, wc, full, acc);
+      uint16_t padded[kBf16PairChunk] = {};
+      std::memcpy(padded, w + full, (in - full) * sizeof(uint16_t));
+      chunk<R, U>(x, padded, full, 0, acc);
     }
 #pragma GCC unroll 16
     for (int r = 0; r < R; ++r) {
-#pragma GCC unroll 16
-      for (int n = 0; n < N; ++n) {
-        const __m128 folded =
-            _mm_add_ps(_mm256_castps256_ps128(acc[r][n]), _mm256_extractf128_ps(acc[r][n], 1));
-        const __m128 pairs = _mm_add_ps(folded, _mm_movehl_ps(folded, folded));
-        sums[r][n] = _mm_cvtss_f32(_mm_add_ss(pairs, _mm_movehdup_ps(pairs)));
-      }
+      __m256 total = acc[r][0];
+#pragma GCC unroll 4
+      for (int u = 1; u < U; ++u) total = _mm256_add_ps(total, acc[r][u]);
+      const __m128 folded = _mm_add_ps(_mm256_castps256_ps128(total), _mm256_extractf128_ps(total, 1));
+      const __m128 pairs = _mm_add_ps(folded, _mm_movehl_ps(folded, folded));
+      sums[r][0] = _mm_cvtss_f32(_mm_add_ss(pairs, _mm_movehdup_ps(pairs)));
     }
   }
 };

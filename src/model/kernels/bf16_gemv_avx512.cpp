@@ -23,60 +23,69 @@ inline __mmask32 tail_mask(int64_t remaining) {
   return remaining >= 32 ? ~__mmask32{0} : static_cast<__mmask32>((uint32_t{1} << remaining) - 1);
 }
 
-template <int R, int N>
-void reduce(__m512 (&acc)[R][N], float (&sums)[R][N]) {
+// Both kernels take one weight row at a time and stream it straight through, so that the whole matrix is read
+// in address order: with several rows in flight at once (2 KB apart for a 1024-wide matrix) the hardware
+// prefetcher, which tracks streams within 4 KB pages, lost about a third of the bandwidth here. The
+// independent sums that hide the instructions' latency come instead from U consecutive chunks of the row.
+//
+// The loops over R and U are unrolled by pragma and index only locals: otherwise GCC keeps acc[R][U] in
+// memory and reloads Bf16GemvArgs' fields on every chunk.
+
+// Unrolled chunks per step for R activation rows: R * U sums, at most 16 of the 32 zmm registers.
+template <int R>
+constexpr int kUnroll = R <= 4 ? 4 : 2;
+
+template <int R, int U>
+void reduce(__m512 (&acc)[R][U], float (&sums)[R][1]) {
 #pragma GCC unroll 16
   for (int r = 0; r < R; ++r) {
-#pragma GCC unroll 16
-    for (int n = 0; n < N; ++n) sums[r][n] = _mm512_reduce_add_ps(acc[r][n]);
+    __m512 total = acc[r][0];
+#pragma GCC unroll 4
+    for (int u = 1; u < U; ++u) total = _mm512_add_ps(total, acc[r][u]);
+    sums[r][0] = _mm512_reduce_add_ps(total);
   }
 }
 
-// The unrolled loops below keep acc[R][N] in registers only if everything they index is a local: GCC
-// otherwise keeps the array in memory (and reloads Bf16GemvArgs fields) on every chunk.
-
 // vdpbf16ps: each float32 lane gains x[2i] * w[2i] + x[2i+1] * w[2i+1], straight from the bfloat16 pairs.
 struct Avx512Bf16Dot {
-  // 32 zmm registers: the sums, the N weight vectors and one activation vector.
-  static constexpr int kAccumulators = 16;
+  static constexpr int64_t kActivationElementBytes = 2;
+  template <int R>
+  static constexpr int kWeightRows = 1;
 
-  template <int R, int N>
-  [[gnu::always_inline]] static inline void chunk(const uint16_t* const (&x)[R],
-                                                  const uint16_t* const (&w)[N], int64_t k, __mmask32 mask,
-                                                  __m512 (&acc)[R][N]) {
-    __m512bh wv[N];
-#pragma GCC unroll 16
-    for (int n = 0; n < N; ++n) {
-#ifdef PF_BYTES
-      _mm_prefetch(reinterpret_cast<const char*>(w[n] + k) + PF_BYTES, _MM_HINT_T0);
-#endif
-      wv[n] = (__m512bh)_mm512_maskz_loadu_epi16(mask, w[n] + k);
-    }
+  // Chunk u of a step (32 inputs at k) of the weight row w and the activation rows x into acc[.][u].
+  template <int R, int U>
+  [[gnu::always_inline]] static inline void chunk(const uint16_t* const (&x)[R], const uint16_t* w, int64_t k,
+                                                  __mmask32 mask, int u, __m512 (&acc)[R][U]) {
+    const __m512bh wv = (__m512bh)_mm512_maskz_loadu_epi16(mask, w + k);
 #pragma GCC unroll 16
     for (int r = 0; r < R; ++r) {
-      const __m512bh xv = (__m512bh)_mm512_maskz_loadu_epi16(mask, x[r] + k);
-#pragma GCC unroll 16
-      for (int n = 0; n < N; ++n) acc[r][n] = _mm512_dpbf16_ps(acc[r][n], xv, wv[n]);
+      acc[r][u] = _mm512_dpbf16_ps(acc[r][u], (__m512bh)_mm512_maskz_loadu_epi16(mask, x[r] + k), wv);
     }
   }
 
   template <int R, int N>
-  static void block(const Bf16GemvArgs& a, int64_t row0, const uint16_t* weight, float (&sums)[R][N]) {
+  static void block(const Bf16GemvArgs& a, int64_t row0, const uint16_t* w, float (&sums)[R][N]) {
+    static_assert(N == 1, "one weight row at a time");
+    constexpr int U = kUnroll<R>;
     const int64_t in = a.in;
     const uint16_t* x[R];
 #pragma GCC unroll 16
     for (int r = 0; r < R; ++r) x[r] = a.x + (row0 + r) * in;
-    const uint16_t* w[N];
-#pragma GCC unroll 16
-    for (int n = 0; n < N; ++n) w[n] = weight + n * in;
-    __m512 acc[R][N];
+    __m512 acc[R][U];
 #pragma GCC unroll 16
     for (int r = 0; r < R; ++r) {
-#pragma GCC unroll 16
-      for (int n = 0; n < N; ++n) acc[r][n] = _mm512_setzero_ps();
+#pragma GCC unroll 4
+      for (int u = 0; u < U; ++u) acc[r][u] = _mm512_setzero_ps();
     }
-    // One loop for the full chunks and the last, masked one: a separate tail call costs GCC the registers.
-    for (int64_t k = 0; k < in; k += 32) chunk<R, N>(x, w, k, tail_mask(in - k), acc);
+    int64_t k = 0;
+    for (; k + 32 * U <= in; k += 32 * U) {
+#pragma GCC unroll 4
+      for (int u = 0; u < U; ++u) {
+        prefetch_ahead(w + k + 32 * u);
+        chunk<R, U>(x, w, k + 32 * u, ~__mmask32{0}, u, acc);
+      }
+    }
+    for (; k < in; k += 32) chunk<R, U>(x, w, k, tail_mask(in - k), 0, acc);  // the last partial chunk masked
     reduce(acc, sums);
   }
 };
@@ -84,42 +93,47 @@ struct Avx512Bf16Dot {
 // Without AVX512_BF16: a 32-bit lane holds a bfloat16 pair; shifted left it is the even element as float32,
 // masked it is the odd one, matched by x_pairs' layout (see bf16_gemv_kernels.h).
 struct Avx512Dot {
-  static constexpr int kAccumulators = 16;
+  static constexpr int64_t kActivationElementBytes = 4;  // x_pairs
+  template <int R>
+  static constexpr int kWeightRows = 1;
 
-  template <int R, int N>
-  [[gnu::always_inline]] static inline void chunk(const float* const (&x)[R], const uint16_t* const (&w)[N],
-                                                  int64_t k, __mmask32 mask, __m512 (&acc)[R][N]) {
-    const __m512i odd_mask = _mm512_set1_epi32(static_cast<int>(0xffff0000u));
+  template <int R, int U>
+  [[gnu::always_inline]] static inline void chunk(const float* const (&x)[R], const uint16_t* w, int64_t k,
+                                                  __mmask32 mask, int u, __m512 (&acc)[R][U]) {
+    const __m512i packed = _mm512_maskz_loadu_epi16(mask, w + k);
+    const __m512 even = _mm512_castsi512_ps(_mm512_slli_epi32(packed, 16));
+    const __m512 odd = _mm512_castsi512_ps(_mm512_and_si512(packed, _mm512_set1_epi32(int(0xffff0000u))));
 #pragma GCC unroll 16
-    for (int n = 0; n < N; ++n) {
-      const __m512i packed = _mm512_maskz_loadu_epi16(mask, w[n] + k);
-      const __m512 even = _mm512_castsi512_ps(_mm512_slli_epi32(packed, 16));
-      const __m512 odd = _mm512_castsi512_ps(_mm512_and_si512(packed, odd_mask));
-#pragma GCC unroll 16
-      for (int r = 0; r < R; ++r) {
-        acc[r][n] = _mm512_fmadd_ps(_mm512_loadu_ps(x[r] + k), even, acc[r][n]);      // 16 even elements
-        acc[r][n] = _mm512_fmadd_ps(_mm512_loadu_ps(x[r] + k + 16), odd, acc[r][n]);  // then 16 odd
-      }
+    for (int r = 0; r < R; ++r) {
+      acc[r][u] = _mm512_fmadd_ps(_mm512_loadu_ps(x[r] + k), even, acc[r][u]);      // 16 even elements
+      acc[r][u] = _mm512_fmadd_ps(_mm512_loadu_ps(x[r] + k + 16), odd, acc[r][u]);  // then 16 odd
     }
   }
 
   template <int R, int N>
-  static void block(const Bf16GemvArgs& a, int64_t row0, const uint16_t* weight, float (&sums)[R][N]) {
+  static void block(const Bf16GemvArgs& a, int64_t row0, const uint16_t* w, float (&sums)[R][N]) {
+    static_assert(N == 1, "one weight row at a time");
+    constexpr int U = kUnroll<R>;
     const int64_t in = a.in;
     const float* x[R];
 #pragma GCC unroll 16
     for (int r = 0; r < R; ++r) x[r] = a.x_pairs + (row0 + r) * a.padded_in;
-    const uint16_t* w[N];
-#pragma GCC unroll 16
-    for (int n = 0; n < N; ++n) w[n] = weight + n * in;
-    __m512 acc[R][N];
+    __m512 acc[R][U];
 #pragma GCC unroll 16
     for (int r = 0; r < R; ++r) {
-#pragma GCC unroll 16
-      for (int n = 0; n < N; ++n) acc[r][n] = _mm512_setzero_ps();
+#pragma GCC unroll 4
+      for (int u = 0; u < U; ++u) acc[r][u] = _mm512_setzero_ps();
     }
-    // As in Avx512Bf16Dot; the masked weight lanes meet x_pairs' zero padding.
-    for (int64_t k = 0; k < in; k += 32) chunk<R, N>(x, w, k, tail_mask(in - k), acc);
+    int64_t k = 0;
+    for (; k + 32 * U <= in; k += 32 * U) {
+#pragma GCC unroll 4
+      for (int u = 0; u < U; ++u) {
+        prefetch_ahead(w + k + 32 * u);
+        chunk<R, U>(x, w, k + 32 * u, ~__mmask32{0}, u, acc);
+      }
+    }
+    // The masked weight lanes of the last partial chunk meet x_pairs' zero padding.
+    for (; k < in; k += 32) chunk<R, U>(x, w, k, tail_mask(in - k), 0, acc);
     reduce(acc, sums);
   }
 };

@@ -6,7 +6,10 @@ namespace torchllm::kernels {
 namespace {
 
 struct ScalarDot {
-  static constexpr int kAccumulators = 4;
+  // A few weight rows at once let one activation value serve several products.
+  static constexpr int64_t kActivationElementBytes = 2;
+  template <int R>
+  static constexpr int kWeightRows = R <= 2 ? 2 : 1;
 
   template <int R, int N>
   static void block(const Bf16GemvArgs& a, int64_t row0, const uint16_t* w, float (&sums)[R][N]) {
