@@ -80,6 +80,15 @@ void quantize_projections(ModelWeightSet& set, GgmlType type) {
   for (LayerWeights& layer : set.layers) {
     for (Linear* linear : {&layer.qkv, &layer.o, &layer.gate_up, &layer.down}) quantize(*linear, type);
   }
+  const bool tied = set.lm_head.weight.defined() && set.lm_head.weight.is_same(set.embed);
+  if (set.embed.defined()) {
+    set.embed_blocks = quantize_matrix(set.embed, type);
+    set.embed = at::Tensor();
+  }
+  if (tied) {  // one matrix for both, as a GGUF without output.weight has
+    set.lm_head.blocks = set.embed_blocks;
+    set.lm_head.weight = at::Tensor();
+  }
   quantize(set.lm_head, type);
 }
 

@@ -17,9 +17,9 @@ std::string quantize_at_load_types();
 // The type `name` names; Error(kInvalidArgument) when it is not one of quantize_at_load_types().
 GgmlType quantize_at_load_type(const std::string& name);
 
-// Replaces every dense projection of `set` (q/k/v, o, gate/up, down, and lm_head) by its blocks in `type`,
-// quantized from the loaded weights with llama.cpp's reference quantizers (CPU only). The embedding stays
-// dense: lookups read it, and a tied lm_head gets its own quantized copy.
+// Replaces every dense projection of `set` (q/k/v, o, gate/up, down, lm_head) and the token embedding by
+// blocks in `type`, quantized from the loaded weights with llama.cpp's reference quantizers (CPU only), as
+// llama-quantize does to a GGUF; a tied lm_head shares the embedding's blocks.
 void quantize_projections(ModelWeightSet& set, GgmlType type);
 
 }  // namespace torchllm
