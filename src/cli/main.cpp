@@ -68,6 +68,7 @@ int main(int argc, char** argv) {
   torchllm::cli::add_info_command(app);
   torchllm::cli::add_tokenize_command(app);
   torchllm::cli::add_template_command(app);
+  torchllm::cli::add_quantize_command(app);
   torchllm::cli::add_serve_command(app);
   if (argc < 2) {  // as `ollama` does: the subcommands, and exit code 0
     std::cout << app.help();

@@ -68,7 +68,9 @@ at::Tensor QuantizedMatrix::multiply_by_dot_products(const at::Tensor& x) const 
       quantize_activation(format, xf.data_ptr<float>() + t * columns_, rows.data() + t * bytes, columns_);
     }
   }
-  at::Tensor out = at::empty({tokens, rows_}, at::kFloat);  // [tokens, rows]
+  // [rows, tokens]: each weight row writes its tokens' outputs side by side (written [tokens, rows], a
+  // wide lm_head would touch one page per token for every row).
+  at::Tensor out = at::empty({rows_, tokens}, at::kFloat);
   float* out_data = out.data_ptr<float>();
   const SimdLevel level = cpu_simd_level();
   at::parallel_for(0, rows_, kRowGrain, [&](int64_t begin, int64_t end) {
@@ -85,11 +87,11 @@ at::Tensor QuantizedMatrix::multiply_by_dot_products(const at::Tensor& x) const 
       for (int64_t r = first - part_start_[p]; r < last - part_start_[p]; ++r) {
         const uint8_t* w = part.data + r * w_bytes;
         const int64_t o = part_start_[p] + (part.output_rows.empty() ? r : part.output_rows[r]);
-        for (int64_t t = 0; t < tokens; ++t) out_data[t * rows_ + o] = dot(w, act + t * a_bytes, columns_);
+        for (int64_t t = 0; t < tokens; ++t) out_data[o * tokens + t] = dot(w, act + t * a_bytes, columns_);
       }
     }
   });
-  return out.to(x.scalar_type());
+  return out.t().to(x.scalar_type()).contiguous();  // [tokens, rows]
 }
 
 at::Tensor QuantizedMatrix::dequantized(c10::ScalarType dtype) const {

@@ -42,7 +42,7 @@ class QuantizedMatrix {
   at::Tensor dequantized(c10::ScalarType dtype) const;
 
   // Token counts up to this take the block dot products.
-  static constexpr int64_t kDotProductMaxTokens = 8;
+  static constexpr int64_t kDotProductMaxTokens = 32;
 
  private:
   at::Tensor multiply_by_dot_products(const at::Tensor& x) const;

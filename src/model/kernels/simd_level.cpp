@@ -3,6 +3,8 @@
 #include <cstdlib>
 #include <string>
 
+#include "torchllm/error.h"
+
 namespace torchllm {
 namespace {
 
@@ -26,9 +28,15 @@ SimdLevel detect() {
   if (const char* cap = std::getenv("TORCHLLM_SIMD")) {
     const std::string name = cap;
     SimdLevel wanted = level;
-    if (name == "scalar") wanted = SimdLevel::kScalar;
-    if (name == "avx2") wanted = SimdLevel::kAvx2;
-    if (name == "avx512") wanted = SimdLevel::kAvx512;
+    if (name == "scalar") {
+      wanted = SimdLevel::kScalar;
+    } else if (name == "avx2") {
+      wanted = SimdLevel::kAvx2;
+    } else if (name == "avx512") {
+      wanted = SimdLevel::kAvx512;
+    } else if (!name.empty()) {
+      throw Error::invalid_argument("TORCHLLM_SIMD=" + name + ": expected scalar, avx2 or avx512");
+    }
     if (wanted < level) level = wanted;
   }
   return level;

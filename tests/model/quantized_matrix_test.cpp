@@ -1,0 +1,93 @@
+// QuantizedMatrix on real GGUF tensors: the block dot products against the dequantized product, the
+// dequantized path for many tokens, stacked parts with a row order, and embedding lookups.
+#include "model/quantized_matrix.h"
+
+#include <gtest/gtest.h>
+
+#include <memory>
+
+#include "torchllm/gguf.h"
+#include "torchllm/gguf_model_files.h"
+
+namespace torchllm {
+namespace {
+
+const std::string kModels = std::string(TORCHLLM_TEST_DATA_DIR) + "/gguf/models/";
+
+QuantizedMatrix::Part part_of(const GgufModelFiles& files, const std::string& name) {
+  const GgufTensorInfo& t = *files.find_tensor(name);
+  QuantizedMatrix::Part part;
+  part.type = static_cast<GgmlType>(t.type->id);
+  part.rows = t.numel() / static_cast<int64_t>(t.dims.front());
+  part.data = files.data(t);
+  return part;
+}
+
+struct Case {
+  const char* file;
+  const char* tensor;
+};
+
+class QuantizedMatrixOnGguf : public ::testing::TestWithParam<Case> {};
+
+TEST_P(QuantizedMatrixOnGguf, EveryTokenCountMatchesTheDequantizedProduct) {
+  const auto files = std::make_shared<const GgufModelFiles>(kModels + GetParam().file);
+  const int64_t columns = static_cast<int64_t>(files->find_tensor(GetParam().tensor)->dims.front());
+  const QuantizedMatrix m(columns, {part_of(*files, GetParam().tensor)}, files);
+  const at::Tensor w = m.dequantized(at::kFloat);  // [rows, columns]
+  for (const int64_t tokens : {int64_t{1}, int64_t{3}, QuantizedMatrix::kDotProductMaxTokens,
+                               QuantizedMatrix::kDotProductMaxTokens + 1}) {
+    const at::Tensor x = at::randn({tokens, columns});
+    const at::Tensor expected = at::linear(x, w);  // [tokens, rows]
+    const at::Tensor got = m.multiply(x);
+    ASSERT_EQ(got.sizes(), expected.sizes());
+    if (tokens > QuantizedMatrix::kDotProductMaxTokens) {
+      EXPECT_TRUE(at::allclose(got, expected, 1e-5, 1e-5)) << "the dequantized path";
+      continue;
+    }
+    // Q8 activations: each element moves by up to half a step of its block's largest value / 127.
+    const double bound = 0.01 * (x.abs().max() * w.abs().sum(1).max()).item<double>();
+    EXPECT_LE((got - expected).abs().max().item<double>(), bound) << tokens << " tokens";
+    for (int64_t t = 0; t < tokens; ++t) {  // each token's row alone gives the same floats
+      EXPECT_TRUE(at::equal(m.multiply(x.narrow(0, t, 1)), got.narrow(0, t, 1))) << "token " << t;
+    }
+  }
+  const at::Tensor bf16 = m.multiply(at::randn({2, columns}).to(at::kBFloat16));
+  EXPECT_EQ(bf16.scalar_type(), at::kBFloat16);
+}
+
+TEST_P(QuantizedMatrixOnGguf, LookupAndRowOrder) {
+  const auto files = std::make_shared<const GgufModelFiles>(kModels + GetParam().file);
+  const int64_t columns = static_cast<int64_t>(files->find_tensor(GetParam().tensor)->dims.front());
+  QuantizedMatrix::Part plain = part_of(*files, GetParam().tensor);
+  QuantizedMatrix::Part reversed = plain;
+  for (int64_t r = 0; r < plain.rows; ++r) reversed.output_rows.push_back(plain.rows - 1 - r);
+  const QuantizedMatrix stacked(columns, {plain, reversed}, files);
+  ASSERT_EQ(stacked.rows(), 2 * plain.rows);
+  const at::Tensor w = stacked.dequantized(at::kFloat);
+  EXPECT_TRUE(at::equal(w.narrow(0, plain.rows, plain.rows), w.narrow(0, 0, plain.rows).flip(0)));
+  const at::Tensor x = at::randn({2, columns});
+  const at::Tensor y = stacked.multiply(x);
+  EXPECT_TRUE(at::equal(y.narrow(1, plain.rows, plain.rows), y.narrow(1, 0, plain.rows).flip(1)));
+  const at::Tensor ids = at::tensor({int64_t{0}, plain.rows - 1, plain.rows, 2 * plain.rows - 1});
+  EXPECT_TRUE(at::equal(stacked.lookup(ids, at::kFloat), w.index_select(0, ids)));
+  EXPECT_ANY_THROW(stacked.lookup(at::tensor({2 * plain.rows}), at::kFloat));
+  EXPECT_ANY_THROW(stacked.multiply(at::randn({1, columns + 1})));
+}
+
+INSTANTIATE_TEST_SUITE_P(Tensors, QuantizedMatrixOnGguf,
+                         ::testing::Values(Case{"qwen3-q8_0.gguf", "blk.0.ffn_down.weight"},
+                                           Case{"qwen3-q4_0.gguf", "blk.0.attn_q.weight"},
+                                           Case{"qwen3-q5_1.gguf", "token_embd.weight"},
+                                           Case{"wide-q4_k_m.gguf", "blk.0.ffn_gate.weight"},
+                                           Case{"wide-q6_k.gguf", "blk.0.ffn_down.weight"}),
+                         [](const ::testing::TestParamInfo<Case>& info) {
+                           std::string name = std::string(info.param.file) + "_" + info.param.tensor;
+                           for (char& c : name) {
+                             if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
+                           }
+                           return name;
+                         });
+
+}  // namespace
+}  // namespace torchllm

@@ -1,0 +1,146 @@
+#!/usr/bin/env python3
+"""One markdown table of a pass of tools/bench_vs_llamacpp.sh from the JSON files it leaves in PASS_DIR:
+
+    /usr/bin/python3 tools/bench_table.py PASS_DIR --shapes "qwen3-0.6b llama3.2-1b" --types "bf16 q4_k_m" \\
+        -p 512 -n 64 -d 2000 --threads 16 [--pass 1]
+
+PASS_DIR/stream.txt: the read bandwidth in GB/s (tools/stream_read.c); llama.SHAPE.TYPE.json and
+llama.SHAPE.TYPE.depth.json: llama-bench -o json; torchllm.SHAPE.TYPE.json, torchllm.SHAPE.TYPE.batch.json,
+torchllm.SHAPE.TYPE.depth.json and torchllm.SHAPE.shape.json: torchllm bench --json. A missing or unreadable file
+shows as "-". Needs only the standard library.
+"""
+import argparse
+import json
+import pathlib
+
+
+def load(path):
+    """The JSON array in a file (whatever precedes its first "[" is skipped), or [] when there is none."""
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+        return json.loads(text[text.index("["):])
+    except (OSError, ValueError):
+        return []
+
+
+def llama_rate(rows, prompt, gen, depth=0):
+    for r in rows:
+        if r.get("n_prompt") == prompt and r.get("n_gen") == gen and r.get("n_depth", 0) == depth:
+            return r.get("avg_ts")
+    return None
+
+
+def llama_bytes(rows):
+    return next((r["model_size"] for r in rows if "model_size" in r), None)
+
+
+def torchllm_row(rows, batch=1):
+    return next((r for r in rows if r.get("batch") == batch), None)
+
+
+def rate(x):
+    return "-" if x is None else f"{x:.1f}"
+
+
+def ratio(ours, theirs):
+    return "-" if ours is None or not theirs else f"{ours / theirs:.2f}"
+
+
+def fraction(tok_s, weight_bytes, gb_s, batch=1):
+    """tok_s as a share of the bandwidth bound: every decode step reads all weights once, for `batch` tokens."""
+    if tok_s is None or not weight_bytes or not gb_s:
+        return "-"
+    return f"{100 * tok_s / (gb_s * 1e9 / weight_bytes * batch):.0f}%"
+
+
+def gib(b):
+    return "-" if not b else f"{b / 2**30:.2f} GiB"
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("dir", type=pathlib.Path)
+    ap.add_argument("--shapes", required=True)
+    ap.add_argument("--types", required=True)
+    ap.add_argument("--extra-types", default="bf16 q4_k_m", help="types with batched and depth rows")
+    ap.add_argument("--batches", default="4,16")
+    ap.add_argument("-p", type=int, required=True)
+    ap.add_argument("-n", type=int, required=True)
+    ap.add_argument("-d", type=int, required=True)
+    ap.add_argument("--batch-prompt", type=int)
+    ap.add_argument("--threads", required=True)
+    ap.add_argument("--pass", dest="pass_no", default="")
+    a = ap.parse_args()
+    d, p, n, depth = a.dir, a.p, a.n, a.d
+    batch_prompt = a.batch_prompt or p
+    try:
+        gb_s = float((d / "stream.txt").read_text().split()[-1])
+    except (OSError, ValueError, IndexError):
+        gb_s = None
+    extra = a.extra_types.split()
+    batches = [int(b) for b in a.batches.split(",") if b]
+
+    print(f"### Pass {a.pass_no}: llama.cpp vs torchllm, CPU, {a.threads} threads"
+          if a.pass_no else f"### llama.cpp vs torchllm, CPU, {a.threads} threads")
+    print()
+    print(f"| shape | type | weights | llama.cpp pp{p} | torchllm pp{p} | ratio | llama.cpp tg{n} | "
+          f"torchllm tg{n} | ratio | torchllm tg of bound | llama.cpp tg of bound |")
+    print("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+
+    def line(*cells):
+        print("| " + " | ".join(cells) + " |")
+
+    for shape in a.shapes.split():
+        later = []  # batched and depth rows, after the shape's main rows
+        for t in a.types.split():
+            lb = load(d / f"llama.{shape}.{t}.json")
+            tr = torchllm_row(load(d / f"torchllm.{shape}.{t}.json"))
+            l_pp, l_tg = llama_rate(lb, p, 0), llama_rate(lb, 0, n)
+            t_pp = tr and tr.get("prefill_tok_s")
+            t_tg = tr and tr.get("decode_tok_s")
+            wb = tr and tr.get("weight_bytes")
+            lbytes = llama_bytes(lb)
+            line(shape, t.upper(), gib(wb or lbytes), rate(l_pp), rate(t_pp), ratio(t_pp, l_pp), rate(l_tg),
+                 rate(t_tg), ratio(t_tg, l_tg), fraction(t_tg, wb, gb_s), fraction(l_tg, lbytes, gb_s))
+            if t == "bf16":  # the safetensors path: --shape's random weights, against the BF16 GGUF
+                sr = torchllm_row(load(d / f"torchllm.{shape}.shape.json"))
+                s_pp = sr and sr.get("prefill_tok_s")
+                s_tg = sr and sr.get("decode_tok_s")
+                swb = sr and sr.get("weight_bytes")
+                line(shape, "bf16 `--shape` ¹", gib(swb), rate(l_pp), rate(s_pp), ratio(s_pp, l_pp), rate(l_tg),
+                     rate(s_tg), ratio(s_tg, l_tg), fraction(s_tg, swb, gb_s), fraction(l_tg, lbytes, gb_s))
+            if t not in extra:
+                continue
+            br = load(d / f"torchllm.{shape}.{t}.batch.json")
+            for b in batches:
+                r = torchllm_row(br, b)
+                tg = r and r.get("decode_tok_s")
+                later.append((shape, f"{t.upper()} batch {b} ²", gib(wb or lbytes), "-", "-", "-", "-", rate(tg), "-",
+                              fraction(tg, r and r.get("weight_bytes"), gb_s, b), "-"))
+            ld = load(d / f"llama.{shape}.{t}.depth.json")
+            dr = torchllm_row(load(d / f"torchllm.{shape}.{t}.depth.json"))
+            l_dtg = llama_rate(ld, 0, n, depth)
+            t_dtg = dr and dr.get("decode_tok_s")
+            later.append((shape, f"{t.upper()} depth {depth} ³", gib(wb or lbytes), "-", "-", "-", rate(l_dtg),
+                          rate(t_dtg), ratio(t_dtg, l_dtg), fraction(t_dtg, dr and dr.get("weight_bytes"), gb_s),
+                          fraction(l_dtg, lbytes, gb_s)))
+        for cells in later:
+            line(*cells)
+    print()
+    bw = f"{gb_s:.1f} GB/s" if gb_s else "not measured"
+    print(f"Tokens per second. ratio = torchllm ÷ llama.cpp (above 1: torchllm faster). Bound = memory read "
+          f"bandwidth ({bw}, tools/stream_read.c, {a.threads} threads) ÷ weight bytes read per decode step "
+          f"(torchllm: its weight_bytes; llama.cpp: llama-bench's model_size), × batch for batched rows; KV "
+          f"cache reads are not counted. torchllm runs --dtype bf16 on the same GGUF file: BF16/F16 tensors "
+          f"are computed in bf16, Q8_0/Q4_0/Q4_K/Q6_K blocks stay quantized.")
+    print()
+    print("¹ torchllm bench --shape SHAPE --dtype bf16: random weights of the shape in memory (the safetensors "
+          "path); the llama.cpp columns repeat its BF16 GGUF's figures.")
+    print(f"² torchllm only (llama-bench has no batched decode): -p {batch_prompt} -n {n} -b N, tokens per "
+          f"second over all N sequences; bound × N.")
+    print(f"³ llama.cpp: llama-bench -p 0 -n {n} -d {depth} (tg{n} after a {depth}-token context). torchllm bench "
+          f"has no depth option: approximated by -p {depth} -n {n} (decode of {n} after a {depth}-token prompt).")
+
+
+if __name__ == "__main__":
+    main()
