@@ -24,14 +24,14 @@ constexpr GgmlType kLegacyTypes[] = {GgmlType::kQ8_0, GgmlType::kQ4_0, GgmlType:
 
 struct LegacyKernels {
   GgmlType type;
-  BlockDotFn scalar, avx2;
+  BlockDotFn scalar, avx2, avx512;
 };
 constexpr LegacyKernels kKernels[] = {
-    {GgmlType::kQ8_0, kernels::dot_q8_0_scalar, kernels::dot_q8_0_avx2},
-    {GgmlType::kQ4_0, kernels::dot_q4_0_scalar, kernels::dot_q4_0_avx2},
-    {GgmlType::kQ4_1, kernels::dot_q4_1_scalar, kernels::dot_q4_1_avx2},
-    {GgmlType::kQ5_0, kernels::dot_q5_0_scalar, kernels::dot_q5_0_avx2},
-    {GgmlType::kQ5_1, kernels::dot_q5_1_scalar, kernels::dot_q5_1_avx2},
+    {GgmlType::kQ8_0, kernels::dot_q8_0_scalar, kernels::dot_q8_0_avx2, kernels::dot_q8_0_avx512},
+    {GgmlType::kQ4_0, kernels::dot_q4_0_scalar, kernels::dot_q4_0_avx2, kernels::dot_q4_0_avx512},
+    {GgmlType::kQ4_1, kernels::dot_q4_1_scalar, kernels::dot_q4_1_avx2, kernels::dot_q4_1_avx512},
+    {GgmlType::kQ5_0, kernels::dot_q5_0_scalar, kernels::dot_q5_0_avx2, kernels::dot_q5_0_avx512},
+    {GgmlType::kQ5_1, kernels::dot_q5_1_scalar, kernels::dot_q5_1_avx2, kernels::dot_q5_1_avx512},
 };
 
 // Random blocks: random bytes, then sane fp16 scales (d, and m where the format has one).
@@ -110,9 +110,12 @@ TEST(BlockDot, ScalarReferenceEqualsTheDequantizedDotProduct) {
   }
 }
 
-TEST(BlockDot, Avx2KernelsAreBitIdenticalToTheScalarReference) {
-  if (cpu_simd_level() < SimdLevel::kAvx2) GTEST_SKIP() << "this CPU has no AVX2";
-  std::mt19937 rng(11);
+// Every kernel at `level` (read from LegacyKernels by `kernel`) returns the scalar reference's float bit for
+// bit, on random rows (with 8-block groups and tails) and on extreme ones (largest weights, activations of
+// +-127).
+template <typename Kernel>
+void expect_bit_identical_to_scalar(Kernel kernel, uint32_t seed) {
+  std::mt19937 rng(seed);
   for (const LegacyKernels& k : kKernels) {
     for (const int64_t n : {32, 64, 224, 256, 288, 1024, 3104, 4096}) {
       for (int trial = 0; trial < 20; ++trial) {
@@ -124,13 +127,23 @@ TEST(BlockDot, Avx2KernelsAreBitIdenticalToTheScalarReference) {
         }
         const std::vector<uint8_t> a = quantized_activation(k.type, x);
         const float scalar = k.scalar(w.data(), a.data(), n);
-        const float avx2 = k.avx2(w.data(), a.data(), n);
-        ASSERT_EQ(fp32_to_bits(scalar), fp32_to_bits(avx2))
+        const float simd = kernel(k)(w.data(), a.data(), n);
+        ASSERT_EQ(fp32_to_bits(scalar), fp32_to_bits(simd))
             << "type " << static_cast<int>(k.type) << " n " << n << " trial " << trial << ": " << scalar
-            << " vs " << avx2;
+            << " vs " << simd;
       }
     }
   }
+}
+
+TEST(BlockDot, Avx2KernelsAreBitIdenticalToTheScalarReference) {
+  if (cpu_simd_level() < SimdLevel::kAvx2) GTEST_SKIP() << "this CPU has no AVX2";
+  expect_bit_identical_to_scalar([](const LegacyKernels& k) { return k.avx2; }, 11);
+}
+
+TEST(BlockDot, Avx512KernelsAreBitIdenticalToTheScalarReference) {
+  if (cpu_simd_level() < SimdLevel::kAvx512) GTEST_SKIP() << "this CPU has no AVX-512 with VNNI";
+  expect_bit_identical_to_scalar([](const LegacyKernels& k) { return k.avx512; }, 13);
 }
 
 TEST(BlockDot, DispatchPicksTheLevelAndKnowsEachFormatsActivation) {
@@ -143,6 +156,16 @@ TEST(BlockDot, DispatchPicksTheLevelAndKnowsEachFormatsActivation) {
   EXPECT_EQ(activation_type(GgmlType::kQ6_K), GgmlType::kQ8_K);
   EXPECT_EQ(block_dot_function(GgmlType::kQ4_0, SimdLevel::kScalar), &kernels::dot_q4_0_scalar);
   EXPECT_EQ(block_dot_function(GgmlType::kQ4_0, SimdLevel::kAvx2), &kernels::dot_q4_0_avx2);
+  // Every format has an AVX-512 kernel that beats its AVX2 one.
+  EXPECT_EQ(block_dot_function(GgmlType::kQ4_0, SimdLevel::kAvx512), &kernels::dot_q4_0_avx512);
+  EXPECT_EQ(block_dot_function(GgmlType::kQ8_0, SimdLevel::kAvx512), &kernels::dot_q8_0_avx512);
+  EXPECT_EQ(block_dot_function(GgmlType::kQ4_1, SimdLevel::kAvx512), &kernels::dot_q4_1_avx512);
+  EXPECT_EQ(block_dot_function(GgmlType::kQ5_0, SimdLevel::kAvx512), &kernels::dot_q5_0_avx512);
+  EXPECT_EQ(block_dot_function(GgmlType::kQ5_1, SimdLevel::kAvx512), &kernels::dot_q5_1_avx512);
+  EXPECT_EQ(block_dot_function(GgmlType::kQ4_K, SimdLevel::kAvx512), &kernels::dot_q4_k_avx512);
+  EXPECT_EQ(block_dot_function(GgmlType::kQ5_K, SimdLevel::kAvx512), &kernels::dot_q5_k_avx512);
+  EXPECT_EQ(block_dot_function(GgmlType::kQ6_K, SimdLevel::kAvx512), &kernels::dot_q6_k_avx512);
+  EXPECT_EQ(block_dot_function(GgmlType::kQ6_K, SimdLevel::kAvx2), &kernels::dot_q6_k_avx2);
   EXPECT_THROW(block_dot_function(GgmlType::kBF16, SimdLevel::kScalar), Error);
   EXPECT_EQ(quantized_row_bytes(GgmlType::kQ4_K, 512), 288);
   EXPECT_EQ(quantized_row_bytes(GgmlType::kQ8_K, 256), 292);

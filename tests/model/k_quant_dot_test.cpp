@@ -1,6 +1,7 @@
 // The K-quant dot-product kernels (Q4_K, Q5_K, Q6_K against Q8_K): the scalar references against a double
-// sum of the dequantized weights times the activations, and each AVX2 kernel bit for bit against its scalar
-// reference, on random rows and on extreme ones that would expose an integer overflow or saturation.
+// sum of the dequantized weights times the activations, and each AVX2 and AVX-512 kernel bit for bit against
+// its scalar reference, on random rows and on extreme ones that would expose an integer overflow or
+// saturation.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -26,19 +27,25 @@ struct KQuantCase {
   size_t block_bytes;
   DotFn scalar;
   DotFn avx2;
+  DotFn avx512;
 };
 
 const KQuantCase kCases[] = {
-    {"Q4_K", GgmlType::kQ4_K, sizeof(BlockQ4_K), kernels::dot_q4_k_scalar, kernels::dot_q4_k_avx2},
-    {"Q5_K", GgmlType::kQ5_K, sizeof(BlockQ5_K), kernels::dot_q5_k_scalar, kernels::dot_q5_k_avx2},
-    {"Q6_K", GgmlType::kQ6_K, sizeof(BlockQ6_K), kernels::dot_q6_k_scalar, kernels::dot_q6_k_avx2},
+    {"Q4_K", GgmlType::kQ4_K, sizeof(BlockQ4_K), kernels::dot_q4_k_scalar, kernels::dot_q4_k_avx2,
+     kernels::dot_q4_k_avx512},
+    {"Q5_K", GgmlType::kQ5_K, sizeof(BlockQ5_K), kernels::dot_q5_k_scalar, kernels::dot_q5_k_avx2,
+     kernels::dot_q5_k_avx512},
+    {"Q6_K", GgmlType::kQ6_K, sizeof(BlockQ6_K), kernels::dot_q6_k_scalar, kernels::dot_q6_k_avx2,
+     kernels::dot_q6_k_avx512},
 };
 
 // gtest names a failing case by its type.
 void PrintTo(const KQuantCase& c, std::ostream* os) { *os << c.name; }
 
-// 256, 512, 1024 and 4096 fill whole groups of LaneSum's 8 lanes or less; 2816 (11 blocks) leaves a tail.
-const int64_t kLengths[] = {256, 512, 1024, 4096, 2816};
+// 256, 512, 1024 and 4096 fill whole groups of LaneSum's 8 lanes or less; 2816 (11 blocks) leaves a tail;
+// 3328 (13 blocks) takes the AVX-512 kernels' 8-block loop, a 4-block group and a single block.
+const int64_t kLengths[] = {256, 512, 1024, 4096, 2816, 3328};
+constexpr int kLengthCount = sizeof(kLengths) / sizeof(kLengths[0]);
 
 // The byte offsets of a block's fp16 scales: d and dmin lead the Q4_K/Q5_K blocks; Q6_K ends with its d.
 std::vector<size_t> fp16_offsets(GgmlType type) {
@@ -118,6 +125,43 @@ void expect_same_float(float expected, float actual, const std::string& what) {
 }
 
 bool has_avx2() { return cpu_simd_level() >= SimdLevel::kAvx2; }
+bool has_avx512() { return cpu_simd_level() >= SimdLevel::kAvx512; }
+
+// `simd` against the scalar reference on random rows of every length.
+void expect_random_rows_match(const KQuantCase& c, DotFn simd, uint32_t seed) {
+  std::mt19937 rng(seed);
+  for (int64_t n : kLengths) {
+    for (int trial = 0; trial < 100; ++trial) {
+      const std::vector<uint8_t> w = random_weights(c, n, rng);
+      const std::vector<BlockQ8_K> a = random_activation(n, rng);
+      expect_same_float(c.scalar(w.data(), bytes(a), n), simd(w.data(), bytes(a), n),
+                        std::string(c.name) + " n=" + std::to_string(n));
+    }
+  }
+}
+
+// Any finite fp16 scale, subnormals included: the SIMD kernels convert with F16C, the reference with
+// ggml's portable conversion, and both must give the same float.
+void expect_any_fp16_scale_matches(const KQuantCase& c, DotFn simd, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::uniform_int_distribution<int> bits(0, 0xFFFF);
+  for (int trial = 0; trial < 200; ++trial) {
+    const int64_t n = kLengths[trial % kLengthCount];
+    std::vector<uint8_t> w = random_weights(c, n, rng);
+    for (size_t b = 0; b < w.size(); b += c.block_bytes) {
+      for (size_t off : fp16_offsets(c.type)) {
+        uint16_t h;
+        do {
+          h = static_cast<uint16_t>(bits(rng));
+        } while ((h & 0x7C00) == 0x7C00);  // not infinity or NaN
+        set_fp16(&w[b + off], h);
+      }
+    }
+    const std::vector<BlockQ8_K> a = random_activation(n, rng);
+    expect_same_float(c.scalar(w.data(), bytes(a), n), simd(w.data(), bytes(a), n),
+                      std::string(c.name) + " n=" + std::to_string(n));
+  }
+}
 
 class KQuantDotTest : public ::testing::TestWithParam<KQuantCase> {};
 
@@ -137,41 +181,22 @@ TEST_P(KQuantDotTest, ScalarMatchesDequantizedReference) {
 
 TEST_P(KQuantDotTest, Avx2MatchesScalarBitForBit) {
   if (!has_avx2()) GTEST_SKIP() << "this CPU has no AVX2";
-  const KQuantCase& c = GetParam();
-  std::mt19937 rng(99);
-  for (int64_t n : kLengths) {
-    for (int trial = 0; trial < 100; ++trial) {
-      const std::vector<uint8_t> w = random_weights(c, n, rng);
-      const std::vector<BlockQ8_K> a = random_activation(n, rng);
-      expect_same_float(c.scalar(w.data(), bytes(a), n), c.avx2(w.data(), bytes(a), n),
-                        std::string(c.name) + " n=" + std::to_string(n));
-    }
-  }
+  expect_random_rows_match(GetParam(), GetParam().avx2, 99);
 }
 
-// Any finite fp16 scale, subnormals included: the AVX2 kernels convert with F16C, the reference with
-// ggml's portable conversion, and both must give the same float.
+TEST_P(KQuantDotTest, Avx512MatchesScalarBitForBit) {
+  if (!has_avx512()) GTEST_SKIP() << "this CPU has no AVX-512 with VNNI";
+  expect_random_rows_match(GetParam(), GetParam().avx512, 101);
+}
+
 TEST_P(KQuantDotTest, Avx2MatchesScalarForAnyFiniteFp16Scale) {
   if (!has_avx2()) GTEST_SKIP() << "this CPU has no AVX2";
-  const KQuantCase& c = GetParam();
-  std::mt19937 rng(7);
-  std::uniform_int_distribution<int> bits(0, 0xFFFF);
-  for (int trial = 0; trial < 200; ++trial) {
-    const int64_t n = kLengths[trial % 5];
-    std::vector<uint8_t> w = random_weights(c, n, rng);
-    for (size_t b = 0; b < w.size(); b += c.block_bytes) {
-      for (size_t off : fp16_offsets(c.type)) {
-        uint16_t h;
-        do {
-          h = static_cast<uint16_t>(bits(rng));
-        } while ((h & 0x7C00) == 0x7C00);  // not infinity or NaN
-        set_fp16(&w[b + off], h);
-      }
-    }
-    const std::vector<BlockQ8_K> a = random_activation(n, rng);
-    expect_same_float(c.scalar(w.data(), bytes(a), n), c.avx2(w.data(), bytes(a), n),
-                      std::string(c.name) + " n=" + std::to_string(n));
-  }
+  expect_any_fp16_scale_matches(GetParam(), GetParam().avx2, 7);
+}
+
+TEST_P(KQuantDotTest, Avx512MatchesScalarForAnyFiniteFp16Scale) {
+  if (!has_avx512()) GTEST_SKIP() << "this CPU has no AVX-512 with VNNI";
+  expect_any_fp16_scale_matches(GetParam(), GetParam().avx512, 9);
 }
 
 // Rows at the ends of every range: all weight bytes 0x00 or 0xFF (largest or smallest values, scales and
@@ -207,6 +232,9 @@ TEST_P(KQuantDotTest, ExtremeValuesDoNotOverflow) {
     EXPECT_NEAR(scalar, ref.dot, 1e-6 * ref.magnitude + 1e-30) << c.name << " trial " << trial;
     if (has_avx2()) {
       expect_same_float(scalar, c.avx2(w.data(), bytes(a), n), std::string(c.name) + " extreme");
+    }
+    if (has_avx512()) {
+      expect_same_float(scalar, c.avx512(w.data(), bytes(a), n), std::string(c.name) + " extreme avx512");
     }
   }
 }

@@ -13,17 +13,26 @@ struct DotKernels {
   GgmlType weight;
   GgmlType activation;
   BlockDotFn scalar, avx2;
+  BlockDotFn avx512;  // nullptr: the AVX2 kernel is the fastest at this level
 };
 
 const DotKernels kKernels[] = {
-    {GgmlType::kQ8_0, GgmlType::kQ8_0, kernels::dot_q8_0_scalar, kernels::dot_q8_0_avx2},
-    {GgmlType::kQ4_0, GgmlType::kQ8_0, kernels::dot_q4_0_scalar, kernels::dot_q4_0_avx2},
-    {GgmlType::kQ4_1, GgmlType::kQ8_1, kernels::dot_q4_1_scalar, kernels::dot_q4_1_avx2},
-    {GgmlType::kQ5_0, GgmlType::kQ8_0, kernels::dot_q5_0_scalar, kernels::dot_q5_0_avx2},
-    {GgmlType::kQ5_1, GgmlType::kQ8_1, kernels::dot_q5_1_scalar, kernels::dot_q5_1_avx2},
-    {GgmlType::kQ4_K, GgmlType::kQ8_K, kernels::dot_q4_k_scalar, kernels::dot_q4_k_avx2},
-    {GgmlType::kQ5_K, GgmlType::kQ8_K, kernels::dot_q5_k_scalar, kernels::dot_q5_k_avx2},
-    {GgmlType::kQ6_K, GgmlType::kQ8_K, kernels::dot_q6_k_scalar, kernels::dot_q6_k_avx2},
+    {GgmlType::kQ8_0, GgmlType::kQ8_0, kernels::dot_q8_0_scalar, kernels::dot_q8_0_avx2,
+     kernels::dot_q8_0_avx512},
+    {GgmlType::kQ4_0, GgmlType::kQ8_0, kernels::dot_q4_0_scalar, kernels::dot_q4_0_avx2,
+     kernels::dot_q4_0_avx512},
+    {GgmlType::kQ4_1, GgmlType::kQ8_1, kernels::dot_q4_1_scalar, kernels::dot_q4_1_avx2,
+     kernels::dot_q4_1_avx512},
+    {GgmlType::kQ5_0, GgmlType::kQ8_0, kernels::dot_q5_0_scalar, kernels::dot_q5_0_avx2,
+     kernels::dot_q5_0_avx512},
+    {GgmlType::kQ5_1, GgmlType::kQ8_1, kernels::dot_q5_1_scalar, kernels::dot_q5_1_avx2,
+     kernels::dot_q5_1_avx512},
+    {GgmlType::kQ4_K, GgmlType::kQ8_K, kernels::dot_q4_k_scalar, kernels::dot_q4_k_avx2,
+     kernels::dot_q4_k_avx512},
+    {GgmlType::kQ5_K, GgmlType::kQ8_K, kernels::dot_q5_k_scalar, kernels::dot_q5_k_avx2,
+     kernels::dot_q5_k_avx512},
+    {GgmlType::kQ6_K, GgmlType::kQ8_K, kernels::dot_q6_k_scalar, kernels::dot_q6_k_avx2,
+     kernels::dot_q6_k_avx512},
 };
 
 const DotKernels* find(GgmlType weight) {
@@ -68,7 +77,9 @@ int64_t quantized_row_bytes(GgmlType type, int64_t n) {
 
 BlockDotFn block_dot_function(GgmlType weight, SimdLevel level) {
   const DotKernels& k = require(weight);
-  // The AVX2 kernels are the fastest this code has; an AVX-512 CPU runs them too.
+  // Each AVX-512 kernel in the table measured faster than its AVX2 one single-threaded (VNNI's dpbusd
+  // replaces maddubs + madd and each instruction covers twice the elements); an entry without one runs AVX2.
+  if (level >= SimdLevel::kAvx512 && k.avx512) return k.avx512;
   return level >= SimdLevel::kAvx2 ? k.avx2 : k.scalar;
 }
 

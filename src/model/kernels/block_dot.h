@@ -34,6 +34,9 @@ using BlockDotFn = float (*)(const uint8_t* weight_row, const uint8_t* activatio
 // The kernel for `weight` at `level`, or the best one below it that exists.
 BlockDotFn block_dot_function(GgmlType weight, SimdLevel level);
 
+// Internal linkage for the reason fp16.h gives (the kernel files are compiled for wider instruction sets).
+namespace {
+
 // The fixed order in which a row's per-block float terms are added: block b's term goes to lane b % 8, and
 // the lanes are added pairwise at the end. A SIMD kernel keeps the lanes in an 8-float register and reduces
 // it the same way; the scalar reference uses this struct.
@@ -44,5 +47,7 @@ struct LaneSum {
     return ((lane[0] + lane[1]) + (lane[2] + lane[3])) + ((lane[4] + lane[5]) + (lane[6] + lane[7]));
   }
 };
+
+}  // namespace
 
 }  // namespace torchllm

@@ -21,6 +21,11 @@ TORCHLLM_BLOCK_DOT(dot_q4_0_avx2);
 TORCHLLM_BLOCK_DOT(dot_q4_1_avx2);
 TORCHLLM_BLOCK_DOT(dot_q5_0_avx2);
 TORCHLLM_BLOCK_DOT(dot_q5_1_avx2);
+TORCHLLM_BLOCK_DOT(dot_q8_0_avx512);
+TORCHLLM_BLOCK_DOT(dot_q4_0_avx512);
+TORCHLLM_BLOCK_DOT(dot_q4_1_avx512);
+TORCHLLM_BLOCK_DOT(dot_q5_0_avx512);
+TORCHLLM_BLOCK_DOT(dot_q5_1_avx512);
 
 // K formats: Q4_K, Q5_K, Q6_K read Q8_K activations.
 TORCHLLM_BLOCK_DOT(dot_q4_k_scalar);
@@ -29,6 +34,9 @@ TORCHLLM_BLOCK_DOT(dot_q6_k_scalar);
 TORCHLLM_BLOCK_DOT(dot_q4_k_avx2);
 TORCHLLM_BLOCK_DOT(dot_q5_k_avx2);
 TORCHLLM_BLOCK_DOT(dot_q6_k_avx2);
+TORCHLLM_BLOCK_DOT(dot_q4_k_avx512);
+TORCHLLM_BLOCK_DOT(dot_q5_k_avx512);
+TORCHLLM_BLOCK_DOT(dot_q6_k_avx512);
 
 #undef TORCHLLM_BLOCK_DOT
 

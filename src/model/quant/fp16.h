@@ -6,6 +6,10 @@
 #include <cstring>
 
 namespace torchllm {
+// Internal linkage: the kernel files compiled with -mavx2 / -mavx512* include this too, and an inline
+// function with external linkage could have their copy picked by the linker for every caller (SIGILL on an
+// older CPU).
+namespace {
 
 inline float fp32_from_bits(uint32_t bits) {
   float f;
@@ -56,4 +60,5 @@ inline uint16_t fp32_to_fp16(float f) {
 // A little-endian fp16 at an unaligned address.
 inline float read_fp16(const uint8_t* p) { return fp16_to_fp32(static_cast<uint16_t>(p[0] | (p[1] << 8))); }
 
+}  // namespace
 }  // namespace torchllm
