@@ -123,16 +123,9 @@ at::Tensor stored_values(const Checkpoint& checkpoint, const Planned& p, const M
   at::Tensor v = at::empty(p.shape, at::kFloat);
   checkpoint.load_into(p.hf_name, v);
   if (p.transposed) v = v.t();  // [in, out] -> [out, in], the rows llama.cpp multiplies by
-  const bool q = p.hf_name.find("self_attn.q_proj.") != std::string::npos;
-  const bool k = p.hf_name.find("self_attn.k_proj.") != std::string::npos;
-  if (garch.gguf_qk_interleaved && (q || k)) {
-    // llama.cpp rotates interleaved pairs: each head's rows go from Hugging Face's [2, head_dim / 2] to
-    // [head_dim / 2, 2] (the converter's LlamaModel.permute; load_gguf_weight_set undoes it).
-    const int64_t heads = q ? c.num_heads : c.num_kv_heads;
-    const int64_t rest = v.numel() / (heads * c.head_dim);
-    // [heads, 2, head_dim / 2, rest] -> [heads, head_dim / 2, 2, rest]
-    v = v.reshape({heads, 2, c.head_dim / 2, rest}).transpose(1, 2).reshape(v.sizes());
-  }
+  // llama.cpp rotates interleaved pairs (the converter's LlamaModel.permute; loading undoes it).
+  const std::vector<int64_t> hf_rows = gguf_qk_hf_rows(p.hf_name, garch, v.size(0), c.head_dim);
+  if (!hf_rows.empty()) v = v.index_select(0, at::tensor(hf_rows, at::kLong));
   return v.contiguous();
 }
 

@@ -152,17 +152,7 @@ std::shared_ptr<const QuantizedMatrix> block_matrix(const std::shared_ptr<const 
     columns = static_cast<int64_t>(t.dims.front());
     part.rows = t.numel() / columns;
     part.data = files->data(t);
-    const bool q = hf_name.find("self_attn.q_proj.") != std::string::npos;
-    const bool k = hf_name.find("self_attn.k_proj.") != std::string::npos;
-    if (arch.gguf_qk_interleaved && (q || k)) {
-      // Stored row (head h, pair j, member i) is Hugging Face's row (h, i, j): see the dense path below.
-      const int64_t half = config.head_dim / 2;
-      part.output_rows.resize(static_cast<size_t>(part.rows));
-      for (int64_t r = 0; r < part.rows; ++r) {
-        const int64_t h = r / config.head_dim, j = (r % config.head_dim) / 2, i = r % 2;
-        part.output_rows[r] = h * config.head_dim + i * half + j;
-      }
-    }
+    part.output_rows = gguf_qk_hf_rows(hf_name, arch, part.rows, config.head_dim);
     parts.push_back(std::move(part));
   }
   return std::make_shared<QuantizedMatrix>(columns, std::move(parts), files);
@@ -192,6 +182,21 @@ void attach_blocks(const std::shared_ptr<const GgufModelFiles>& files, const Mod
 }
 
 }  // namespace
+
+std::vector<int64_t> gguf_qk_hf_rows(const std::string& hf_name, const Architecture& arch, int64_t rows,
+                                     int64_t head_dim) {
+  const bool q = hf_name.find("self_attn.q_proj.") != std::string::npos;
+  const bool k = hf_name.find("self_attn.k_proj.") != std::string::npos;
+  if (!arch.gguf_qk_interleaved || !(q || k)) return {};
+  // Stored row (head h, pair j, member i) is Hugging Face's row (h, i, j).
+  std::vector<int64_t> hf_rows(static_cast<size_t>(rows));
+  const int64_t half = head_dim / 2;
+  for (int64_t r = 0; r < rows; ++r) {
+    const int64_t h = r / head_dim, j = (r % head_dim) / 2, i = r % 2;
+    hf_rows[r] = h * head_dim + i * half + j;
+  }
+  return hf_rows;
+}
 
 std::string gguf_tensor_name(const std::string& hf_name) {
   std::string layer;
@@ -258,17 +263,12 @@ ModelWeightSet load_gguf_weight_set(const std::shared_ptr<const GgufModelFiles>&
           return;
         }
         values = values.view(dst.sizes());
-        const bool q = hf_name.find("self_attn.q_proj.") != std::string::npos;
-        const bool k = hf_name.find("self_attn.k_proj.") != std::string::npos;
-        if (arch.gguf_qk_interleaved && (q || k)) {
-          // llama.cpp's converter stored each head's rows as [head_dim / 2, 2] (pairs for its rotary layout);
-          // Hugging Face's are [2, head_dim / 2]. Moving rows back is exact.
-          const int64_t heads = q ? config.num_heads : config.num_kv_heads;
-          const int64_t rest = values.numel() / (heads * config.head_dim);
-          // [heads, head_dim / 2, 2, rest] -> [heads, 2, head_dim / 2, rest]
-          values = values.reshape({heads, config.head_dim / 2, 2, rest}).transpose(1, 2).reshape(dst.sizes());
+        const std::vector<int64_t> hf_rows = gguf_qk_hf_rows(hf_name, arch, dst.size(0), config.head_dim);
+        if (hf_rows.empty()) {
+          dst.copy_(values);
+        } else {  // moving rows back is exact
+          dst.index_copy_(0, at::tensor(hf_rows, at::kLong), values.to(dst.scalar_type()));
         }
-        dst.copy_(values);
         done += t.size;
         if (progress) progress(done, total);
       });

@@ -69,6 +69,12 @@ ModelWeightSet load_gguf_weight_set(const std::shared_ptr<const GgufModelFiles>&
                                     const at::TensorOptions& options, bool keep_blocks,
                                     const std::function<void(uint64_t done, uint64_t total)>& progress = {});
 
+// llama.cpp's converter stores each q/k head's rows (weight or bias) as [head_dim / 2, 2], pairs for its
+// rotary layout, where Hugging Face has [2, head_dim / 2]. For such a tensor of `rows` rows, the Hugging Face
+// row of each stored row; empty for every other tensor, and for architectures that keep Hugging Face's order.
+std::vector<int64_t> gguf_qk_hf_rows(const std::string& hf_name, const Architecture& arch, int64_t rows,
+                                     int64_t head_dim);
+
 ModelWeightSet random_weight_set(const ModelConfig& config, const Architecture& arch,
                                  const at::TensorOptions& options, uint64_t seed);
 
