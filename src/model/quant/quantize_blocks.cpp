@@ -20,20 +20,17 @@ constexpr int kQK = 32;                 // elements per block of the _0/_1 types
 constexpr int kQK_K = 256;              // elements per super-block of the K types
 constexpr float kGroupMaxEps = 1e-15f;  // GROUP_MAX_EPS: below it a group counts as all zeros
 
+// The block geometry of each type is dequantize.h's (dequant_block_elements / dequant_block_bytes).
 struct TypeInfo {
   GgmlType type;
   const char* name;  // ggml_type_name
-  int64_t block_elements;
-  int64_t block_bytes;
 };
 
 constexpr TypeInfo kTypes[] = {
-    {GgmlType::kF32, "f32", 1, 4},         {GgmlType::kF16, "f16", 1, 2},
-    {GgmlType::kBF16, "bf16", 1, 2},       {GgmlType::kQ8_0, "q8_0", kQK, 34},
-    {GgmlType::kQ4_0, "q4_0", kQK, 18},    {GgmlType::kQ4_1, "q4_1", kQK, 20},
-    {GgmlType::kQ5_0, "q5_0", kQK, 22},    {GgmlType::kQ5_1, "q5_1", kQK, 24},
-    {GgmlType::kQ4_K, "q4_K", kQK_K, 144}, {GgmlType::kQ5_K, "q5_K", kQK_K, 176},
-    {GgmlType::kQ6_K, "q6_K", kQK_K, 210},
+    {GgmlType::kF32, "f32"},   {GgmlType::kF16, "f16"},   {GgmlType::kBF16, "bf16"},
+    {GgmlType::kQ8_0, "q8_0"}, {GgmlType::kQ4_0, "q4_0"}, {GgmlType::kQ4_1, "q4_1"},
+    {GgmlType::kQ5_0, "q5_0"}, {GgmlType::kQ5_1, "q5_1"}, {GgmlType::kQ4_K, "q4_K"},
+    {GgmlType::kQ5_K, "q5_K"}, {GgmlType::kQ6_K, "q6_K"},
 };
 
 const TypeInfo* find_type(GgmlType type) {
@@ -537,12 +534,13 @@ const char* quantize_type_name(GgmlType type) { return require_type(type).name; 
 
 int64_t quantized_bytes(GgmlType type, int64_t n) {
   const TypeInfo& t = require_type(type);
-  if (n < 0 || n % t.block_elements != 0) {
+  const int64_t block_elements = dequant_block_elements(static_cast<uint32_t>(type));
+  if (n < 0 || n % block_elements != 0) {
     throw Error::invalid_argument(std::to_string(n) + " elements cannot be stored as " + t.name +
-                                  ": its blocks hold " + std::to_string(t.block_elements) +
+                                  ": its blocks hold " + std::to_string(block_elements) +
                                   " elements (the row length must be a multiple)");
   }
-  return n / t.block_elements * t.block_bytes;
+  return n / block_elements * dequant_block_bytes(static_cast<uint32_t>(type));
 }
 
 void quantize_row(GgmlType type, const float* src, uint8_t* dst, int64_t n) {
@@ -578,8 +576,10 @@ void quantize_row(GgmlType type, const float* src, uint8_t* dst, int64_t n) {
     }
   }
   const BlockQuantizer quantize_block = block_quantizer(type);
-  for (int64_t b = 0; b < n / t.block_elements; ++b) {
-    quantize_block(src + b * t.block_elements, dst + b * t.block_bytes);
+  const int64_t block_elements = dequant_block_elements(static_cast<uint32_t>(type));
+  const int64_t block_bytes = dequant_block_bytes(static_cast<uint32_t>(type));
+  for (int64_t b = 0; b < n / block_elements; ++b) {
+    quantize_block(src + b * block_elements, dst + b * block_bytes);
   }
 }
 
