@@ -16,10 +16,6 @@ namespace {
 // Each thread's slice of output rows costs this many dot products at least (row dot products are ~0.1 us).
 constexpr int64_t kRowGrain = 64;
 
-int64_t row_bytes(const QuantizedMatrix::Part& part, int64_t columns) {
-  return quantized_row_bytes(part.type, columns);
-}
-
 }  // namespace
 
 QuantizedMatrix::QuantizedMatrix(int64_t columns, std::vector<Part> parts, std::shared_ptr<const void> owner)
@@ -34,13 +30,28 @@ QuantizedMatrix::QuantizedMatrix(int64_t columns, std::vector<Part> parts, std::
       throw Error::invalid_argument("a quantized matrix part's row order has the wrong length");
     }
     part_start_.push_back(rows_);
+    part_row_bytes_.push_back(quantized_row_bytes(part.type, columns));
     rows_ += part.rows;
+  }
+}
+
+template <typename F>
+void QuantizedMatrix::for_each_row(int64_t begin, int64_t end, F&& f) const {
+  for (size_t p = 0; p < parts_.size(); ++p) {
+    const Part& part = parts_[p];
+    const int64_t first = std::max(begin, part_start_[p]) - part_start_[p];
+    const int64_t last = std::min(end, part_start_[p] + part.rows) - part_start_[p];
+    for (int64_t r = first; r < last; ++r) {
+      f(p, part.data + r * part_row_bytes_[p],
+        part_start_[p] + (part.output_rows.empty() ? r : part.output_rows[r]));
+    }
   }
 }
 
 uint64_t QuantizedMatrix::bytes() const {
   uint64_t total = 0;
-  for (const Part& part : parts_) total += static_cast<uint64_t>(part.rows * row_bytes(part, columns_));
+  for (size_t p = 0; p < parts_.size(); ++p)
+    total += static_cast<uint64_t>(parts_[p].rows * part_row_bytes_[p]);
   return total;
 }
 
@@ -72,24 +83,22 @@ at::Tensor QuantizedMatrix::multiply_by_dot_products(const at::Tensor& x) const 
   // wide lm_head would touch one page per token for every row).
   at::Tensor out = at::empty({rows_, tokens}, at::kFloat);
   float* out_data = out.data_ptr<float>();
-  const SimdLevel level = cpu_simd_level();
+  // Each part's kernel and the activations it reads.
+  std::vector<BlockDotFn> dots;
+  std::vector<const uint8_t*> part_activations;
+  std::vector<int64_t> activation_bytes;
+  for (const Part& part : parts_) {
+    dots.push_back(block_dot_function(part.type, cpu_simd_level()));
+    part_activations.push_back(activations.at(activation_type(part.type)).data());
+    activation_bytes.push_back(quantized_row_bytes(activation_type(part.type), columns_));
+  }
   at::parallel_for(0, rows_, kRowGrain, [&](int64_t begin, int64_t end) {
-    for (size_t p = 0; p < parts_.size(); ++p) {
-      const Part& part = parts_[p];
-      const int64_t first = std::max(begin, part_start_[p]);
-      const int64_t last = std::min(end, part_start_[p] + part.rows);
-      if (first >= last) continue;
-      const BlockDotFn dot = block_dot_function(part.type, level);
-      const int64_t w_bytes = row_bytes(part, columns_);
-      const GgmlType format = activation_type(part.type);
-      const uint8_t* act = activations.at(format).data();
-      const int64_t a_bytes = quantized_row_bytes(format, columns_);
-      for (int64_t r = first - part_start_[p]; r < last - part_start_[p]; ++r) {
-        const uint8_t* w = part.data + r * w_bytes;
-        const int64_t o = part_start_[p] + (part.output_rows.empty() ? r : part.output_rows[r]);
-        for (int64_t t = 0; t < tokens; ++t) out_data[o * tokens + t] = dot(w, act + t * a_bytes, columns_);
+    for_each_row(begin, end, [&](size_t p, const uint8_t* w, int64_t o) {
+      const uint8_t* act = part_activations[p];
+      for (int64_t t = 0; t < tokens; ++t) {
+        out_data[o * tokens + t] = dots[p](w, act + t * activation_bytes[p], columns_);
       }
-    }
+    });
   });
   return out.t().to(x.scalar_type()).contiguous();  // [tokens, rows]
 }
@@ -101,28 +110,21 @@ at::Tensor QuantizedMatrix::dequantized(c10::ScalarType dtype) const {
   at::Tensor out = at::empty({rows_, columns_}, dtype);  // [rows, columns]
   at::parallel_for(0, rows_, kRowGrain, [&](int64_t begin, int64_t end) {
     std::vector<float> row(static_cast<size_t>(columns_));
-    for (size_t p = 0; p < parts_.size(); ++p) {
-      const Part& part = parts_[p];
-      const int64_t first = std::max(begin, part_start_[p]);
-      const int64_t last = std::min(end, part_start_[p] + part.rows);
-      const int64_t w_bytes = row_bytes(part, columns_);
-      for (int64_t r = first - part_start_[p]; r < last - part_start_[p]; ++r) {
-        const int64_t o = part_start_[p] + (part.output_rows.empty() ? r : part.output_rows[r]);
-        const uint8_t* w = part.data + r * w_bytes;
-        if (dtype == at::kFloat) {
-          dequantize(static_cast<uint32_t>(part.type), w, out.data_ptr<float>() + o * columns_, columns_);
-          continue;
-        }
-        dequantize(static_cast<uint32_t>(part.type), w, row.data(), columns_);
-        if (dtype == at::kBFloat16) {
-          c10::BFloat16* dst = out.data_ptr<c10::BFloat16>() + o * columns_;
-          for (int64_t i = 0; i < columns_; ++i) dst[i] = c10::BFloat16(row[i]);
-        } else {
-          c10::Half* dst = out.data_ptr<c10::Half>() + o * columns_;
-          for (int64_t i = 0; i < columns_; ++i) dst[i] = c10::Half(row[i]);
-        }
+    for_each_row(begin, end, [&](size_t p, const uint8_t* w, int64_t o) {
+      const auto type = static_cast<uint32_t>(parts_[p].type);
+      if (dtype == at::kFloat) {
+        dequantize(type, w, out.data_ptr<float>() + o * columns_, columns_);
+        return;
       }
-    }
+      dequantize(type, w, row.data(), columns_);
+      if (dtype == at::kBFloat16) {
+        c10::BFloat16* dst = out.data_ptr<c10::BFloat16>() + o * columns_;
+        for (int64_t i = 0; i < columns_; ++i) dst[i] = c10::BFloat16(row[i]);
+      } else {
+        c10::Half* dst = out.data_ptr<c10::Half>() + o * columns_;
+        for (int64_t i = 0; i < columns_; ++i) dst[i] = c10::Half(row[i]);
+      }
+    });
   });
   return out;
 }
@@ -143,7 +145,7 @@ at::Tensor QuantizedMatrix::lookup(const at::Tensor& ids, c10::ScalarType dtype)
     if (!part.output_rows.empty()) {
       stored = std::find(part.output_rows.begin(), part.output_rows.end(), stored) - part.output_rows.begin();
     }
-    dequantize(static_cast<uint32_t>(part.type), part.data + stored * row_bytes(part, columns_),
+    dequantize(static_cast<uint32_t>(part.type), part.data + stored * part_row_bytes_[p],
                out.data_ptr<float>() + i * columns_, columns_);
   }
   return out.to(ids.device()).to(dtype);

@@ -46,11 +46,15 @@ class QuantizedMatrix {
 
  private:
   at::Tensor multiply_by_dot_products(const at::Tensor& x) const;
+  // Calls f(part index, stored row's bytes, output row) for every output row in [begin, end).
+  template <typename F>
+  void for_each_row(int64_t begin, int64_t end, F&& f) const;
 
   int64_t columns_;
   int64_t rows_ = 0;
   std::vector<Part> parts_;
-  std::vector<int64_t> part_start_;  // first output row of each part
+  std::vector<int64_t> part_start_;      // first output row of each part
+  std::vector<int64_t> part_row_bytes_;  // bytes of one stored row of each part
   std::shared_ptr<const void> owner_;
 };
 
