@@ -46,17 +46,6 @@ const TypeInfo& require_type(uint32_t id) {
 uint16_t read_u16(const uint8_t* p) { return static_cast<uint16_t>(p[0] | (p[1] << 8)); }
 float read_f16(const uint8_t* p) { return read_fp16(p); }
 
-// get_scale_min_k4 (ggml-quants.c): the 6-bit scale and min of sub-block j from the 12 packed bytes.
-void scale_min_k4(int j, const uint8_t* q, uint8_t* d, uint8_t* m) {
-  if (j < 4) {
-    *d = q[j] & 63;
-    *m = q[j + 4] & 63;
-  } else {
-    *d = static_cast<uint8_t>((q[j + 4] & 0xF) | ((q[j - 4] >> 6) << 4));
-    *m = static_cast<uint8_t>((q[j + 4] >> 4) | ((q[j - 0] >> 6) << 4));
-  }
-}
-
 // Block layouts (ggml-common.h): each starts with its fp16 scale(s), except q6_K which ends with it.
 void q4_0(const uint8_t* x, float* y) {  // d, qs[16]
   const float d = read_f16(x);
@@ -188,6 +177,17 @@ void q6_k(const uint8_t* x, float* y) {  // ql[128], qh[64], scales[16] (int8), 
 }
 
 }  // namespace
+
+// get_scale_min_k4 (ggml-quants.c): the 6-bit scale and min of sub-block j from the 12 packed bytes.
+void scale_min_k4(int j, const uint8_t* q, uint8_t* d, uint8_t* m) {
+  if (j < 4) {
+    *d = q[j] & 63;
+    *m = q[j + 4] & 63;
+  } else {
+    *d = static_cast<uint8_t>((q[j + 4] & 0xF) | ((q[j - 4] >> 6) << 4));
+    *m = static_cast<uint8_t>((q[j + 4] >> 4) | ((q[j - 0] >> 6) << 4));
+  }
+}
 
 bool can_dequantize(uint32_t ggml_type) { return find_type(ggml_type) != nullptr; }
 

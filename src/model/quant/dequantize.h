@@ -35,6 +35,10 @@ std::string dequantizable_types();
 int64_t dequant_block_elements(uint32_t ggml_type);
 int64_t dequant_block_bytes(uint32_t ggml_type);
 
+// ggml's get_scale_min_k4: the 6-bit scale `d` and min `m` of sub-block j (0..7) from a Q4_K/Q5_K block's 12
+// packed scale bytes `q`.
+void scale_min_k4(int j, const uint8_t* q, uint8_t* d, uint8_t* m);
+
 // Converts `n` elements (a multiple of the block size) stored at `src` as `ggml_type` into `dst`.
 // Throws Error(kUnsupported) for a type it cannot read and Error(kInvalidArgument) for a partial block.
 void dequantize(uint32_t ggml_type, const uint8_t* src, float* dst, int64_t n);

@@ -311,17 +311,6 @@ float make_qkx2_quants(int n, int nmax, const float* x, const float* weights, ui
   return scale;
 }
 
-// get_scale_min_k4: the 6-bit scale and min of sub-block j from the 12 packed bytes.
-void scale_min_k4(int j, const uint8_t* q, uint8_t* d, uint8_t* m) {
-  if (j < 4) {
-    *d = q[j] & 63;
-    *m = q[j + 4] & 63;
-  } else {
-    *d = static_cast<uint8_t>((q[j + 4] & 0xF) | ((q[j - 4] >> 6) << 4));
-    *m = static_cast<uint8_t>((q[j + 4] >> 4) | ((q[j - 0] >> 6) << 4));
-  }
-}
-
 // The shared part of q4_K and q5_K: 8 sub-blocks of 32 with an asymmetric scale and min each, both quantized
 // to 6 bits against the super-block's largest; then every element requantized against the 6-bit values so
 // that the levels fit the scales a reader will actually see. Writes d, dmin and scales[12] at y; L gets the
