@@ -41,6 +41,14 @@ uint64_t peak_memory_bytes(const c10::Device& device);
 // Bytes that can still be allocated: on a Linux CPU the kernel's MemAvailable plus free swap; nothing where
 // it is not known (other devices fail their allocations cleanly instead).
 std::optional<uint64_t> available_memory_bytes(const c10::Device& device);
+// The kernel's MemAvailable alone (what can be allocated without swapping); nothing where unknown.
+std::optional<uint64_t> available_ram_bytes();
+struct DeviceMemory {
+  uint64_t free = 0;   // as the driver reports it: other processes' use and libtorch's cached blocks count
+  uint64_t total = 0;  // as used
+};
+// A CUDA device's free and total memory; nothing for other devices or when the driver does not say.
+std::optional<DeviceMemory> device_memory(const c10::Device& device);
 // Whether a libtorch error message reports a failed allocation (CPU and CUDA allocators word it differently).
 bool is_out_of_memory_message(const std::string& message);
 

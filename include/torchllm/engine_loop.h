@@ -58,6 +58,8 @@ class EngineLoop {
   // Generations submitted whose final callback has not run yet.
   size_t in_flight() const;
   int64_t max_batch() const { return max_batch_; }
+  // The KV pool and prefix cache as of the last step.
+  KvCacheStats kv_stats() const;
 
  private:
   struct Submission {
@@ -85,6 +87,7 @@ class EngineLoop {
 
   std::atomic<size_t> scheduler_waiting_{0};
   std::atomic<size_t> scheduler_running_{0};
+  KvCacheStats kv_stats_;  // guarded by mutex_
   std::thread thread_;
 };
 

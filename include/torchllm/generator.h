@@ -8,15 +8,16 @@
 
 #include "torchllm/generation.h"
 #include "torchllm/model.h"
+#include "torchllm/scheduler.h"
 #include "torchllm/tokenizer.h"
 
 namespace torchllm {
 
-class Scheduler;
-
 class Generator {
  public:
   Generator(const Transformer& model, const Tokenizer& tokenizer, int64_t context);
+  // One sequence at a time with these KV options (block size, prefix caching); max_batch is ignored.
+  Generator(const Transformer& model, const Tokenizer& tokenizer, SchedulerOptions options);
   ~Generator();
 
   // Runs to the end, calling on_delta as text becomes final. Throws Error: kInvalidArgument for a prompt that
@@ -25,6 +26,7 @@ class Generator {
                             const std::function<void(const GenerationDelta&)>& on_delta = {});
 
   int64_t context() const;
+  KvCacheStats kv_stats() const;
 
  private:
   std::unique_ptr<Scheduler> scheduler_;

@@ -3,73 +3,72 @@
 #include <ATen/Tensor.h>
 
 #include <cstdint>
-#include <optional>
 #include <vector>
 
 namespace torchllm {
 
-// K/V tensors for every layer, allocated once for max_batch sequences x max_seq positions and written in
-// place. One more slot than max_batch is allocated: the scratch slot, where the padding rows of a
-// static-shape decode step write their K/V without touching a sequence's.
+// The paged K/V pool of every layer: `num_blocks` blocks of `block_size` positions, allocated once and
+// written in place, and a block table per sequence slot that maps its positions to blocks (block b of a
+// slot holds its positions [b * block_size, (b + 1) * block_size)). Which blocks a slot gets is the engine's
+// bookkeeping (BlockManager); the cache only holds the tables the model reads.
 //
-// Two memory layouts behind the same view: head-major ([slots, kv_heads, max_seq, head_dim], each head's
-// keys contiguous, what CPU matrix products want: a strided batch of them ran 5-7x slower) and
-// sequence-major ([slots, max_seq, kv_heads, head_dim], what flash attention's variable-length kernel reads
-// in place on CUDA).
+// One more block than num_blocks is allocated, and one more slot than max_batch: the scratch slot, whose
+// table names only the scratch block, where the padding rows of a static-shape decode step write their K/V
+// without touching a sequence's. Table entries past a slot's blocks name the scratch block too, so that a
+// gather of a whole table stays in range.
+//
+// Two memory layouts per block behind the same view: head-major ([kv_heads, block_size, head_dim], each
+// head's keys contiguous, what CPU matrix products and the paged CPU decode kernel want) and sequence-major
+// ([block_size, kv_heads, head_dim], what flash attention's variable-length kernel reads in place on CUDA).
 class KvCache {
  public:
-  KvCache(int64_t num_layers, int64_t max_batch, int64_t max_seq, int64_t kv_heads, int64_t head_dim,
-          const at::TensorOptions& options, bool head_major = false);
+  KvCache(int64_t num_layers, int64_t num_blocks, int64_t block_size, int64_t max_batch, int64_t max_seq,
+          int64_t kv_heads, int64_t head_dim, const at::TensorOptions& options, bool head_major = false);
 
-  // [max_batch + 1, kv_heads, max_seq, head_dim] whatever the layout (a transposed view when sequence-major)
+  // [num_blocks + 1, kv_heads, block_size, head_dim] whatever the layout (a transposed view when
+  // sequence-major)
   at::Tensor keys(int64_t layer) const { return view(keys_[layer]); }
   at::Tensor values(int64_t layer) const { return view(values_[layer]); }
   bool head_major() const { return head_major_; }
 
   int64_t max_batch() const { return max_batch_; }
   int64_t max_seq() const { return max_seq_; }
+  int64_t block_size() const { return block_size_; }
+  int64_t num_blocks() const { return num_blocks_; }
+  int64_t blocks_per_slot() const { return blocks_per_slot_; }
   int64_t scratch_slot() const { return max_batch_; }
+  int64_t scratch_block() const { return num_blocks_; }
   uint64_t bytes() const;
+
+  // The blocks of `slot`, in position order (at most blocks_per_slot; throws Error for a block out of range).
+  void set_block_table(int64_t slot, const std::vector<int64_t>& blocks);
+  // The blocks set for `slot` (blocks_per_slot entries, the unset ones the scratch block).
+  const int64_t* block_table(int64_t slot) const;
+  // Positions `slot`'s table covers.
+  int64_t capacity(int64_t slot) const;
+  // [max_batch + 1, blocks_per_slot] int64 on the cache's device, the same tensor for the cache's life (a
+  // captured CUDA graph reads it); current after sync_block_tables().
+  const at::Tensor& device_block_tables() const { return device_tables_; }
+  // Copies the tables set since the last call to the device (non-blocking on CUDA).
+  void sync_block_tables();
+  // Whether every slot's table is its own single block, slot s -> block s (make_cache's layout).
+  bool one_block_per_slot() const { return identity_; }
 
  private:
   at::Tensor view(const at::Tensor& t) const { return head_major_ ? t : t.transpose(1, 2); }
+  int64_t num_blocks_;
+  int64_t block_size_;
   int64_t max_batch_;
   int64_t max_seq_;
+  int64_t blocks_per_slot_;
   bool head_major_;
+  bool identity_ = false;
+  bool tables_changed_ = true;
   std::vector<at::Tensor> keys_;
   std::vector<at::Tensor> values_;
-};
-
-// Which cache slot belongs to which sequence and which tokens its K/V hold. Plain bookkeeping, no tensors.
-// A released slot keeps its tokens, so that a later sequence starting with the same prefix (the next turn of
-// a chat, a shared system prompt) can reuse them instead of computing them again.
-class KvSlots {
- public:
-  KvSlots(int64_t max_batch, int64_t max_seq);
-
-  struct Acquired {
-    int64_t slot = 0;
-    int64_t reused = 0;  // leading prompt tokens whose K/V the slot already holds
-  };
-  // The free slot holding the longest prefix of `prompt` (at most prompt.size() - 1 tokens, so that the last
-  // one is computed and yields logits), truncated to that prefix; nothing when every slot is taken.
-  std::optional<Acquired> acquire(const std::vector<int64_t>& prompt);
-  // Frees the slot; keep_tokens=false forgets its contents (after a failed forward pass).
-  void release(int64_t slot, bool keep_tokens = true);
-  int64_t length(int64_t slot) const;
-  const std::vector<int64_t>& tokens(int64_t slot) const;
-  // Records tokens written at the end of the slot; throws Error(kResourceExhausted) past max_seq.
-  void append(int64_t slot, const std::vector<int64_t>& tokens);
-  void truncate(int64_t slot, int64_t length);
-  bool in_use(int64_t slot) const;
-  int64_t free_count() const;
-  int64_t max_seq() const { return max_seq_; }
-
- private:
-  void check(int64_t slot) const;
-  int64_t max_seq_;
-  std::vector<std::vector<int64_t>> tokens_;
-  std::vector<bool> used_;
+  at::Tensor host_tables_;    // [max_batch + 1, blocks_per_slot] int64 on the host (pinned for CUDA)
+  at::Tensor device_tables_;  // the same on the device (host_tables_ itself on a CPU)
+  std::vector<int64_t> table_lengths_;
 };
 
 }  // namespace torchllm

@@ -100,7 +100,12 @@ class Transformer {
   int64_t parameter_count() const;
   uint64_t weight_bytes() const;
 
+  // A cache of max_batch slots of max_seq positions, each slot one block of its own (what a caller without a
+  // block manager wants: slot s's positions are block s).
   KvCache make_cache(int64_t max_batch, int64_t max_seq) const;
+  // A paged pool of num_blocks blocks of block_size positions for up to max_batch sequences of up to max_seq
+  // positions; the caller sets each slot's block table (KvCache::set_block_table).
+  KvCache make_paged_cache(int64_t num_blocks, int64_t block_size, int64_t max_batch, int64_t max_seq) const;
 
   // Writes K/V of every chunk into `cache` and returns float32 logits [rows, vocab]: one row per chunk (its
   // last token), or one per token for chunks with all_logits, in chunk order. Slots must be distinct.
@@ -138,10 +143,11 @@ class Transformer {
                                           const at::Tensor& value_cache)>;
   // The input embedding of tokens `ids` at `positions` ([tokens] int64): [tokens, hidden].
   at::Tensor embed(const at::Tensor& ids, const at::Tensor& positions) const;
-  // The layers and the head: x [tokens, hidden] embedded, cos/sin [tokens, 1, head_dim], slots/positions
-  // [tokens] where each token's K/V go; logit_rows [rows] the tokens that get logits, or undefined for all.
-  at::Tensor run_layers(at::Tensor x, const at::Tensor& cos, const at::Tensor& sin, const at::Tensor& slots,
-                        const at::Tensor& positions, const at::Tensor& logit_rows, KvCache& cache,
+  // The layers and the head: x [tokens, hidden] embedded, cos/sin [tokens, 1, head_dim], blocks/offsets
+  // [tokens] where each token's K/V go in the pool; logit_rows [rows] the tokens that get logits, or
+  // undefined for all.
+  at::Tensor run_layers(at::Tensor x, const at::Tensor& cos, const at::Tensor& sin, const at::Tensor& blocks,
+                        const at::Tensor& offsets, const at::Tensor& logit_rows, KvCache& cache,
                         const Attend& attend) const;
 
   ModelConfig config_;

@@ -22,8 +22,17 @@ struct ServerOptions {
   int port = 8080;
   std::string api_key;  // empty: no authentication
 
-  int64_t parallel = 0;  // KV slots; 0: from the memory budget (default_parallel)
-  int64_t context = 0;   // positions per slot; 0: min(max_position_embeddings, 4096)
+  // Most sequences running at once (DecodeRunner::kMaxBatch, the largest static decode batch); sequences are
+  // admitted while KV blocks are free, so fewer run when the pool is full.
+  int64_t parallel = 64;
+  int64_t context = 0;  // positions per sequence; 0: min(max_position_embeddings, 4096)
+  int64_t kv_block_size = 16;
+  bool prefix_caching = true;
+  // The KV pool's memory: kv_cache_memory bytes when given (any device), else on CUDA this fraction of the
+  // device's memory less what is in use once the weights are loaded (as vLLM), else half of the available
+  // RAM.
+  double gpu_memory_utilization = 0.9;
+  uint64_t kv_cache_memory = 0;  // 0: from the fraction
   int64_t prefill_chunk = 512;
   size_t max_queue = 64;                     // requests waiting beyond the slots; more get 503
   size_t max_body_bytes = 8u * 1024 * 1024;  // larger request bodies get 413
@@ -40,9 +49,12 @@ struct ServerOptions {
   bool webui = true;                // the chat page at / (built into the binary)
 };
 
-// Slots when --parallel is not given: min(16, budget / (context * kv_bytes_per_token)), at least 1, where the
-// budget is a quarter of the physical memory on CPU and 4 GiB on an accelerator.
-int64_t default_parallel(uint64_t kv_bytes_per_token, int64_t context, bool on_cpu);
+// KV blocks of `block_size` positions that `budget_bytes` holds, at most 4 x what `parallel` sequences of
+// `context` positions can use at once (the rest would only keep more prefixes cached; past that a pool costs
+// memory and buys little). Throws Error(kResourceExhausted) saying what to change when the budget holds less
+// than one sequence of `context` positions.
+int64_t kv_pool_blocks(uint64_t budget_bytes, uint64_t kv_bytes_per_token, int64_t block_size,
+                       int64_t parallel, int64_t context);
 
 // Listens first (GET /health answers 503 while the model loads), then loads the model and serves until
 // SIGINT or SIGTERM; returns after a graceful shutdown. Throws Error when the address cannot be bound or the

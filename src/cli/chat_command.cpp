@@ -66,12 +66,14 @@ class ChatLoop {
         model_(std::move(model)),
         template_(std::move(*model_.chat_template)),
         encoder_(*model_.tokenizer, template_),
-        generator_(
-            *model_.model, *model_.tokenizer,
-            options.generation.resolved_context(model_.model->config().max_position_embeddings, std::cerr)),
+        generator_(*model_.model, *model_.tokenizer,
+                   options.generation.kv_options(options.generation.resolved_context(
+                       model_.model->config().max_position_embeddings, std::cerr))),
         session_(std::move(settings)),
         interactive_(::isatty(STDIN_FILENO)),
-        colour_(colour_output()) {}
+        colour_(colour_output()) {
+    session_.set_kv_stats([this] { return generator_.kv_stats(); });
+  }
 
   void run_terminal();
   void run_script();

@@ -84,7 +84,7 @@ const char* ChatSession::help_text() {
          "/save FILE          write the conversation as JSON messages\n"
          "/load FILE          continue a conversation written by /save\n"
          "/regen              replace the last reply with a new one\n"
-         "/stats              prompt and generation speed of each reply of this conversation\n"
+         "/stats              prompt and generation speed of each reply, and the KV cache's use\n"
          "/exit               leave (also /quit, /bye, Ctrl-D)\n"
          "A line ending in \\ continues on the next; \"\"\" starts and ends a block of lines.\n"
          "Start a message with // to send it with a leading /.\n"
@@ -233,7 +233,9 @@ ChatSession::Outcome ChatSession::regen() {
 }
 
 std::string ChatSession::stats() const {
-  if (replies_.empty()) return "no replies in this conversation yet";
+  // The cache outlives conversations (/clear keeps what it holds), so its line comes either way.
+  const std::string kv = kv_stats_ ? "\n" + kv_cache_summary(kv_stats_()) : "";
+  if (replies_.empty()) return "no replies in this conversation yet" + kv;
   std::string out;
   int64_t prompt = 0, cached = 0, generated = 0;
   for (size_t i = 0; i < replies_.size(); ++i) {
@@ -246,7 +248,7 @@ std::string ChatSession::stats() const {
     generated += result.stats.generated_tokens;
   }
   return out + "total: prompt " + std::to_string(prompt) + " tokens (" + std::to_string(cached) +
-         " cached) | generated " + std::to_string(generated) + " tokens";
+         " cached) | generated " + std::to_string(generated) + " tokens" + kv;
 }
 
 nlohmann::ordered_json ChatSession::messages() const { return messages_from(first_turn_); }

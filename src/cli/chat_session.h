@@ -4,6 +4,7 @@
 // slash commands change, and the statistics of each reply. Kept apart from both so it can be tested alone.
 
 #include <cstdint>
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -11,6 +12,7 @@
 
 #include "torchllm/generation.h"
 #include "torchllm/sampler.h"
+#include "torchllm/scheduler.h"
 
 namespace torchllm::cli {
 
@@ -64,6 +66,10 @@ class ChatSession {
 
   static const char* help_text();
 
+  // Where /stats reads the generator's KV cache (blocks in use, prefix-cache hits); without one, /stats
+  // shows only the replies.
+  void set_kv_stats(std::function<KvCacheStats()> source) { kv_stats_ = std::move(source); }
+
  private:
   struct ReplyStats {
     GenerationStats stats;
@@ -86,6 +92,7 @@ class ChatSession {
   std::vector<ReplyStats> replies_;  // of this conversation, for /stats
   bool unanswered_message_ = false;  // the last turn is a message handle() added and no reply answered yet
   size_t first_turn_ = 0;            // turns_ before it are left out of messages()
+  std::function<KvCacheStats()> kv_stats_;
 };
 
 }  // namespace torchllm::cli

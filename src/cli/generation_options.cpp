@@ -69,6 +69,11 @@ void GenerationOptions::add_to(CLI::App& command) {
                   "KV cache length in tokens, prompt included (0 = the model's maximum up to " +
                       std::to_string(kDefaultContext) + "; capped at the model's maximum)")
       ->capture_default_str();
+  command.add_option("--kv-block-size", kv_block_size, "Tokens per KV cache block")->capture_default_str();
+  command.add_flag_function(
+      "--no-prefix-cache", [this](int64_t) { prefix_caching = false; },
+      "Compute every prompt in full instead of reusing the K/V of a prefix computed before (the "
+      "conversation so far, in chat)");
 }
 
 SamplingParams GenerationOptions::sampling(const std::string& model_dir, int64_t vocab_size) const {
@@ -94,6 +99,9 @@ SamplingParams GenerationOptions::sampling(const std::string& model_dir, int64_t
       if (s.empty()) throw Error::invalid_argument("--stop strings must not be empty");
     }
     if (context < 0) throw Error::invalid_argument("--context must not be negative");
+    if (kv_block_size < 1)
+      throw Error::invalid_argument("--kv-block-size must be at least 1, got " +
+                                    std::to_string(kv_block_size));
     params.validate(vocab_size);
   } catch (const Error& e) {
     throw CommandFailed(e.what(), 2);
@@ -112,6 +120,17 @@ int64_t capped_context(int64_t requested, int64_t max_position_embeddings, std::
            << max_position_embeddings << " tokens (max_position_embeddings); using "
            << max_position_embeddings << "\n";
   return max_position_embeddings;
+}
+
+SchedulerOptions GenerationOptions::kv_options(int64_t resolved_context) const {
+  if (kv_block_size < 1) {
+    throw CommandFailed("--kv-block-size must be at least 1, got " + std::to_string(kv_block_size), 2);
+  }
+  SchedulerOptions options;
+  options.max_seq = resolved_context;
+  options.kv_block_size = kv_block_size;
+  options.prefix_caching = prefix_caching;
+  return options;
 }
 
 GenerationRequest GenerationOptions::request(std::vector<TokenId> prompt,

@@ -9,6 +9,7 @@
 
 #include "torchllm/generation.h"
 #include "torchllm/sampler.h"
+#include "torchllm/scheduler.h"
 
 namespace torchllm::cli {
 
@@ -23,6 +24,8 @@ struct GenerationOptions {
   std::vector<std::string> stop;
   bool ignore_eos = false;
   int64_t context = 0;  // 0: the model's max_position_embeddings, at most kDefaultContext
+  int64_t kv_block_size = 16;
+  bool prefix_caching = true;  // a chat's turns reuse the K/V of the conversation so far
 
   static constexpr int64_t kDefaultContext = 4096;
 
@@ -31,6 +34,9 @@ struct GenerationOptions {
   SamplingParams sampling(const std::string& model_dir, int64_t vocab_size) const;
   // --context, capped at the model's maximum (with a warning on `warnings`), else the default.
   int64_t resolved_context(int64_t max_position_embeddings, std::ostream& warnings) const;
+  // The generator's KV pool: one sequence of `context` positions in blocks of --kv-block-size, prefix
+  // caching unless --no-prefix-cache. A block size below 1 is a usage error (exit code 2).
+  SchedulerOptions kv_options(int64_t context) const;
   // A request for `prompt` with these flags and `sampling`.
   GenerationRequest request(std::vector<TokenId> prompt, const SamplingParams& sampling) const;
 };

@@ -17,6 +17,16 @@ std::string generation_summary(const GenerationResult& r) {
   return line;
 }
 
+std::string kv_cache_summary(const KvCacheStats& s) {
+  std::string line = "KV cache: " + std::to_string(s.blocks_used) + "/" + std::to_string(s.blocks_total) +
+                     " blocks of " + std::to_string(s.block_size) + " tokens in use, " +
+                     std::to_string(s.blocks_cached) +
+                     " cached; prefix cache: " + std::to_string(s.prefix_hit_tokens) + " of " +
+                     std::to_string(s.prompt_tokens) + " prompt tokens from the cache";
+  if (s.preemptions > 0) line += ", " + std::to_string(s.preemptions) + " preemptions";
+  return line;
+}
+
 nlohmann::ordered_json generation_json(const GenerationResult& r, const Tokenizer& tokenizer,
                                        bool with_logprobs) {
   const GenerationStats& s = r.stats;

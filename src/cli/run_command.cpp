@@ -103,9 +103,9 @@ void run(const RunOptions& o) {
       throw CommandFailed("the prompt is empty (with --raw and no BOS token nothing is left)", 2);
   }
 
-  Generator generator(
-      *session.model, *session.tokenizer,
-      o.generation.resolved_context(session.model->config().max_position_embeddings, std::cerr));
+  Generator generator(*session.model, *session.tokenizer,
+                      o.generation.kv_options(o.generation.resolved_context(
+                          session.model->config().max_position_embeddings, std::cerr)));
   GenerationRequest request = o.generation.request(std::move(prompt), sampling);
   request.cancel = std::make_shared<std::atomic<bool>>(false);
   request.grammar = grammar;

@@ -5,6 +5,7 @@
 
 #include "cli/commands.h"
 #include "cli/generation_options.h"
+#include "cli/human_bytes.h"
 #include "cli/model_options.h"
 #include "torchllm/error.h"
 #include "torchllm/json_file.h"
@@ -19,7 +20,26 @@ struct ServeOptions {
   ServerOptions server;
   std::string api_key_file;
   bool api_key_given = false;
+  std::string kv_cache_memory;  // a size as typed ("4GiB"); empty: not given
 };
+
+// The KV flags, before anything loads: a bad value is a usage error (exit code 2).
+void check_kv_options(ServeOptions& o) {
+  ServerOptions& s = o.server;
+  if (s.parallel < 1) throw Error::invalid_argument("--parallel must be at least 1");
+  if (s.kv_block_size < 1)
+    throw Error::invalid_argument("--kv-block-size must be at least 1, got " +
+                                  std::to_string(s.kv_block_size));
+  if (!(s.gpu_memory_utilization > 0 && s.gpu_memory_utilization <= 1)) {
+    std::ostringstream got;
+    got << s.gpu_memory_utilization;
+    throw Error::invalid_argument("--gpu-memory-utilization must be in (0, 1], got " + got.str());
+  }
+  if (!o.kv_cache_memory.empty()) {
+    s.kv_cache_memory = parse_byte_size(o.kv_cache_memory, "--kv-cache-memory");
+    if (s.kv_cache_memory == 0) throw Error::invalid_argument("--kv-cache-memory must be more than 0 bytes");
+  }
+}
 
 // The first line of the file, without surrounding whitespace (so that `echo KEY > file` works).
 std::string read_key_file(const std::string& path) {
@@ -33,6 +53,7 @@ std::string read_key_file(const std::string& path) {
 }
 
 void run_serve(ServeOptions& o) {
+  check_kv_options(o);
   ServerOptions server = o.server;
   server.model_dir = o.model.resolved_model_dir();
   server.context =
@@ -68,18 +89,28 @@ void add_serve_command(CLI::App& app) {
   cmd->add_option("--served-model-name", s.served_model_name,
                   "Model id clients use (default: the model directory's name)");
   cmd->add_option("--parallel", s.parallel,
-                  "KV slots, i.e. sequences generated at once (default: min(16, a quarter of RAM on CPU or "
-                  "4 GiB on a GPU / (context * KV bytes per token)))")
-      ->check(CLI::NonNegativeNumber);
+                  "Most sequences generated at once; they are admitted while KV blocks are free")
+      ->capture_default_str();
   cmd->add_option("--context", s.context,
-                  "Tokens per slot, prompt and completion (default: min(model's, 4096))")
+                  "Most tokens per sequence, prompt and completion (default: min(model's, 4096))")
       ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--kv-block-size", s.kv_block_size, "Tokens per KV cache block")->capture_default_str();
+  cmd->add_flag_function(
+      "--no-prefix-cache", [&s](int64_t) { s.prefix_caching = false; },
+      "Compute every prompt in full instead of reusing the KV blocks of a prefix computed before");
+  cmd->add_option("--gpu-memory-utilization", s.gpu_memory_utilization,
+                  "On CUDA, the fraction of the device's memory the weights and the KV cache may use; the KV "
+                  "cache gets what the weights leave of it (on the CPU it does not apply: the KV cache gets "
+                  "half of the available RAM)")
+      ->capture_default_str();
+  cmd->add_option("--kv-cache-memory", o->kv_cache_memory,
+                  "Memory for the KV cache on any device, e.g. 4GiB, 512MiB or plain bytes (overrides "
+                  "--gpu-memory-utilization and the CPU's default)");
   cmd->add_option("--prefill-chunk", s.prefill_chunk,
                   "Prompt tokens computed per step, so decoding never stalls")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
-  cmd->add_option("--max-queue", s.max_queue,
-                  "Requests that may wait for a slot; beyond them requests get 503")
+  cmd->add_option("--max-queue", s.max_queue, "Requests that may wait to run; beyond them requests get 503")
       ->capture_default_str();
   cmd->add_option("--max-body-bytes", s.max_body_bytes, "Largest request body; larger ones get 413")
       ->capture_default_str();

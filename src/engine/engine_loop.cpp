@@ -12,7 +12,10 @@
 namespace torchllm {
 
 EngineLoop::EngineLoop(std::unique_ptr<Scheduler> scheduler, const EngineLoopOptions& options)
-    : scheduler_(std::move(scheduler)), options_(options), max_batch_(scheduler_->options().max_batch) {
+    : scheduler_(std::move(scheduler)),
+      options_(options),
+      max_batch_(scheduler_->options().max_batch),
+      kv_stats_(scheduler_->kv_stats()) {
   thread_ = std::thread([this] { run(); });
 }
 
@@ -87,6 +90,14 @@ size_t EngineLoop::in_flight() const {
 void EngineLoop::publish_stats() {
   scheduler_waiting_.store(scheduler_->waiting());
   scheduler_running_.store(scheduler_->running());
+  const KvCacheStats kv = scheduler_->kv_stats();
+  std::lock_guard<std::mutex> lock(mutex_);
+  kv_stats_ = kv;
+}
+
+KvCacheStats EngineLoop::kv_stats() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return kv_stats_;
 }
 
 void EngineLoop::admit_inbox(std::deque<Submission>& batch) {

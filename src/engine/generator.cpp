@@ -8,12 +8,19 @@
 
 namespace torchllm {
 
-Generator::Generator(const Transformer& model, const Tokenizer& tokenizer, int64_t context) {
-  SchedulerOptions options;
+Generator::Generator(const Transformer& model, const Tokenizer& tokenizer, int64_t context)
+    : Generator(model, tokenizer, [context] {
+        SchedulerOptions options;
+        options.max_seq = context;
+        return options;
+      }()) {}
+
+Generator::Generator(const Transformer& model, const Tokenizer& tokenizer, SchedulerOptions options) {
   options.max_batch = 1;
-  options.max_seq = context;
   scheduler_ = std::make_unique<Scheduler>(model, tokenizer, options);
 }
+
+KvCacheStats Generator::kv_stats() const { return scheduler_->kv_stats(); }
 
 Generator::~Generator() = default;
 

@@ -22,33 +22,45 @@ Sequence::Sequence(Scheduler::SequenceId id, GenerationRequest request, Generati
       stop_(request_.stop),
       submitted_(Clock::now()) {
   result_.stats.prompt_tokens = static_cast<int64_t>(request_.prompt.size());
+  tokens_.assign(request_.prompt.begin(), request_.prompt.end());
+  prefill_end_ = static_cast<int64_t>(tokens_.size());
 }
 
-void Sequence::admit(int64_t slot, int64_t reused, std::unique_ptr<SequenceSampler> sampler) {
+void Sequence::admit(int64_t slot, int64_t cached, std::unique_ptr<SequenceSampler> sampler) {
   slot_ = slot;
-  prefilled_ = reused;
-  sampler_ = std::move(sampler);
-  admitted_ = Clock::now();
-  result_.stats.cached_prompt_tokens = reused;
-  result_.stats.queue_ms = ms_between(submitted_, admitted_);
+  kv_tokens_ = cached;
+  if (!sampler_) {  // the first admission
+    sampler_ = std::move(sampler);
+    admitted_ = Clock::now();
+    result_.stats.cached_prompt_tokens = cached;
+    result_.stats.queue_ms = ms_between(submitted_, admitted_);
+  }
+}
+
+void Sequence::preempt() {
+  slot_ = -1;
+  kv_tokens_ = 0;
+  prefill_end_ = static_cast<int64_t>(tokens_.size());
 }
 
 std::vector<int64_t> Sequence::next_input(int64_t budget, int64_t* start) const {
   if (finished_) return {};
-  const std::vector<TokenId>& prompt = request_.prompt;
   if (prefilling()) {
-    const int64_t n = std::min<int64_t>(budget, static_cast<int64_t>(prompt.size()) - prefilled_);
-    *start = prefilled_;
-    return std::vector<int64_t>(prompt.begin() + prefilled_, prompt.begin() + prefilled_ + n);
+    const int64_t n = std::min<int64_t>(budget, prefill_end_ - kv_tokens_);
+    *start = kv_tokens_;
+    return std::vector<int64_t>(tokens_.begin() + kv_tokens_, tokens_.begin() + kv_tokens_ + n);
   }
-  *start = static_cast<int64_t>(prompt.size() + result_.tokens.size()) - 1;
-  return {result_.tokens.back()};
+  *start = static_cast<int64_t>(tokens_.size()) - 1;
+  return {tokens_.back()};
 }
 
 bool Sequence::computed(int64_t n) {
-  if (!prefilling()) return true;
-  prefilled_ += n;
-  computed_prompt_ += n;
+  if (!prefilling()) {
+    kv_tokens_ += n;
+    return true;
+  }
+  kv_tokens_ += n;
+  if (kv_tokens_ <= static_cast<int64_t>(request_.prompt.size())) computed_prompt_ += n;
   return !prefilling();
 }
 
@@ -61,6 +73,7 @@ void Sequence::accept(const SampledToken& token) {
   const auto now = Clock::now();
   if (result_.tokens.empty()) first_token_ = now;
   result_.tokens.push_back(id);
+  tokens_.push_back(id);
   result_.token_logprobs.push_back(token);
   pending_.push_back(token);
 

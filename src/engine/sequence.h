@@ -28,17 +28,27 @@ class Sequence {
   const GenerationRequest& request() const { return request_; }
   bool cancelled() const { return request_.cancel && request_.cancel->load(); }
 
-  // Admission into a KV slot holding `reused` leading prompt tokens already.
-  void admit(int64_t slot, int64_t reused, std::unique_ptr<SequenceSampler> sampler);
+  // Admission into KV slot `slot` whose blocks hold the K/V of `cached` leading tokens already. The sampler
+  // is made at the first admission only (`sampler` may be null after a preemption).
+  void admit(int64_t slot, int64_t cached, std::unique_ptr<SequenceSampler> sampler);
+  // Back to the queue without its KV blocks (they were taken for others): its prompt and the tokens it has
+  // generated are computed again at the next admission, and generation goes on where it stopped.
+  void preempt();
+  bool admitted_before() const { return sampler_ != nullptr; }
   int64_t slot() const { return slot_; }
   SequenceSampler& sampler() { return *sampler_; }
 
+  // Every token so far: the prompt, then the generated ones.
+  const std::vector<int64_t>& tokens() const { return tokens_; }
+  // Leading tokens() whose K/V are in the sequence's blocks.
+  int64_t computed_tokens() const { return kv_tokens_; }
   // The tokens the next forward pass computes for this sequence (a prompt chunk of at most `budget` tokens,
   // or the last sampled token) and the position of the first; empty once finished.
   std::vector<int64_t> next_input(int64_t budget, int64_t* start) const;
   // Records that next_input's tokens were computed; true when the pass also yields the next token's logits.
   bool computed(int64_t n);
-  bool prefilling() const { return prefilled_ < static_cast<int64_t>(request_.prompt.size()); }
+  // Whether the next pass computes prompt tokens (or, after a preemption, tokens generated before it).
+  bool prefilling() const { return kv_tokens_ < prefill_end_; }
 
   // Takes a sampled token: streams the text it completes and decides whether the generation ends.
   void accept(const SampledToken& token);
@@ -60,7 +70,9 @@ class Sequence {
 
   int64_t slot_ = -1;
   std::unique_ptr<SequenceSampler> sampler_;
-  int64_t prefilled_ = 0;  // prompt tokens whose K/V are in the slot
+  std::vector<int64_t> tokens_;  // the prompt, then the generated tokens
+  int64_t prefill_end_ = 0;  // tokens_ computed as a prompt (chunks): the prompt, or all after a preemption
+  int64_t kv_tokens_ = 0;    // leading tokens_ whose K/V are in the slot's blocks
   int64_t computed_prompt_ = 0;
   GenerationResult result_;
   std::vector<SampledToken> pending_;  // sampled since the last delta

@@ -104,6 +104,7 @@ at::Tensor DecodeRunner::decode(const std::vector<SequenceChunk>& batch) {
     table[kLengths][i] = table[kPositions][i] + 1;
     live_keys = std::max(live_keys, table[kLengths][i]);
   }
+  m.cache.sync_block_tables();
   if (!m.staged.is_same(m.device_inputs)) {
     m.device_inputs.narrow(0, 0, kFields * bucket)
         .copy_(m.staged.narrow(0, 0, kFields * bucket), /*non_blocking=*/true);

@@ -11,6 +11,8 @@
 #include <ATen/cuda/CUDAContext.h>
 #include <c10/cuda/CUDACachingAllocator.h>
 #include <c10/cuda/CUDAFunctions.h>
+#include <c10/cuda/CUDAGuard.h>
+#include <cuda_runtime_api.h>
 #endif
 
 #include "model/torch_compat.h"
@@ -145,8 +147,10 @@ uint64_t peak_memory_bytes(const c10::Device& device) {
   return static_cast<uint64_t>(usage.ru_maxrss) * 1024;
 }
 
-std::optional<uint64_t> available_memory_bytes(const c10::Device& device) {
-  if (!device.is_cpu()) return std::nullopt;
+namespace {
+
+// MemAvailable and SwapFree of /proc/meminfo, in bytes.
+std::pair<std::optional<uint64_t>, uint64_t> meminfo_available_and_swap() {
   std::ifstream meminfo("/proc/meminfo");
   std::optional<uint64_t> available;
   uint64_t swap_free = 0;
@@ -159,8 +163,32 @@ std::optional<uint64_t> available_memory_bytes(const c10::Device& device) {
     if (key == "MemAvailable:") available = kilobytes * 1024;
     if (key == "SwapFree:") swap_free = kilobytes * 1024;
   }
+  return {available, swap_free};
+}
+
+}  // namespace
+
+std::optional<uint64_t> available_memory_bytes(const c10::Device& device) {
+  if (!device.is_cpu()) return std::nullopt;
+  const auto [available, swap_free] = meminfo_available_and_swap();
   if (!available) return std::nullopt;
   return *available + swap_free;
+}
+
+std::optional<uint64_t> available_ram_bytes() { return meminfo_available_and_swap().first; }
+
+std::optional<DeviceMemory> device_memory(const c10::Device& device) {
+#ifdef TORCHLLM_WITH_CUDA
+  if (device.is_cuda()) {
+    c10::cuda::CUDAGuard on_device(cuda_index(device));
+    size_t free = 0, total = 0;
+    if (cudaMemGetInfo(&free, &total) != cudaSuccess || total == 0) return std::nullopt;
+    return DeviceMemory{static_cast<uint64_t>(free), static_cast<uint64_t>(total)};
+  }
+#else
+  (void)device;
+#endif
+  return std::nullopt;
 }
 
 bool is_out_of_memory_message(const std::string& message) {

@@ -184,11 +184,16 @@ void Transformer::ensure_rope(int64_t positions) const {
 }
 
 KvCache Transformer::make_cache(int64_t max_batch, int64_t max_seq) const {
+  return make_paged_cache(max_batch, max_seq, max_batch, max_seq);
+}
+
+KvCache Transformer::make_paged_cache(int64_t num_blocks, int64_t block_size, int64_t max_batch,
+                                      int64_t max_seq) const {
   c10::InferenceMode guard;
   // The RoPE tables are computed in float32 before the cast: count their peak as four float32 tables.
   const double rope_bytes = 4.0 * 4 * config_.head_dim * static_cast<double>(max_seq);
   const double bytes = static_cast<double>(kv_bytes_per_token(config_, dtype_)) *
-                           static_cast<double>(max_batch + 1) * static_cast<double>(max_seq) +
+                           static_cast<double>(num_blocks + 1) * static_cast<double>(block_size) +
                        rope_bytes;
   std::optional<KvCache> cache;
   if (arch_.gpt2_block && max_seq > config_.max_position_embeddings) {
@@ -198,14 +203,16 @@ KvCache Transformer::make_cache(int64_t max_batch, int64_t max_seq) const {
                                   " tokens does not fit (use --context " +
                                   std::to_string(config_.max_position_embeddings) + " or less)");
   }
-  allocate_checked(
-      device_, bytes,
-      "the KV cache for " + std::to_string(max_batch) + " x " + std::to_string(max_seq) + " tokens",
-      "use a shorter context (--context) or fewer parallel sequences", [&] {
-        ensure_rope(max_seq);
-        cache.emplace(config_.num_layers, max_batch, max_seq, config_.num_kv_heads, config_.head_dim,
-                      at::TensorOptions().dtype(dtype_).device(device_), /*head_major=*/device_.is_cpu());
-      });
+  allocate_checked(device_, bytes,
+                   "the KV cache of " + std::to_string(num_blocks) + " blocks of " +
+                       std::to_string(block_size) + " tokens",
+                   "use a shorter context (--context), fewer parallel sequences or a smaller KV budget", [&] {
+                     ensure_rope(max_seq);
+                     cache.emplace(config_.num_layers, num_blocks, block_size, max_batch, max_seq,
+                                   config_.num_kv_heads, config_.head_dim,
+                                   at::TensorOptions().dtype(dtype_).device(device_),
+                                   /*head_major=*/device_.is_cpu());
+                   });
   return std::move(*cache);
 }
 
@@ -223,6 +230,11 @@ void Transformer::check_batch(const std::vector<SequenceChunk>& batch, const KvC
       throw Error::exhausted("sequence needs " + std::to_string(chunk.start + n) +
                              " positions but the context is " + std::to_string(cache.max_seq()) + " tokens");
     }
+    if (chunk.start + n > cache.capacity(chunk.slot)) {
+      throw Error::internal("forward: slot " + std::to_string(chunk.slot) + " has KV blocks for " +
+                            std::to_string(cache.capacity(chunk.slot)) + " positions, not " +
+                            std::to_string(chunk.start + n));
+    }
     for (const int64_t token : chunk.tokens) {
       if (token < 0 || token >= config_.vocab_size) {
         throw Error::invalid_argument("token id " + std::to_string(token) +
@@ -236,24 +248,29 @@ void Transformer::check_batch(const std::vector<SequenceChunk>& batch, const KvC
 at::Tensor Transformer::forward(const std::vector<SequenceChunk>& batch, KvCache& cache) const {
   c10::InferenceMode guard;
   check_batch(batch, cache);
-  std::vector<int64_t> ids, positions, slots, logit_rows;
+  std::vector<int64_t> ids, positions, write_blocks, write_offsets, logit_rows;
+  const int64_t block_size = cache.block_size();
   for (const SequenceChunk& chunk : batch) {
     const auto n = static_cast<int64_t>(chunk.tokens.size());
+    const int64_t* table = cache.block_table(chunk.slot);
     for (int64_t i = 0; i < n; ++i) {
       if (chunk.all_logits || i == n - 1) logit_rows.push_back(static_cast<int64_t>(ids.size()));
       ids.push_back(chunk.tokens[i]);
       positions.push_back(chunk.start + i);
-      slots.push_back(chunk.slot);
+      write_blocks.push_back(table[(chunk.start + i) / block_size]);
+      write_offsets.push_back((chunk.start + i) % block_size);
     }
   }
   ensure_rope(cache.max_seq());
+  cache.sync_block_tables();
   at::Tensor pos_t = to_device_longs(positions, device_);
   at::Tensor cos = rope_cos_.index_select(0, pos_t).unsqueeze(1);  // [tokens, 1, head_dim]
   at::Tensor sin = rope_sin_.index_select(0, pos_t).unsqueeze(1);
-  AttentionPlan plan(batch, config_.sliding_window, device_);
+  AttentionPlan plan(batch, cache, config_.sliding_window, device_);
   at::Tensor x = embed(to_device_longs(ids, device_), pos_t);  // [tokens, hidden]
-  return run_layers(x, cos, sin, to_device_longs(slots, device_), pos_t, to_device_longs(logit_rows, device_),
-                    cache, [&](const at::Tensor& q, const at::Tensor& keys, const at::Tensor& values) {
+  return run_layers(x, cos, sin, to_device_longs(write_blocks, device_),
+                    to_device_longs(write_offsets, device_), to_device_longs(logit_rows, device_), cache,
+                    [&](const at::Tensor& q, const at::Tensor& keys, const at::Tensor& values) {
                       return plan.attend(q, keys, values);
                     });
 }
@@ -266,10 +283,16 @@ at::Tensor Transformer::forward_decode(const DecodeInputs& in, KvCache& cache) c
   }
   at::Tensor cos = rope_cos_.index_select(0, in.positions).unsqueeze(1);  // [rows, 1, head_dim]
   at::Tensor sin = rope_sin_.index_select(0, in.positions).unsqueeze(1);
-  const DecodeAttention attention(in.slots, in.lengths, key_len, cache.max_seq(), config_.sliding_window,
-                                  in.first_slot);
+  // [rows, blocks_per_slot]: each row's block table
+  at::Tensor tables = cache.one_block_per_slot() && in.first_slot >= 0
+                          ? cache.device_block_tables().narrow(0, in.first_slot, in.slots.size(0))
+                          : cache.device_block_tables().index_select(0, in.slots);
+  at::Tensor block_index = in.positions.div(cache.block_size(), "floor");  // [rows]
+  at::Tensor write_blocks = tables.gather(1, block_index.unsqueeze(1)).squeeze(1);
+  at::Tensor write_offsets = in.positions.remainder(cache.block_size());
+  const DecodeAttention attention(tables, in.lengths, key_len, cache, config_.sliding_window, in.first_slot);
   at::Tensor x = embed(in.ids, in.positions);  // [rows, hidden]
-  return run_layers(x, cos, sin, in.slots, in.positions, at::Tensor(), cache,
+  return run_layers(x, cos, sin, write_blocks, write_offsets, at::Tensor(), cache,
                     [&](const at::Tensor& q, const at::Tensor& keys, const at::Tensor& values) {
                       return attention.attend(q, keys, values);
                     });
@@ -283,7 +306,7 @@ at::Tensor Transformer::embed(const at::Tensor& ids, const at::Tensor& positions
 }
 
 at::Tensor Transformer::run_layers(at::Tensor x, const at::Tensor& cos, const at::Tensor& sin,
-                                   const at::Tensor& slot_t, const at::Tensor& pos_t,
+                                   const at::Tensor& block_t, const at::Tensor& offset_t,
                                    const at::Tensor& logit_rows, KvCache& cache, const Attend& attend) const {
   const ModelConfig& c = config_;
   const int64_t tokens = x.size(0);
@@ -306,10 +329,10 @@ at::Tensor Transformer::run_layers(at::Tensor x, const at::Tensor& cos, const at
       q = apply_rope(q, cos, sin);
       k = apply_rope(k, cos, sin);
     }
-    at::Tensor keys = cache.keys(l), values = cache.values(l);  // [slots, kv_heads, max_seq, head_dim]
+    at::Tensor keys = cache.keys(l), values = cache.values(l);  // [blocks, kv_heads, block_size, head_dim]
     using at::indexing::Slice;
-    keys.index_put_({slot_t, Slice(), pos_t}, k);  // k [tokens, kv_heads, head_dim]
-    values.index_put_({slot_t, Slice(), pos_t}, v);
+    keys.index_put_({block_t, Slice(), offset_t}, k);  // k [tokens, kv_heads, head_dim]
+    values.index_put_({block_t, Slice(), offset_t}, v);
     at::Tensor attn = attend(q, keys, values);  // [tokens, heads, head_dim]
     x = x + w.o.apply(attn.reshape({tokens, q_rows}), w.o_bias);
     h = norm(x, w.post_norm, w.post_norm_bias, eps, gpt2);

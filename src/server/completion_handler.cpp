@@ -73,6 +73,10 @@ struct Job {
     for (const ChoiceState& choice : choices) {
       if (choice.result) usage.completion_tokens += static_cast<int64_t>(choice.result->tokens.size());
     }
+    // The prompt is billed once, so its cached part is once too: the first choice's (the others share its
+    // prefix and would report the whole prompt).
+    if (!choices.empty() && choices.front().result)
+      usage.cached_tokens = choices.front().result->stats.cached_prompt_tokens;
     return usage;
   }
 

@@ -25,6 +25,37 @@ void header(std::string& out, const char* name, const char* type, const char* he
   out += '\n';
 }
 
+void sample(std::string& out, const char* name, const char* type, const char* help, int64_t value) {
+  header(out, name, type, help);
+  out += name;
+  out += ' ' + std::to_string(value) + '\n';
+}
+
+void render_kv_cache(const EngineGauges& g, std::string& out) {
+  sample(out, "torchllm_kv_block_size", "gauge", "Tokens per KV block (--kv-block-size).", g.kv_block_size);
+  sample(out, "torchllm_kv_blocks_total", "gauge", "KV blocks in the pool.", g.kv_blocks_total);
+  sample(out, "torchllm_kv_blocks_used", "gauge", "KV blocks held by running sequences.", g.kv_blocks_used);
+  sample(out, "torchllm_kv_blocks_cached", "gauge",
+         "KV blocks free but holding a cached prompt prefix (reused until evicted).", g.kv_blocks_cached);
+  header(out, "torchllm_kv_cache_usage_ratio", "gauge",
+         "KV blocks used / total (vLLM's kv_cache_usage_perc).");
+  out += "torchllm_kv_cache_usage_ratio " +
+         number(g.kv_blocks_total > 0 ? static_cast<double>(g.kv_blocks_used) / g.kv_blocks_total : 0.0) +
+         "\n";
+  sample(out, "torchllm_prompt_tokens_admitted_total", "counter",
+         "Prompt tokens of sequences admitted to the KV cache (each sequence once).",
+         g.prompt_tokens_admitted);
+  sample(out, "torchllm_prefix_cache_hit_tokens_total", "counter",
+         "Admitted prompt tokens whose K/V came from the prefix cache instead of being computed.",
+         g.prefix_hit_tokens);
+  sample(out, "torchllm_prompt_tokens_computed_total", "counter",
+         "Prompt tokens the forward passes computed (recomputations after preemption included).",
+         g.prompt_tokens_computed);
+  sample(out, "torchllm_preemptions_total", "counter",
+         "Sequences preempted (KV blocks freed, requeued and recomputed) because the pool ran out.",
+         g.preemptions);
+}
+
 }  // namespace
 
 Histogram::Histogram(std::vector<double> bounds)
@@ -107,8 +138,9 @@ std::string Metrics::render(const EngineGauges& gauges) const {
   out += "torchllm_requests_waiting " + std::to_string(gauges.waiting) + "\n";
   header(out, "torchllm_requests_running", "gauge", "Sequences holding a KV slot (active sequences).");
   out += "torchllm_requests_running " + std::to_string(gauges.running) + "\n";
-  header(out, "torchllm_kv_slots", "gauge", "KV slots (--parallel).");
+  header(out, "torchllm_kv_slots", "gauge", "Most sequences running at once (--parallel).");
   out += "torchllm_kv_slots " + std::to_string(gauges.slots) + "\n";
+  render_kv_cache(gauges, out);
   header(out, "torchllm_time_to_first_token_seconds", "histogram",
          "Time from a request's arrival to its first generated token.");
   ttft_.render("torchllm_time_to_first_token_seconds", out);

@@ -30,9 +30,19 @@ class Histogram {
 // What the engine reports at render time.
 struct EngineGauges {
   bool ready = false;
-  uint64_t waiting = 0;  // requests not yet in a KV slot
-  uint64_t running = 0;  // sequences in a KV slot
-  int64_t slots = 0;
+  uint64_t waiting = 0;  // requests not yet running
+  uint64_t running = 0;  // sequences running (holding KV blocks)
+  int64_t slots = 0;     // most sequences running at once (--parallel)
+  // The paged KV pool and its prefix cache (the engine's KvCacheStats, kept apart so that this header needs
+  // no libtorch). Counters are cumulative since the server started.
+  int64_t kv_block_size = 0;
+  int64_t kv_blocks_total = 0;
+  int64_t kv_blocks_used = 0;
+  int64_t kv_blocks_cached = 0;
+  int64_t prompt_tokens_admitted = 0;
+  int64_t prefix_hit_tokens = 0;
+  int64_t prompt_tokens_computed = 0;
+  int64_t preemptions = 0;
 };
 
 class Metrics {

@@ -2,10 +2,15 @@
 
 #include <chrono>
 #include <cstdio>
+#include <fstream>
 #include <iostream>
+#include <optional>
+#include <sstream>
+#include <utility>
 
 #include "server/api_error.h"
 #include "server/grammar_cache.h"
+#include "torchllm/device.h"
 #include "torchllm/error.h"
 #include "torchllm/model_config.h"
 #include "torchllm/scheduler.h"
@@ -28,7 +33,66 @@ std::string fingerprint_of(const std::string& text) {
   return buffer;
 }
 
+// Bytes for the KV pool: --kv-cache-memory when given; on CUDA --gpu-memory-utilization of the device's
+// memory less what is in use now that the weights are loaded (vLLM's rule: the rest of the fraction is the
+// KV cache's, the rest of the device stays free for activations, CUDA graphs and other processes); on the
+// CPU half of the available RAM, leaving the other half to activations and everything else on the machine.
+uint64_t kv_cache_budget(const ServerOptions& options, const c10::Device& device) {
+  if (options.kv_cache_memory > 0) return options.kv_cache_memory;
+  if (device.is_cpu()) {
+    if (const auto ram = available_ram_bytes()) return *ram / 2;
+    throw Error::unsupported(
+        "cannot read the available memory (/proc/meminfo) to size the KV cache; give its "
+        "size with --kv-cache-memory (e.g. --kv-cache-memory 4GiB)");
+  }
+  if (device.is_cuda()) {
+    const auto memory = device_memory(device);
+    if (!memory) {
+      throw Error::unsupported("cannot read " + device.str() +
+                               "'s free memory to size the KV cache; give its size with --kv-cache-memory "
+                               "(e.g. --kv-cache-memory 8GiB)");
+    }
+    const auto [free, total] = std::make_pair(memory->free, memory->total);
+    const double allowed = options.gpu_memory_utilization * static_cast<double>(total);
+    const double in_use = static_cast<double>(total - free);
+    if (allowed <= in_use) {
+      std::ostringstream fraction;
+      fraction << options.gpu_memory_utilization;
+      throw Error::exhausted(
+          device.str() + " already uses " + std::to_string((total - free) >> 20) + " MiB of its " +
+          std::to_string(total >> 20) + " MiB with the weights loaded, more than --gpu-memory-utilization " +
+          fraction.str() +
+          " allows, which leaves nothing for the KV cache: raise --gpu-memory-utilization, give "
+          "--kv-cache-memory, or free the device");
+    }
+    return static_cast<uint64_t>(allowed - in_use);
+  }
+  // MPS and others report nothing; a fixed 4 GiB as before.
+  return 4ull << 30;
+}
+
+// "512.0 MiB", "2.3 GiB".
+std::string binary_size(uint64_t bytes) {
+  char text[32];
+  if (bytes < (1ull << 30)) {
+    std::snprintf(text, sizeof text, "%.1f MiB", static_cast<double>(bytes) / (1 << 20));
+  } else {
+    std::snprintf(text, sizeof text, "%.1f GiB", static_cast<double>(bytes) / (1 << 30));
+  }
+  return text;
+}
+
 }  // namespace
+
+std::string ModelService::capacity() const {
+  const SchedulerOptions& o = scheduler_options_;
+  const int64_t tokens = o.kv_blocks * o.kv_block_size;
+  return "up to " + std::to_string(slots_) + " sequences of " + std::to_string(context_) +
+         " tokens, KV cache " + std::to_string(o.kv_blocks) + " blocks of " +
+         std::to_string(o.kv_block_size) + " tokens (" + std::to_string(tokens) + " tokens, " +
+         binary_size(static_cast<uint64_t>(tokens) * kv_bytes_per_token_) + "), prefix caching " +
+         (o.prefix_caching ? "on" : "off");
+}
 
 ModelService::ModelService(const ServerOptions& options) {
   const std::string& dir = options.model_dir;
@@ -47,16 +111,21 @@ ModelService::ModelService(const ServerOptions& options) {
   vocab_size_ = config.vocab_size;
   context_ = options.context > 0 ? options.context : std::min<int64_t>(config.max_position_embeddings, 4096);
   if (context_ < 2) throw Error::invalid_argument("--context must be at least 2");
-  slots_ = options.parallel > 0 ? options.parallel
-                                : default_parallel(kv_bytes_per_token(config, model_->dtype()), context_,
-                                                   model_->device().is_cpu());
+  if (options.parallel < 1) throw Error::invalid_argument("--parallel must be at least 1");
+  slots_ = options.parallel;
+  kv_bytes_per_token_ = kv_bytes_per_token(config, model_->dtype());
   fingerprint_ = fingerprint_of(std::string("torchllm 0.1.0|") + name_ + "|" + config.architecture + "|" +
                                 c10::toString(model_->dtype()) + "|" + model_->device().str() + "|" +
                                 std::to_string(context_));
-  SchedulerOptions scheduler;
+  SchedulerOptions& scheduler = scheduler_options_;
   scheduler.max_batch = slots_;
   scheduler.max_seq = context_;
   scheduler.prefill_chunk = options.prefill_chunk;
+  scheduler.kv_block_size = options.kv_block_size;
+  scheduler.prefix_caching = options.prefix_caching;
+  // Measured now, with the weights in memory and before the pool takes its share.
+  scheduler.kv_blocks = kv_pool_blocks(kv_cache_budget(options, model_->device()), kv_bytes_per_token_,
+                                       options.kv_block_size, slots_, context_);
   EngineLoopOptions loop;
   loop.max_queue = options.max_queue;
   engine_ = std::make_unique<EngineLoop>(std::make_unique<Scheduler>(*model_, *tokenizer_, scheduler), loop);

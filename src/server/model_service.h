@@ -15,6 +15,7 @@
 #include "torchllm/engine_loop.h"
 #include "torchllm/model.h"
 #include "torchllm/sampler.h"
+#include "torchllm/scheduler.h"
 #include "torchllm/server.h"
 #include "torchllm/tokenizer.h"
 
@@ -28,7 +29,10 @@ class ModelService {
 
   const std::string& name() const { return name_; }
   int64_t context() const { return context_; }
-  int64_t slots() const { return slots_; }
+  int64_t slots() const { return slots_; }  // most sequences running at once (--parallel)
+  // "up to 64 sequences of 4096 tokens, KV cache 12345 blocks of 16 tokens (197520 tokens, 2.3 GiB), prefix
+  // caching on", for the ready line.
+  std::string capacity() const;
   int64_t created() const { return created_; }
   const std::string& fingerprint() const { return fingerprint_; }
   const Tokenizer& tokenizer() const { return *tokenizer_; }
@@ -72,6 +76,8 @@ class ModelService {
   std::string name_;
   int64_t context_ = 0;
   int64_t slots_ = 0;
+  SchedulerOptions scheduler_options_;
+  uint64_t kv_bytes_per_token_ = 0;
   int64_t created_ = 0;
   std::string fingerprint_;
   SamplingParams defaults_;

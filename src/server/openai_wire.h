@@ -115,6 +115,7 @@ class LogprobsBuilder {
 struct Usage {
   int64_t prompt_tokens = 0;
   int64_t completion_tokens = 0;
+  int64_t cached_tokens = 0;  // of the prompt, taken from the prefix cache (prompt_tokens_details)
 };
 nlohmann::json usage_json(const Usage& usage);
 

@@ -2,7 +2,6 @@
 
 #include <pthread.h>
 #include <signal.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -35,6 +34,15 @@ EngineGauges ServerState::gauges() const {
     gauges.waiting = loaded->engine().waiting();
     gauges.running = loaded->engine().running();
     gauges.slots = loaded->slots();
+    const KvCacheStats kv = loaded->engine().kv_stats();
+    gauges.kv_block_size = kv.block_size;
+    gauges.kv_blocks_total = kv.blocks_total;
+    gauges.kv_blocks_used = kv.blocks_used;
+    gauges.kv_blocks_cached = kv.blocks_cached;
+    gauges.prompt_tokens_admitted = kv.prompt_tokens;
+    gauges.prefix_hit_tokens = kv.prefix_hit_tokens;
+    gauges.prompt_tokens_computed = kv.computed_prompt_tokens;
+    gauges.preemptions = kv.preemptions;
   }
   return gauges;
 }
@@ -82,17 +90,25 @@ void log(const std::string& line) { std::cerr << "torchllm serve: " << line << s
 }  // namespace
 }  // namespace server
 
-int64_t default_parallel(uint64_t kv_bytes_per_token, int64_t context, bool on_cpu) {
-  uint64_t budget = 4ull << 30;
-  if (on_cpu) {
-    const long pages = sysconf(_SC_PHYS_PAGES);
-    const long page_size = sysconf(_SC_PAGE_SIZE);
-    if (pages > 0 && page_size > 0)
-      budget = static_cast<uint64_t>(pages) * static_cast<uint64_t>(page_size) / 4;
+int64_t kv_pool_blocks(uint64_t budget_bytes, uint64_t kv_bytes_per_token, int64_t block_size,
+                       int64_t parallel, int64_t context) {
+  if (block_size < 1 || parallel < 1 || context < 1 || kv_bytes_per_token == 0)
+    throw Error::invalid_argument(
+        "KV pool sizing needs a block size, --parallel and --context of at least 1");
+  const int64_t per_sequence = (context + block_size - 1) / block_size;
+  const uint64_t block_bytes = kv_bytes_per_token * static_cast<uint64_t>(block_size);
+  const uint64_t fits = budget_bytes / block_bytes;
+  if (fits < static_cast<uint64_t>(per_sequence)) {
+    throw Error::exhausted(
+        "the KV cache budget of " + std::to_string(budget_bytes) + " bytes holds " + std::to_string(fits) +
+        " blocks of " + std::to_string(block_size) + " tokens, less than one sequence of the context's " +
+        std::to_string(context) + " tokens (" + std::to_string(per_sequence) + " blocks, " +
+        std::to_string(static_cast<uint64_t>(per_sequence) * block_bytes) +
+        " bytes): use a smaller --context, or give the KV cache more memory with --kv-cache-memory (or, on "
+        "CUDA, a higher --gpu-memory-utilization)");
   }
-  const uint64_t per_slot =
-      std::max<uint64_t>(1, kv_bytes_per_token * static_cast<uint64_t>(std::max<int64_t>(context, 1)));
-  return std::clamp<int64_t>(static_cast<int64_t>(budget / per_slot), 1, 16);
+  const uint64_t cap = static_cast<uint64_t>(parallel) * static_cast<uint64_t>(per_sequence) * 4;
+  return static_cast<int64_t>(std::min(fits, cap));
 }
 
 void run_server(const ServerOptions& options) {
@@ -124,8 +140,8 @@ void run_server(const ServerOptions& options) {
     throw;
   }
   state.model.store(model.get());
-  log("ready: model '" + model->name() + "', " + std::to_string(model->slots()) + " slots of " +
-      std::to_string(model->context()) + " tokens, queue " + std::to_string(options.max_queue));
+  log("ready: model '" + model->name() + "', " + model->capacity() + ", queue " +
+      std::to_string(options.max_queue));
 
   int sig = 0;
   while ((sig = signals.wait(std::chrono::milliseconds(500))) == 0) {

@@ -230,6 +230,28 @@ TEST(ChatSession, StatsPerReply) {
       << stats;
 }
 
+TEST(ChatSession, StatsShowTheKvCache) {
+  ChatSession session({});
+  KvCacheStats kv;
+  kv.block_size = 16;
+  kv.blocks_total = 256;
+  kv.blocks_used = 7;
+  kv.blocks_cached = 12;
+  kv.prompt_tokens = 1500;
+  kv.prefix_hit_tokens = 1234;
+  session.set_kv_stats([&kv] { return kv; });
+  const std::string line =
+      "KV cache: 7/256 blocks of 16 tokens in use, 12 cached; prefix cache: 1234 of 1500 prompt tokens from "
+      "the cache";
+  EXPECT_EQ(session.handle("/stats").output, "no replies in this conversation yet\n" + line);
+  session.handle("a");
+  session.add_reply(reply("b", 12, 0));
+  const std::string stats = session.handle("/stats").output;
+  EXPECT_EQ(stats.substr(stats.size() - line.size()), line) << stats;
+  kv.preemptions = 2;  // read at each /stats
+  EXPECT_NE(session.handle("/stats").output.find(line + ", 2 preemptions"), std::string::npos);
+}
+
 TEST(ChatSession, LeavingOutTheOldestKeepsTheSystemMessageAndTheNewestMessage) {
   ChatSettings settings;
   settings.system = "Be brief.";

@@ -73,7 +73,9 @@ read -r p1 p2 c2 <<<"$(py "' '.join(str(x) for x in (lambda r: [r[0]['usage']['p
   r[1]['usage']['prompt_tokens'], r[1]['stats']['cached_prompt_tokens']])([json.loads(l) for l in open(sys.argv[1])]))" \
   "$work/three.jsonl")"
 [ "$p2" -gt "$((p1 + 8))" ] || fail "second prompt ($p2 tokens) does not hold the first turn ($p1 + 8)"
-[ "$c2" -ge "$p1" ] || fail "second reply reused $c2 cached tokens, fewer than the first prompt's $p1"
+# The prefix cache holds whole KV blocks (16 tokens by default): every full block of the first prompt is reused.
+[ "$c2" -ge $((p1 / 16 * 16)) ] && [ $((c2 % 16)) -eq 0 ] && [ "$c2" -gt 0 ] ||
+  fail "second reply reused $c2 cached tokens, not the whole 16-token blocks of the first prompt's $p1"
 echo "ok   KV reuse: prompt $p1 -> $p2 tokens, $c2 cached"
 
 check "scripted text" 0 "${chat[@]}" --max-tokens 8 <"$work/three.txt"
@@ -81,6 +83,24 @@ equal "text mode prints the greedy replies" "$(py "open(sys.argv[1], 'rb').read(
   json.loads(l)['text'].encode('utf-8', 'surrogateescape') + b'\n' for l in open(sys.argv[2], encoding='utf-8'))" \
   "$work/out" "$work/three.jsonl")" True
 [ -s "$work/err" ] && fail "text mode without -v wrote to stderr: $(cat "$work/err")"
+
+# /stats ends with the KV cache's line: blocks in use, and the prompt tokens the prefix cache supplied (whole
+# blocks of --kv-block-size); --no-prefix-cache computes every prompt in full.
+printf 'hello\nsecond message\n/stats\n' >"$work/stats.txt"
+check "scripted /stats" 0 "${chat[@]}" --max-tokens 8 --kv-block-size 4 <"$work/stats.txt"
+contains "/stats: KV cache line" "$work/out" "blocks of 4 tokens in use"
+read -r hits admitted <<<"$(sed -n 's/.*prefix cache: \([0-9]*\) of \([0-9]*\) prompt tokens from the cache.*/\1 \2/p' \
+  "$work/out")"
+if [ "${hits:-0}" -gt 0 ] && [ $((hits % 4)) -eq 0 ] && [ "$hits" -lt "$admitted" ]; then
+  echo "ok   /stats: $hits of $admitted prompt tokens from the prefix cache"
+else
+  fail "/stats: expected whole blocks of prompt tokens from the prefix cache: $(tail -n 2 "$work/out")"
+fi
+check "scripted --no-prefix-cache" 0 "${chat[@]}" --max-tokens 8 --no-prefix-cache --json <"$work/three.txt"
+equal "--no-prefix-cache: nothing cached" \
+  "$(py "[json.loads(l)['stats']['cached_prompt_tokens'] for l in open(sys.argv[1])]" "$work/out")" "[0, 0, 0]"
+equal "--no-prefix-cache: the same greedy replies" "$(jsonl_text "$work/out" 2)" "$(jsonl_text "$work/three.jsonl" 2)"
+check "--kv-block-size 0" 2 "${chat[@]}" --kv-block-size 0 <"$work/stats.txt"
 
 printf '/params\n/set temperature 0.5\n/set top_k 7\n/params\n/set bogus 1\n/think off\n/bye\nnever sent\n' >"$work/cmds.txt"
 check "scripted commands" 0 "${chat[@]}" --max-tokens 8 <"$work/cmds.txt"
@@ -186,6 +206,7 @@ keys a 'second \' Enter 'message' Enter && wait_prompts a 3
 keys a "/params" Enter && wait_for a "max_tokens=8"
 keys a "/stats" Enter && wait_for a "reply 2: prompt"
 contains "interactive: KV reuse" <(screen a) "reply 2: prompt $p2 tokens ($c2 cached)"
+contains "interactive: /stats shows the KV cache" <(screen a) "prefix cache: "
 keys a "/save $work/two.json" Enter && wait_for a "saved 4 messages"
 keys a "/set max_tokens none" Enter && wait_for a "max_tokens=none"
 prompts=$(screen a | grep -c '^>>>')

@@ -153,7 +153,8 @@ check "prompt too long" 1 "${run[@]}" --raw "hello world, hello world" --context
 contains "prompt too long names both numbers" "$work/err" "but the context is 4"
 # A KV cache larger than memory is refused before it is allocated (on Linux it would be killed when touched).
 check "out of memory" 1 "${run[@]/$model/$long_model}" "x" --context 2000000000
-contains "out of memory message" "$work/err" "out of memory: the KV cache for 1 x 2000000000 tokens needs"
+contains "out of memory message" "$work/err" "out of memory: the KV cache of 125000000 blocks of 16 tokens needs"
+contains "out of memory remedy" "$work/err" "--context"
 mkdir -p "$work/falcon" && cp "$model"/* "$work/falcon/" && sed -i 's/Qwen3ForCausalLM/FalconForCausalLM/' "$work/falcon/config.json"
 check "unsupported architecture" 1 "${run[@]/$model/$work/falcon}" "x"
 contains "unsupported message" "$work/err" "FalconForCausalLM"

@@ -145,17 +145,25 @@ TEST_F(SchedulerTest, BatchedChunkedGenerationEqualsEachAlone) {
 }
 
 TEST_F(SchedulerTest, AGrowingConversationReusesItsCachedPrefix) {
-  Generator generator(*model_, *tokenizer_, 128);
-  std::vector<TokenId> turn = prompt("<|im_start|>user\nhello<|im_end|>\n<|im_start|>assistant\n");
-  GenerationResult first = generator.generate(greedy(turn, 8));
-  EXPECT_EQ(first.stats.cached_prompt_tokens, 0);
-  turn.insert(turn.end(), first.tokens.begin(), first.tokens.end());
-  const std::vector<TokenId> more = prompt("<|im_end|>\n<|im_start|>user\nand again<|im_end|>\n");
-  turn.insert(turn.end(), more.begin(), more.end());
-  GenerationResult second = generator.generate(greedy(turn, 8));
-  // Everything but the last generated token (never fed back) was already in the cache.
-  EXPECT_EQ(second.stats.cached_prompt_tokens, static_cast<int64_t>(turn.size() - more.size() - 1));
-  EXPECT_EQ(second.tokens, argmax_loop(turn, 8));
+  for (const int64_t block_size : {1, 4, 16}) {
+    SchedulerOptions options;
+    options.max_seq = 128;
+    options.kv_block_size = block_size;
+    Generator generator(*model_, *tokenizer_, options);
+    std::vector<TokenId> turn = prompt("<|im_start|>user\nhello<|im_end|>\n<|im_start|>assistant\n");
+    GenerationResult first = generator.generate(greedy(turn, 8));
+    EXPECT_EQ(first.stats.cached_prompt_tokens, 0);
+    turn.insert(turn.end(), first.tokens.begin(), first.tokens.end());
+    const std::vector<TokenId> more = prompt("<|im_end|>\n<|im_start|>user\nand again<|im_end|>\n");
+    turn.insert(turn.end(), more.begin(), more.end());
+    GenerationResult second = generator.generate(greedy(turn, 8));
+    // Everything but the last generated token (never fed back) was already in the cache: its whole blocks
+    // are reused.
+    const auto held = static_cast<int64_t>(turn.size() - more.size() - 1);
+    EXPECT_EQ(second.stats.cached_prompt_tokens, held / block_size * block_size) << block_size;
+    EXPECT_EQ(second.tokens, argmax_loop(turn, 8)) << block_size;
+    EXPECT_EQ(generator.kv_stats().prefix_hit_tokens, second.stats.cached_prompt_tokens);
+  }
 }
 
 TEST_F(SchedulerTest, ContextLimitEndsWithLengthAndTooLongPromptsAreRejected) {

@@ -308,7 +308,10 @@ TEST(Responses, ChatCompletionShape) {
   EXPECT_EQ(r["choices"][0]["message"]["content"], "Hello");
   EXPECT_TRUE(r["choices"][0]["logprobs"].is_null());
   EXPECT_EQ(r["choices"][0]["finish_reason"], "stop");
-  EXPECT_EQ(r["usage"], json({{"prompt_tokens", 5}, {"completion_tokens", 2}, {"total_tokens", 7}}));
+  EXPECT_EQ(r["usage"], json({{"prompt_tokens", 5},
+                              {"completion_tokens", 2},
+                              {"total_tokens", 7},
+                              {"prompt_tokens_details", {{"cached_tokens", 0}}}}));
 }
 
 TEST(Responses, TextCompletionShape) {
@@ -334,9 +337,10 @@ TEST(Responses, ChatChunks) {
   const json last = stream_chunk(c, 0, std::nullopt, "", nullptr, std::string("length"), false);
   EXPECT_EQ(last["choices"][0]["delta"], json::object());
   EXPECT_EQ(last["choices"][0]["finish_reason"], "length");
-  const json usage = usage_chunk(c, Usage{1, 2});
+  const json usage = usage_chunk(c, Usage{1, 2, 1});
   EXPECT_EQ(usage["choices"], json::array());
   EXPECT_EQ(usage["usage"]["total_tokens"], 3);
+  EXPECT_EQ(usage["usage"]["prompt_tokens_details"]["cached_tokens"], 1);
 }
 
 TEST(Responses, CompletionChunk) {

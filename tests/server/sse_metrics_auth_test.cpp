@@ -92,7 +92,25 @@ TEST(Metrics, PrometheusText) {
   gauges.waiting = 3;
   gauges.running = 2;
   gauges.slots = 4;
+  gauges.kv_block_size = 16;
+  gauges.kv_blocks_total = 100;
+  gauges.kv_blocks_used = 25;
+  gauges.kv_blocks_cached = 7;
+  gauges.prompt_tokens_admitted = 300;
+  gauges.prefix_hit_tokens = 128;
+  gauges.prompt_tokens_computed = 172;
+  gauges.preemptions = 1;
   const std::string text = metrics.render(gauges);
+  EXPECT_NE(text.find("torchllm_kv_block_size 16\n"), std::string::npos);
+  EXPECT_NE(text.find("torchllm_kv_blocks_total 100\n"), std::string::npos);
+  EXPECT_NE(text.find("torchllm_kv_blocks_used 25\n"), std::string::npos);
+  EXPECT_NE(text.find("torchllm_kv_blocks_cached 7\n"), std::string::npos);
+  EXPECT_NE(text.find("torchllm_kv_cache_usage_ratio 0.25\n"), std::string::npos);
+  EXPECT_NE(text.find("# TYPE torchllm_prefix_cache_hit_tokens_total counter\n"), std::string::npos);
+  EXPECT_NE(text.find("torchllm_prompt_tokens_admitted_total 300\n"), std::string::npos);
+  EXPECT_NE(text.find("torchllm_prefix_cache_hit_tokens_total 128\n"), std::string::npos);
+  EXPECT_NE(text.find("torchllm_prompt_tokens_computed_total 172\n"), std::string::npos);
+  EXPECT_NE(text.find("torchllm_preemptions_total 1\n"), std::string::npos);
   EXPECT_NE(text.find("torchllm_requests_total{endpoint=\"chat\",status=\"200\"} 2\n"), std::string::npos);
   EXPECT_NE(text.find("torchllm_requests_total{endpoint=\"completions\",status=\"400\"} 1\n"),
             std::string::npos);

@@ -1,0 +1,43 @@
+// Paged decode attention with AVX2, FMA and F16C: the loop of paged_attention_impl.h on 8-float vectors
+// (this file is compiled with -mavx2 -mfma -mf16c; see that header for why it instantiates nothing from
+// outside). head_dim is a multiple of 8, so every row is whole vectors.
+
+#include <immintrin.h>
+
+#include "model/kernels/paged_attention_impl.h"
+
+namespace torchllm::kernels {
+namespace {
+
+struct Avx2Ops {
+  using Vec = __m256;
+  static constexpr int64_t kWidth = 8;
+  static Vec zero() { return _mm256_setzero_ps(); }
+  static Vec set1(float x) { return _mm256_set1_ps(x); }
+  static Vec add(Vec a, Vec b) { return _mm256_add_ps(a, b); }
+  static Vec fmadd(Vec a, Vec b, Vec c) { return _mm256_fmadd_ps(a, b, c); }
+  static float reduce(Vec v) {
+    const __m128 folded = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    const __m128 pairs = _mm_add_ps(folded, _mm_movehl_ps(folded, folded));
+    return _mm_cvtss_f32(_mm_add_ss(pairs, _mm_movehdup_ps(pairs)));
+  }
+  static void store(float* p, Vec v) { _mm256_storeu_ps(p, v); }
+  static Vec load(const float* p) { return _mm256_loadu_ps(p); }
+  // bfloat16 is the top half of a float32: widen each to 32 bits and shift it up.
+  static Vec load(const Bf16* p) {
+    const __m256i wide = _mm256_cvtepu16_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+    return _mm256_castsi256_ps(_mm256_slli_epi32(wide, 16));
+  }
+  // F16C's conversion is exact, as fp16_to_fp32 (the scalar kernel's) for every half.
+  static Vec load(const F16* p) {
+    return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+  }
+};
+
+}  // namespace
+
+void paged_decode_avx2(const PagedDecodeArgs& args, int64_t begin, int64_t end) {
+  paged_decode_range<Avx2Ops>(args, begin, end);
+}
+
+}  // namespace torchllm::kernels

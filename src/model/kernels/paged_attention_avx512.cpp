@@ -1,0 +1,52 @@
+// Paged decode attention with AVX-512 (F, BW, VL, DQ; F16C and FMA come with it here): the loop of
+// paged_attention_impl.h on 16-float vectors. This file is compiled with -mavx512f -mavx512bw -mavx512vl
+// -mavx512dq -mfma -mf16c; see that header for why it instantiates nothing from outside.
+
+// GCC 12's AVX-512 intrinsics fill their pass-through operand with a self-initialized "undefined" vector,
+// which -Wuninitialized reports inside the header wherever they are inlined (GCC bug 105593, fixed
+// in 12.3/13).
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#include <immintrin.h>
+#pragma GCC diagnostic pop
+
+#include "model/kernels/paged_attention_impl.h"
+
+namespace torchllm::kernels {
+namespace {
+
+struct Avx512Ops {
+  using Vec = __m512;
+  static constexpr int64_t kWidth = 16;
+  static Vec zero() { return _mm512_setzero_ps(); }
+  static Vec set1(float x) { return _mm512_set1_ps(x); }
+  static Vec add(Vec a, Vec b) { return _mm512_add_ps(a, b); }
+  static Vec fmadd(Vec a, Vec b, Vec c) { return _mm512_fmadd_ps(a, b, c); }
+  static float reduce(Vec v) {
+    const __m256 folded = _mm256_add_ps(_mm512_castps512_ps256(v),
+                                        _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1)));
+    const __m128 quad = _mm_add_ps(_mm256_castps256_ps128(folded), _mm256_extractf128_ps(folded, 1));
+    const __m128 pairs = _mm_add_ps(quad, _mm_movehl_ps(quad, quad));
+    return _mm_cvtss_f32(_mm_add_ss(pairs, _mm_movehdup_ps(pairs)));
+  }
+  static void store(float* p, Vec v) { _mm512_storeu_ps(p, v); }
+  static Vec load(const float* p) { return _mm512_loadu_ps(p); }
+  // bfloat16 is the top half of a float32: widen each to 32 bits and shift it up.
+  static Vec load(const Bf16* p) {
+    const __m512i wide = _mm512_cvtepu16_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
+    return _mm512_castsi512_ps(_mm512_slli_epi32(wide, 16));
+  }
+  // Exact, as fp16_to_fp32 (the scalar kernel's) for every half.
+  static Vec load(const F16* p) {
+    return _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
+  }
+};
+
+}  // namespace
+
+void paged_decode_avx512(const PagedDecodeArgs& args, int64_t begin, int64_t end) {
+  paged_decode_range<Avx512Ops>(args, begin, end);
+}
+
+}  // namespace torchllm::kernels

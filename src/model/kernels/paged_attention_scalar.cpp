@@ -1,0 +1,35 @@
+// Paged decode attention without vector instructions: the loop of paged_attention_impl.h on one-lane
+// "vectors" (plain floats). The fallback for CPUs without AVX2, and TORCHLLM_SIMD=scalar.
+
+#include "model/kernels/paged_attention_impl.h"
+#include "model/quant/fp16.h"
+
+namespace torchllm::kernels {
+namespace {
+
+struct ScalarOps {
+  using Vec = float;
+  static constexpr int64_t kWidth = 1;
+  static Vec zero() { return 0.0f; }
+  static Vec set1(float x) { return x; }
+  static Vec add(Vec a, Vec b) { return a + b; }
+  static Vec fmadd(Vec a, Vec b, Vec c) { return a * b + c; }
+  static float reduce(Vec v) { return v; }
+  static void store(float* p, Vec v) { *p = v; }
+  static Vec load(const float* p) { return *p; }
+  static Vec load(const Bf16* p) {
+    const uint32_t wide = static_cast<uint32_t>(p->bits) << 16;
+    float value;
+    std::memcpy(&value, &wide, sizeof value);
+    return value;
+  }
+  static Vec load(const F16* p) { return fp16_to_fp32(p->bits); }
+};
+
+}  // namespace
+
+void paged_decode_scalar(const PagedDecodeArgs& args, int64_t begin, int64_t end) {
+  paged_decode_range<ScalarOps>(args, begin, end);
+}
+
+}  // namespace torchllm::kernels

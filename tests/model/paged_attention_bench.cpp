@@ -1,0 +1,117 @@
+// Decode attention straight from a paged KV pool (paged_decode_attention) against the libtorch path it
+// replaces (DecodeAttention::gathered: each row's K/V gathered into [rows, kv_heads, len, head_dim] and
+// compat::attention with a bool mask), at Qwen-like shapes: 16 query heads over 8 KV heads of 128.
+// Prints the time per call (best of several) and the K/V bytes read per second.
+//
+//   paged_attention_bench [--quick] [--threads N] [--paged-only]
+//     --quick: lengths 512 and 2048 only; --threads: 2 by default; --paged-only: skip the libtorch path
+//   TORCHLLM_SIMD=avx2 paged_attention_bench          (a lower kernel)
+#include <ATen/ATen.h>
+#include <ATen/Parallel.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "model/kernels/simd_level.h"
+#include "model/paged_decode_attention.h"
+#include "model/torch_compat.h"
+
+namespace {
+
+constexpr int64_t kQHeads = 16, kKvHeads = 8, kHeadDim = 128;
+
+// Best seconds per call over at least 3 calls and about 0.5 s, after one warm-up call.
+double best_seconds(const std::function<void()>& call) {
+  call();
+  double best = 1e30, total = 0;
+  for (int i = 0; i < 3 || (total < 0.5 && i < 200); ++i) {
+    const auto start = std::chrono::steady_clock::now();
+    call();
+    const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    best = std::min(best, s);
+    total += s;
+  }
+  return best;
+}
+
+void run(at::ScalarType dtype, int64_t rows, int64_t length, bool whole_block, bool paged_only) {
+  const int64_t block_size = whole_block ? length : 16;
+  const int64_t blocks_per_row = (length + block_size - 1) / block_size;
+  const int64_t num_blocks = rows * blocks_per_row;
+  const at::Tensor q = at::randn({rows, kQHeads, kHeadDim}).to(dtype);  // [rows, q_heads, head_dim]
+  // [num_blocks, kv_heads, block_size, head_dim], rows' blocks scattered over the pool
+  const at::Tensor key_pool = at::randn({num_blocks, kKvHeads, block_size, kHeadDim}).to(dtype);
+  const at::Tensor value_pool = at::randn({num_blocks, kKvHeads, block_size, kHeadDim}).to(dtype);
+  const at::Tensor tables = at::randperm(num_blocks, at::kLong).view({rows, blocks_per_row});
+  const at::Tensor lengths = at::full({rows}, length, at::kLong);  // [rows]
+  const double paged = best_seconds(
+      [&] { at::Tensor o = torchllm::paged_decode_attention(q, key_pool, value_pool, tables, lengths, 0); });
+
+  // Today's path on a slot cache [slots, kv_heads, max_seq, head_dim] of the same size: gather the rows'
+  // slots (index_select copies them), mask by length, attend.
+  const at::Tensor key_cache = key_pool.view({rows, blocks_per_row, kKvHeads, block_size, kHeadDim})
+                                   .permute({0, 2, 1, 3, 4})
+                                   .reshape({rows, kKvHeads, length, kHeadDim});
+  const at::Tensor value_cache = value_pool.view({rows, blocks_per_row, kKvHeads, block_size, kHeadDim})
+                                     .permute({0, 2, 1, 3, 4})
+                                     .reshape({rows, kKvHeads, length, kHeadDim});
+  const at::Tensor slots = at::randperm(rows, at::kLong);
+  const at::Tensor mask = (at::arange(length, at::kLong).view({1, length}) < lengths.view({rows, 1}))
+                              .view({rows, 1, 1, length});  // [rows, 1, 1, len]
+  const double gathered = paged_only ? 0.0 : best_seconds([&] {
+    const at::Tensor k = key_cache.index_select(0, slots);    // [rows, kv_heads, len, head_dim]
+    const at::Tensor v = value_cache.index_select(0, slots);  // [rows, kv_heads, len, head_dim]
+    at::Tensor o = torchllm::compat::attention(q.unsqueeze(2), k, v, mask, false).squeeze(2);
+  });
+
+  const double bytes = 2.0 * rows * kKvHeads * length * kHeadDim * at::elementSize(dtype);
+  std::printf("| %-4s | %4lld | %5lld | %5lld | %9.3f | %7.1f | %9.3f | %7.1f | %5.2fx |\n",
+              dtype == at::kFloat ? "f32" : "bf16", static_cast<long long>(rows),
+              static_cast<long long>(length), static_cast<long long>(block_size), paged * 1e3,
+              bytes / paged / 1e9, gathered * 1e3, bytes / gathered / 1e9, gathered / paged);
+  std::fflush(stdout);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  bool quick = false, paged_only = false;
+  int threads = 2;
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if (arg == "--quick") {
+      quick = true;
+    } else if (arg == "--paged-only") {
+      paged_only = true;
+    } else if (arg == "--threads" && i + 1 < argc) {
+      threads = std::atoi(argv[++i]);
+    } else {
+      std::fprintf(stderr, "usage: paged_attention_bench [--quick] [--threads N] [--paged-only]\n");
+      return 2;
+    }
+  }
+  at::set_num_threads(threads);
+  at::manual_seed(1);
+  std::printf("kernel %s, %d threads; q_heads %lld, kv_heads %lld, head_dim %lld\n",
+              torchllm::simd_level_name(torchllm::cpu_simd_level()), at::get_num_threads(),
+              static_cast<long long>(kQHeads), static_cast<long long>(kKvHeads),
+              static_cast<long long>(kHeadDim));
+  std::printf("| type | rows | len   | block | paged ms  | GB/s    | gather ms | GB/s    | speedup |\n");
+  std::printf("|------|------|-------|-------|-----------|---------|-----------|---------|---------|\n");
+  std::vector<int64_t> lengths = {512, 2048};
+  if (!quick) lengths.push_back(8192);
+  for (const at::ScalarType dtype : {at::kBFloat16, at::kFloat}) {
+    for (const bool whole_block : {false, true}) {
+      for (const int64_t rows : {1, 8, 32}) {
+        for (const int64_t length : lengths) run(dtype, rows, length, whole_block, paged_only);
+      }
+    }
+  }
+  return 0;
+}
