@@ -50,8 +50,18 @@ def metrics(base):
     return values
 
 
+MODEL = {"id": None}
+
+
 def one_request(base, system, user, max_tokens, out):
-    body = {"model": "m", "stream": True, "stream_options": {"include_usage": True}, "max_tokens": max_tokens,
+    try:
+        one_request_or_raise(base, system, user, max_tokens, out)
+    except Exception as e:  # a thread's exception would be lost
+        print("request failed:", e, getattr(e, "read", lambda: b"")().decode(errors="replace"), file=sys.stderr)
+
+
+def one_request_or_raise(base, system, user, max_tokens, out):
+    body = {"model": MODEL["id"], "stream": True, "stream_options": {"include_usage": True}, "max_tokens": max_tokens,
             "temperature": 0, "messages": [{"role": "system", "content": system}, {"role": "user", "content": user}]}
     start = time.monotonic()
     first = None
@@ -72,14 +82,23 @@ def one_request(base, system, user, max_tokens, out):
 
 def run(args, extra, label):
     base = f"http://127.0.0.1:{args.port}"
-    server = subprocess.Popen([args.torchllm, "serve", args.model, "--port", str(args.port), "--quiet"] + extra,
+    server = subprocess.Popen([args.torchllm, "serve", "--model", args.model, "--port", str(args.port), "--quiet"] + extra,
                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
         wait_ready(base, server)
+        with urllib.request.urlopen(base + "/v1/models", timeout=10) as r:
+            MODEL["id"] = json.loads(r.read())["data"][0]["id"]
         words = ("policy", "assistant", "careful", "answer", "question", "helpful", "system", "detail")
-        system = " ".join(words[i % len(words)] + str(i % 97) for i in range(args.system_tokens // 3))
-        # Warm up (graph of first request, allocator) on a different prompt, so both runs start alike.
-        one_request(base, "warm up", "hi", 2, [])
+
+        def system_of(count):
+            return " ".join(words[i % len(words)] + str(i % 97) for i in range(count))
+
+        # Size the system prompt in tokens: one measuring request, then the word count scaled to it (this
+        # also warms the server up on a prompt no later request shares).
+        probe = []
+        one_request(base, "x " + system_of(100), "hi", 1, probe)
+        count = max(1, int(100 * args.system_tokens / probe[0]["usage"]["prompt_tokens"]))
+        system = system_of(count)
         before = metrics(base)
         results, threads = [], []
         start = time.monotonic()

@@ -114,16 +114,32 @@ class DecodeRunnerBatches : public ::testing::TestWithParam<std::string> {
   }
 };
 
+// A pool of blocks of 3 positions for 7 slots of 40, each slot's blocks scattered over the pool.
+KvCache shuffled_paged_cache(const Transformer& model) {
+  const int64_t per_slot = 14, slots = 7;
+  KvCache cache = model.make_paged_cache(per_slot * slots, 3, slots, 40);
+  const at::Tensor order = at::randperm(per_slot * slots, at::TensorOptions().dtype(at::kLong));
+  for (int64_t s = 0; s < slots; ++s) {
+    const at::Tensor blocks = order.narrow(0, s * per_slot, per_slot).contiguous();
+    cache.set_block_table(s, std::vector<int64_t>(blocks.data_ptr<int64_t>(),
+                                                  blocks.data_ptr<int64_t>() + per_slot));
+  }
+  return cache;
+}
+
 // Five sequences of different lengths in scattered slots of a 7-slot cache decode together for several steps
 // (static shapes: a bucket of 8, three padding rows), then a lone one (bucket 1) and two in consecutive
 // slots (read in place without static shapes); each step's logits equal the dynamic path's on a twin cache,
-// and the slot no sequence uses stays untouched.
+// and the slot no sequence uses stays untouched. Again with the runner's cache a paged pool whose blocks are
+// scattered (what the scheduler makes), against the dynamic path on one block per slot.
 TEST_P(DecodeRunnerBatches, RaggedBatchesMatchTheDynamicPath) {
   auto model = load(GetParam());
   const int64_t vocab = model->config().vocab_size;
-  for (bool static_shapes : {false, true}) {
+  at::manual_seed(3);
+  for (const int variant : {0, 1, 2, 3}) {
+    const bool static_shapes = variant % 2 == 1, paged = variant >= 2;
     KvCache dynamic_cache = model->make_cache(7, 40);
-    KvCache static_cache = model->make_cache(7, 40);
+    KvCache static_cache = paged ? shuffled_paged_cache(*model) : model->make_cache(7, 40);
     DecodeRunner runner(*model, static_cache, DecodeRunnerOptions{true, static_shapes});
     const std::vector<int64_t> slots{5, 6, 3, 0, 1};
     std::vector<std::vector<int64_t>> tokens;
@@ -147,8 +163,9 @@ TEST_P(DecodeRunnerBatches, RaggedBatchesMatchTheDynamicPath) {
       const at::Tensor got = runner.decode(batch);
       ASSERT_EQ(got.size(0), static_cast<int64_t>(count));
       EXPECT_LE(max_abs_diff(got, expected), 1e-5)
-          << "step " << step << (static_shapes ? " (static shapes)" : "");
+          << "step " << step << (static_shapes ? " (static shapes)" : "") << (paged ? " (paged)" : "");
     }
+    if (paged) continue;
     EXPECT_TRUE(at::equal(static_cache.keys(0)[2], untouched)) << "slot 2 holds no sequence";
     for (size_t i = 0; i < slots.size(); ++i) {
       const int64_t live = static_cast<int64_t>(tokens[i].size());
