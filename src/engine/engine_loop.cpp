@@ -88,11 +88,14 @@ size_t EngineLoop::in_flight() const {
 }
 
 void EngineLoop::publish_stats() {
+  // The KV numbers first: a reader that sees the new counts sees the KV numbers of the same step.
+  const KvCacheStats kv = scheduler_->kv_stats();
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    kv_stats_ = kv;
+  }
   scheduler_waiting_.store(scheduler_->waiting());
   scheduler_running_.store(scheduler_->running());
-  const KvCacheStats kv = scheduler_->kv_stats();
-  std::lock_guard<std::mutex> lock(mutex_);
-  kv_stats_ = kv;
 }
 
 KvCacheStats EngineLoop::kv_stats() const {

@@ -129,7 +129,13 @@ def prefix_caching(model):
         several = chat(s, n=3, temperature=1)
         check("n > 1: the prompt's cached tokens counted once", cached(several) == hit, several)
 
+        # The engine thread publishes its numbers after the step that finished the last request, which may be
+        # just after the client got its response: wait for it to be idle.
         m = s.metrics()
+        deadline = time.time() + 10
+        while m.get("torchllm_requests_running", 0) != 0 and time.time() < deadline:
+            time.sleep(0.05)
+            m = s.metrics()
         names = ["torchllm_kv_block_size", "torchllm_kv_blocks_total", "torchllm_kv_blocks_used",
                  "torchllm_kv_blocks_cached", "torchllm_kv_cache_usage_ratio", "torchllm_prompt_tokens_admitted_total",
                  "torchllm_prefix_cache_hit_tokens_total", "torchllm_prompt_tokens_computed_total",
