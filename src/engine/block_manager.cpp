@@ -57,47 +57,50 @@ std::optional<int64_t> BlockManager::cached_block(uint64_t hash, const int64_t* 
   return std::nullopt;
 }
 
-BlockManager::PrefixMatch BlockManager::match(const std::vector<int64_t>& tokens) const {
-  PrefixMatch m;
-  if (!prefix_caching_ || tokens.size() < 2) return m;
-  const int64_t shareable = (static_cast<int64_t>(tokens.size()) - 1) / block_size_;
-  const std::vector<uint64_t> hashes = full_block_hashes(tokens, shareable);
+BlockManager::Plan BlockManager::plan(const std::vector<int64_t>& tokens) const {
+  Plan p;
+  const auto length = static_cast<int64_t>(tokens.size());
+  p.fresh = blocks_for(length, block_size_);
+  if (!prefix_caching_) return p;
+  p.hashes = full_block_hashes(tokens, length / block_size_);
+  // At most length - 1 tokens are shared: the last one is computed to give logits.
+  const int64_t shareable = length < 2 ? 0 : (length - 1) / block_size_;
   int64_t b = 0;
-  while (b < shareable && cached_block(hashes[b], tokens.data() + b * block_size_)) ++b;
-  m.cached_tokens = b * block_size_;
-  while (b < shareable && pending_.count(hashes[b])) ++b;
-  m.pending_tokens = b * block_size_ - m.cached_tokens;
-  return m;
+  for (; b < shareable; ++b) {
+    const std::optional<int64_t> block = cached_block(p.hashes[b], tokens.data() + b * block_size_);
+    if (!block) break;
+    p.hits.push_back(*block);
+    // A hit another sequence holds takes no free block; one nobody holds comes out of the free list too.
+    if (!blocks_[*block].free) --p.fresh;
+  }
+  while (b < shareable && pending_.count(p.hashes[b])) ++b;
+  p.pending_blocks = b - static_cast<int64_t>(p.hits.size());
+  return p;
+}
+
+BlockManager::PrefixMatch BlockManager::match(const std::vector<int64_t>& tokens) const {
+  const Plan p = plan(tokens);
+  return PrefixMatch{static_cast<int64_t>(p.hits.size()) * block_size_, p.pending_blocks * block_size_};
 }
 
 bool BlockManager::can_allocate(const std::vector<int64_t>& tokens) const {
-  const int64_t hits = match(tokens).cached_tokens / block_size_;
-  int64_t hits_free = 0;  // shared blocks that nobody holds now still come out of the free list
-  if (hits > 0) {
-    const std::vector<uint64_t> hashes = full_block_hashes(tokens, hits);
-    for (int64_t b = 0; b < hits; ++b) {
-      if (blocks_[*cached_block(hashes[b], tokens.data() + b * block_size_)].free) ++hits_free;
-    }
-  }
-  const int64_t fresh = blocks_for(static_cast<int64_t>(tokens.size()), block_size_) - hits;
-  return fresh + hits_free <= free_blocks();
+  return plan(tokens).fresh <= free_blocks();
 }
 
 std::optional<int64_t> BlockManager::allocate(SequenceKey key, const std::vector<int64_t>& tokens) {
   if (sequences_.count(key)) throw Error::internal("sequence " + std::to_string(key) + " already has blocks");
   if (tokens.empty()) throw Error::internal("a sequence needs tokens to be admitted");
-  if (!can_allocate(tokens)) return std::nullopt;
+  Plan p = plan(tokens);
+  if (p.fresh > free_blocks()) return std::nullopt;
   SequenceBlocks seq;
-  const int64_t hits = match(tokens).cached_tokens / block_size_;
-  if (prefix_caching_)
-    seq.hashes = full_block_hashes(tokens, static_cast<int64_t>(tokens.size()) / block_size_);
-  for (int64_t b = 0; b < hits; ++b) {
-    const int64_t block = *cached_block(seq.hashes[b], tokens.data() + b * block_size_);
+  const auto hits = static_cast<int64_t>(p.hits.size());
+  for (const int64_t block : p.hits) {
     take(block);
     seq.table.push_back(block);
   }
   const int64_t total = blocks_for(static_cast<int64_t>(tokens.size()), block_size_);
   while (static_cast<int64_t>(seq.table.size()) < total) seq.table.push_back(take_free());
+  seq.hashes = std::move(p.hashes);
   seq.cached_blocks = hits;
   seq.pending_from = hits;
   seq.announced_end = static_cast<int64_t>(seq.hashes.size());

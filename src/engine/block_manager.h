@@ -27,7 +27,6 @@ class BlockManager {
 
   int64_t block_size() const { return block_size_; }
   int64_t num_blocks() const { return static_cast<int64_t>(blocks_.size()); }
-  bool prefix_caching() const { return prefix_caching_; }
   static int64_t blocks_for(int64_t tokens, int64_t block_size) {
     return (tokens + block_size - 1) / block_size;
   }
@@ -80,6 +79,14 @@ class BlockManager {
     int64_t announced_end = 0;     // the end of the blocks it announced at admission
   };
 
+  // What admitting `tokens` takes, worked out once for match, can_allocate and allocate.
+  struct Plan {
+    std::vector<uint64_t> hashes;  // of the tokens' full blocks (with prefix caching)
+    std::vector<int64_t> hits;     // the cached blocks of the shareable prefix, in order
+    int64_t pending_blocks = 0;    // blocks after the hits that a running sequence is computing
+    int64_t fresh = 0;             // free blocks it takes: the new ones and the hits nobody holds
+  };
+  Plan plan(const std::vector<int64_t>& tokens) const;
   uint64_t chain_hash(uint64_t parent, const int64_t* tokens) const;
   std::vector<uint64_t> full_block_hashes(const std::vector<int64_t>& tokens, int64_t blocks) const;
   std::optional<int64_t> cached_block(uint64_t hash, const int64_t* tokens) const;

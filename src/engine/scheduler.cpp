@@ -91,9 +91,13 @@ Scheduler::Scheduler(const Transformer& model, const Tokenizer& tokenizer, const
   if (options.max_batch < 1 || options.max_seq < 2 || options.prefill_chunk < 1) {
     throw Error::invalid_argument("scheduler needs at least 1 slot, a context of 2 and a prefill chunk of 1");
   }
-  if (options.kv_block_size < 1 || options.kv_blocks < 0) {
+  if (options.kv_block_size < 1) {
     throw Error::invalid_argument("--kv-block-size must be at least 1, got " +
                                   std::to_string(options.kv_block_size));
+  }
+  if (options.kv_blocks < 0) {
+    throw Error::invalid_argument("the KV cache needs a block count of 0 (from the context) or more, got " +
+                                  std::to_string(options.kv_blocks));
   }
   impl_ = std::make_unique<Impl>(model, tokenizer, options);
 }
@@ -194,7 +198,6 @@ void Scheduler::Impl::admit() {
 }
 
 void Scheduler::Impl::release(Sequence& sequence, bool keep_contents) {
-  if (sequence.slot() < 0) return;
   blocks.release(sequence.id(), keep_contents);
   slot_taken[sequence.slot()] = false;
 }
@@ -278,7 +281,6 @@ void Scheduler::Impl::run_batch() {
       message = c10_error->what_without_backtrace();
     for (Sequence* owner : owners) {
       release(*owner, /*keep_contents=*/false);
-      owner->preempt();  // no slot any more
       owner->fail(message);
     }
     running.erase(std::remove_if(running.begin(), running.end(),
@@ -291,7 +293,6 @@ void Scheduler::Impl::finish_done() {
   for (auto it = running.begin(); it != running.end();) {
     if ((*it)->finished()) {
       release(**it, /*keep_contents=*/true);
-      (*it)->preempt();  // marks it as holding no slot
       it = running.erase(it);
     } else {
       ++it;

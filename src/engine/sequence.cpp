@@ -55,11 +55,9 @@ std::vector<int64_t> Sequence::next_input(int64_t budget, int64_t* start) const 
 }
 
 bool Sequence::computed(int64_t n) {
-  if (!prefilling()) {
-    kv_tokens_ += n;
-    return true;
-  }
+  const bool was_prefilling = prefilling();
   kv_tokens_ += n;
+  if (!was_prefilling) return true;
   if (kv_tokens_ <= static_cast<int64_t>(request_.prompt.size())) computed_prompt_ += n;
   return !prefilling();
 }

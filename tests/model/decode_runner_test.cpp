@@ -71,7 +71,9 @@ TEST_P(DecodeRunnerReference, GreedyTokensAndLogitsMatchTheDynamicPath) {
       [&](const std::vector<SequenceChunk>& b) { return runner.decode(b); }, &static_steps);
 
   EXPECT_EQ(statics, dynamic);
-  if (c.dtype == "fp32") EXPECT_EQ(statics, expected);
+  if (c.dtype == "fp32") {
+    EXPECT_EQ(statics, expected);
+  }
   ASSERT_EQ(static_steps.size(), dynamic_steps.size());
   for (size_t i = 0; i < static_steps.size(); ++i) {
     // bf16 rounds differently when a product has other shapes (more keys, masked): through the layers of
@@ -121,8 +123,8 @@ KvCache shuffled_paged_cache(const Transformer& model) {
   const at::Tensor order = at::randperm(per_slot * slots, at::TensorOptions().dtype(at::kLong));
   for (int64_t s = 0; s < slots; ++s) {
     const at::Tensor blocks = order.narrow(0, s * per_slot, per_slot).contiguous();
-    cache.set_block_table(s, std::vector<int64_t>(blocks.data_ptr<int64_t>(),
-                                                  blocks.data_ptr<int64_t>() + per_slot));
+    cache.set_block_table(
+        s, std::vector<int64_t>(blocks.data_ptr<int64_t>(), blocks.data_ptr<int64_t>() + per_slot));
   }
   return cache;
 }
