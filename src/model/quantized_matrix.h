@@ -6,6 +6,7 @@
 #include <memory>
 #include <vector>
 
+#include "model/kernels/block_dot.h"
 #include "model/quant/dequantize.h"
 
 namespace torchllm {
@@ -46,6 +47,9 @@ class QuantizedMatrix {
 
  private:
   at::Tensor multiply_by_dot_products(const at::Tensor& x) const;
+  // Quantizes x's rows into every activation format the parts read: token t's formats lie side by side
+  // from dst + t * activation_bytes_.
+  void quantize_activations(const at::Tensor& x, uint8_t* dst) const;
   // Calls f(part index, stored row's bytes, output row) for every output row in [begin, end).
   template <typename F>
   void for_each_row(int64_t begin, int64_t end, F&& f) const;
@@ -55,6 +59,12 @@ class QuantizedMatrix {
   std::vector<Part> parts_;
   std::vector<int64_t> part_start_;      // first output row of each part
   std::vector<int64_t> part_row_bytes_;  // bytes of one stored row of each part
+  std::vector<BlockDotFn> part_dot_;     // each part's kernels at this CPU's SIMD level: one token, several
+  std::vector<BlockDotManyFn> part_dot_many_;
+  std::vector<int64_t> part_activation_;  // offset of each part's activation format in a token's activations
+  std::vector<GgmlType> formats_;         // the distinct activation formats, at offsets format_offset_
+  std::vector<int64_t> format_offset_;
+  int64_t activation_bytes_ = 0;  // one token's activations in every format
   std::shared_ptr<const void> owner_;
 };
 

@@ -8,6 +8,7 @@
 #include "model/allocation.h"
 #include "model/attention.h"
 #include "model/decode_attention.h"
+#include "model/fused_cpu_ops.h"
 #include "model/kernels/block_dot.h"
 #include "model/quantize_at_load.h"
 #include "model/rope.h"
@@ -314,41 +315,54 @@ at::Tensor Transformer::run_layers(at::Tensor x, const at::Tensor& cos, const at
   const int64_t kv_rows = c.num_kv_heads * c.head_dim;
   const bool gpt2 = arch_.gpt2_block;
   const double eps = c.rms_norm_eps;
+  // On a CPU the elementwise work runs fused (fused_cpu_ops.h); GPT-2's LayerNorm and GELU stay in libtorch.
+  const bool fused = !gpt2 && fused_cpu_ops_apply(x) && fused_cpu_ops_apply(cos) && fused_cpu_ops_apply(sin);
+  auto layer_norm_of = [&](const at::Tensor& t, const at::Tensor& weight, const at::Tensor& bias) {
+    return fused ? fused_rms_norm(t, weight, eps) : norm(t, weight, bias, eps, gpt2);
+  };
   for (int64_t l = 0; l < c.num_layers; ++l) {
     const LayerWeights& w = weights_->layers[l];
-    at::Tensor h = norm(x, w.input_norm, w.input_norm_bias, eps, gpt2);
-    at::Tensor qkv = w.qkv.apply(h, w.qkv_bias);  // [tokens, (heads + 2 kv_heads) * head_dim]
-    at::Tensor q = qkv.narrow(1, 0, q_rows).view({tokens, c.num_heads, c.head_dim});
-    at::Tensor k = qkv.narrow(1, q_rows, kv_rows).view({tokens, c.num_kv_heads, c.head_dim});
-    at::Tensor v = qkv.narrow(1, q_rows + kv_rows, kv_rows).view({tokens, c.num_kv_heads, c.head_dim});
-    if (arch_.qk_norm) {
-      q = rms_norm(q, w.q_norm, eps);
-      k = rms_norm(k, w.k_norm, eps);
-    }
-    if (!gpt2) {  // GPT-2's positions are in its input embedding
-      q = apply_rope(q, cos, sin);
-      k = apply_rope(k, cos, sin);
-    }
+    at::Tensor h = layer_norm_of(x, w.input_norm, w.input_norm_bias);
+    at::Tensor qkv = w.qkv.apply(h, w.qkv_bias);                // [tokens, (heads + 2 kv_heads) * head_dim]
     at::Tensor keys = cache.keys(l), values = cache.values(l);  // [blocks, kv_heads, block_size, head_dim]
-    using at::indexing::Slice;
-    keys.index_put_({block_t, Slice(), offset_t}, k);  // k [tokens, kv_heads, head_dim]
-    values.index_put_({block_t, Slice(), offset_t}, v);
+    at::Tensor q;                                               // [tokens, heads, head_dim]
+    if (fused && qkv.is_contiguous()) {
+      q = fused_qk_rope_store(qkv, {c.num_heads, c.num_kv_heads, c.head_dim}, w.q_norm, w.k_norm, eps, cos,
+                              sin, keys, values, block_t, offset_t);
+    } else {
+      q = qkv.narrow(1, 0, q_rows).view({tokens, c.num_heads, c.head_dim});
+      at::Tensor k = qkv.narrow(1, q_rows, kv_rows).view({tokens, c.num_kv_heads, c.head_dim});
+      at::Tensor v = qkv.narrow(1, q_rows + kv_rows, kv_rows).view({tokens, c.num_kv_heads, c.head_dim});
+      if (arch_.qk_norm) {
+        q = rms_norm(q, w.q_norm, eps);
+        k = rms_norm(k, w.k_norm, eps);
+      }
+      if (!gpt2) {  // GPT-2's positions are in its input embedding
+        q = apply_rope(q, cos, sin);
+        k = apply_rope(k, cos, sin);
+      }
+      using at::indexing::Slice;
+      keys.index_put_({block_t, Slice(), offset_t}, k);  // k [tokens, kv_heads, head_dim]
+      values.index_put_({block_t, Slice(), offset_t}, v);
+    }
     at::Tensor attn = attend(q, keys, values);  // [tokens, heads, head_dim]
     x = x + w.o.apply(attn.reshape({tokens, q_rows}), w.o_bias);
-    h = norm(x, w.post_norm, w.post_norm_bias, eps, gpt2);
+    h = layer_norm_of(x, w.post_norm, w.post_norm_bias);
     at::Tensor act;
     if (gpt2) {
       // gelu_new: the tanh approximation
       act = at::gelu(w.gate_up.apply(h, w.gate_up_bias), "tanh");  // [tokens, intermediate]
     } else {
       at::Tensor gate_up = w.gate_up.apply(h);  // [tokens, 2 * intermediate]
-      act = at::silu(gate_up.narrow(1, 0, c.intermediate_size)) *
-            gate_up.narrow(1, c.intermediate_size, c.intermediate_size);
+      act = fused && gate_up.is_contiguous()
+                ? fused_silu_mul(gate_up)
+                : at::silu(gate_up.narrow(1, 0, c.intermediate_size)) *
+                      gate_up.narrow(1, c.intermediate_size, c.intermediate_size);
     }
     x = x + w.down.apply(act, w.down_bias);
   }
   at::Tensor rows = logit_rows.defined() ? x.index_select(0, logit_rows) : x;  // [rows, hidden]
-  rows = norm(rows, weights_->final_norm, weights_->final_norm_bias, eps, gpt2);
+  rows = layer_norm_of(rows, weights_->final_norm, weights_->final_norm_bias);
   return weights_->lm_head.apply(rows).to(at::kFloat);  // [rows, vocab]
 }
 

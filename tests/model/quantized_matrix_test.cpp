@@ -56,6 +56,34 @@ TEST_P(QuantizedMatrixOnGguf, EveryTokenCountMatchesTheDequantizedProduct) {
   EXPECT_EQ(bf16.scalar_type(), at::kBFloat16);
 }
 
+// Several tokens at once give each token's floats alone, for float, bf16 and fp16 inputs (written straight
+// in the input's dtype, rounded as .to() rounds) and for inputs that are not contiguous.
+TEST_P(QuantizedMatrixOnGguf, SeveralTokensEqualEachTokenAlone) {
+  const auto files = std::make_shared<const GgufModelFiles>(kModels + GetParam().file);
+  const int64_t columns = static_cast<int64_t>(files->find_tensor(GetParam().tensor)->dims.front());
+  const QuantizedMatrix m(columns, {part_of(*files, GetParam().tensor)}, files);
+  for (const int64_t tokens : {1, 3, 16}) {
+    const at::Tensor x = at::randn({tokens, columns});
+    const at::Tensor got = m.multiply(x);
+    for (int64_t t = 0; t < tokens; ++t)
+      EXPECT_TRUE(at::equal(m.multiply(x.narrow(0, t, 1)), got.narrow(0, t, 1))) << "token " << t;
+    for (const c10::ScalarType dtype : {at::kBFloat16, at::kHalf}) {
+      const at::Tensor low = x.to(dtype);
+      const at::Tensor low_got = m.multiply(low);
+      ASSERT_EQ(low_got.scalar_type(), dtype);
+      EXPECT_TRUE(at::equal(low_got, m.multiply(low.to(at::kFloat)).to(dtype))) << tokens << " tokens";
+      for (int64_t t = 0; t < tokens; ++t)
+        EXPECT_TRUE(at::equal(m.multiply(low.narrow(0, t, 1)), low_got.narrow(0, t, 1))) << "token " << t;
+    }
+    // Every other column of a wider tensor, and a transposed copy: strided rows.
+    const at::Tensor strided = at::randn({tokens, 2 * columns}).narrow(1, 0, columns);
+    EXPECT_TRUE(at::equal(m.multiply(strided), m.multiply(strided.contiguous())));
+    const at::Tensor transposed = x.t().contiguous().t();
+    EXPECT_TRUE(at::equal(m.multiply(transposed), got));
+    EXPECT_TRUE(at::equal(m.multiply(transposed.to(at::kBFloat16)), m.multiply(x.to(at::kBFloat16))));
+  }
+}
+
 TEST_P(QuantizedMatrixOnGguf, LookupAndRowOrder) {
   const auto files = std::make_shared<const GgufModelFiles>(kModels + GetParam().file);
   const int64_t columns = static_cast<int64_t>(files->find_tensor(GetParam().tensor)->dims.front());

@@ -13,10 +13,27 @@
 namespace torchllm {
 namespace {
 
+// The largest |x|, in eight running maxima that the compiler keeps in vector registers (the maximum does
+// not depend on the order; NaNs are not expected).
 float abs_max(const float* x, int count) {
+  float lane[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  for (int j = 0; j < count; j += 8) {
+    for (int k = 0; k < 8; ++k) {
+      const float ax = std::fabs(x[j + k]);
+      lane[k] = lane[k] < ax ? ax : lane[k];
+    }
+  }
   float amax = 0.0f;
-  for (int j = 0; j < count; ++j) amax = std::fmax(amax, std::fabs(x[j]));
+  for (const float v : lane) amax = amax < v ? v : amax;
   return amax;
+}
+
+// roundf (to nearest, halves away from zero) for |v| < 2^31 without a library call, so that loops over it
+// vectorize: v minus its truncation is exact.
+int round_away(float v) {
+  const int truncated = static_cast<int>(v);
+  const float fraction = v - static_cast<float>(truncated);
+  return truncated + (fraction >= 0.5f ? 1 : 0) - (fraction <= -0.5f ? 1 : 0);
 }
 
 void quantize_q8_0(const float* x, BlockQ8_0* y, int64_t blocks) {
@@ -24,7 +41,7 @@ void quantize_q8_0(const float* x, BlockQ8_0* y, int64_t blocks) {
     const float d = abs_max(x, kQK) / 127;
     const float id = d != 0.0f ? 1.0f / d : 0.0f;
     y[i].d = fp32_to_fp16(d);
-    for (int j = 0; j < kQK; ++j) y[i].qs[j] = static_cast<int8_t>(std::roundf(x[j] * id));
+    for (int j = 0; j < kQK; ++j) y[i].qs[j] = static_cast<int8_t>(round_away(x[j] * id));
   }
 }
 
@@ -35,8 +52,9 @@ void quantize_q8_1(const float* x, BlockQ8_1* y, int64_t blocks) {
     y[i].d = fp32_to_fp16(d);
     int sum = 0;
     for (int j = 0; j < kQK; ++j) {
-      y[i].qs[j] = static_cast<int8_t>(std::roundf(x[j] * id));
-      sum += y[i].qs[j];
+      const int q = round_away(x[j] * id);
+      y[i].qs[j] = static_cast<int8_t>(q);
+      sum += q;
     }
     y[i].s = fp32_to_fp16(static_cast<float>(sum) * d);
   }
@@ -52,19 +70,15 @@ int nearest_int(float v) {
 
 void quantize_q8_k(const float* x, BlockQ8_K* y, int64_t blocks) {
   for (int64_t i = 0; i < blocks; ++i, x += kQK_K) {
-    float max = 0, amax = 0;  // the element of largest magnitude, with its sign
-    for (int j = 0; j < kQK_K; ++j) {
-      const float ax = std::fabs(x[j]);
-      if (ax > amax) {
-        amax = ax;
-        max = x[j];
-      }
-    }
+    // The first element of largest magnitude, with its sign.
+    const float amax = abs_max(x, kQK_K);
     if (amax == 0.0f) {
       std::memset(&y[i], 0, sizeof y[i]);
       continue;
     }
-    const float iscale = -127.f / max;
+    int first = 0;
+    while (std::fabs(x[first]) != amax) ++first;
+    const float iscale = -127.f / x[first];
     for (int j = 0; j < kQK_K; ++j) {
       const int v = nearest_int(iscale * x[j]);
       y[i].qs[j] = static_cast<int8_t>(v < 127 ? v : 127);

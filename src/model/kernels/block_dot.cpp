@@ -9,31 +9,36 @@
 namespace torchllm {
 namespace {
 
+// Several tokens through a single-token kernel, one after another.
+template <BlockDotFn kDot>
+void each_token(const uint8_t* weight_row, const uint8_t* activation_rows, int64_t activation_stride,
+                int64_t tokens, int64_t n, float* out) {
+  for (int64_t t = 0; t < tokens; ++t) out[t] = kDot(weight_row, activation_rows + t * activation_stride, n);
+}
+
 struct DotKernels {
   GgmlType weight;
   GgmlType activation;
   BlockDotFn scalar, avx2;
   BlockDotFn avx512;  // nullptr: the AVX2 kernel is the fastest at this level
+  BlockDotManyFn scalar_many, avx2_many, avx512_many;
 };
 
+#define TORCHLLM_KERNELS(type, act, name)                                                    \
+  {                                                                                          \
+    GgmlType::type, GgmlType::act, kernels::dot_##name##_scalar, kernels::dot_##name##_avx2, \
+        kernels::dot_##name##_avx512, each_token<kernels::dot_##name##_scalar>,              \
+        each_token<kernels::dot_##name##_avx2>, kernels::dot_many_##name##_avx512            \
+  }
+
 const DotKernels kKernels[] = {
-    {GgmlType::kQ8_0, GgmlType::kQ8_0, kernels::dot_q8_0_scalar, kernels::dot_q8_0_avx2,
-     kernels::dot_q8_0_avx512},
-    {GgmlType::kQ4_0, GgmlType::kQ8_0, kernels::dot_q4_0_scalar, kernels::dot_q4_0_avx2,
-     kernels::dot_q4_0_avx512},
-    {GgmlType::kQ4_1, GgmlType::kQ8_1, kernels::dot_q4_1_scalar, kernels::dot_q4_1_avx2,
-     kernels::dot_q4_1_avx512},
-    {GgmlType::kQ5_0, GgmlType::kQ8_0, kernels::dot_q5_0_scalar, kernels::dot_q5_0_avx2,
-     kernels::dot_q5_0_avx512},
-    {GgmlType::kQ5_1, GgmlType::kQ8_1, kernels::dot_q5_1_scalar, kernels::dot_q5_1_avx2,
-     kernels::dot_q5_1_avx512},
-    {GgmlType::kQ4_K, GgmlType::kQ8_K, kernels::dot_q4_k_scalar, kernels::dot_q4_k_avx2,
-     kernels::dot_q4_k_avx512},
-    {GgmlType::kQ5_K, GgmlType::kQ8_K, kernels::dot_q5_k_scalar, kernels::dot_q5_k_avx2,
-     kernels::dot_q5_k_avx512},
-    {GgmlType::kQ6_K, GgmlType::kQ8_K, kernels::dot_q6_k_scalar, kernels::dot_q6_k_avx2,
-     kernels::dot_q6_k_avx512},
+    TORCHLLM_KERNELS(kQ8_0, kQ8_0, q8_0), TORCHLLM_KERNELS(kQ4_0, kQ8_0, q4_0),
+    TORCHLLM_KERNELS(kQ4_1, kQ8_1, q4_1), TORCHLLM_KERNELS(kQ5_0, kQ8_0, q5_0),
+    TORCHLLM_KERNELS(kQ5_1, kQ8_1, q5_1), TORCHLLM_KERNELS(kQ4_K, kQ8_K, q4_k),
+    TORCHLLM_KERNELS(kQ5_K, kQ8_K, q5_k), TORCHLLM_KERNELS(kQ6_K, kQ8_K, q6_k),
 };
+
+#undef TORCHLLM_KERNELS
 
 const DotKernels* find(GgmlType weight) {
   for (const DotKernels& k : kKernels) {
@@ -81,6 +86,12 @@ BlockDotFn block_dot_function(GgmlType weight, SimdLevel level) {
   // replaces maddubs + madd and each instruction covers twice the elements); an entry without one runs AVX2.
   if (level >= SimdLevel::kAvx512 && k.avx512) return k.avx512;
   return level >= SimdLevel::kAvx2 ? k.avx2 : k.scalar;
+}
+
+BlockDotManyFn block_dot_many_function(GgmlType weight, SimdLevel level) {
+  const DotKernels& k = require(weight);
+  if (level >= SimdLevel::kAvx512 && k.avx512_many) return k.avx512_many;
+  return level >= SimdLevel::kAvx2 ? k.avx2_many : k.scalar_many;
 }
 
 }  // namespace torchllm

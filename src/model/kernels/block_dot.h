@@ -34,6 +34,13 @@ using BlockDotFn = float (*)(const uint8_t* weight_row, const uint8_t* activatio
 // The kernel for `weight` at `level`, or the best one below it that exists.
 BlockDotFn block_dot_function(GgmlType weight, SimdLevel level);
 
+// Dot products of one weight row with `tokens` activation rows `activation_stride` bytes apart: out[t] is
+// bit for bit what block_dot_function(weight, level) returns for row t. The AVX-512 kernels unpack each
+// weight block once for several tokens; the other levels loop over the single-token kernel.
+using BlockDotManyFn = void (*)(const uint8_t* weight_row, const uint8_t* activation_rows,
+                                int64_t activation_stride, int64_t tokens, int64_t n, float* out);
+BlockDotManyFn block_dot_many_function(GgmlType weight, SimdLevel level);
+
 // Internal linkage for the reason fp16.h gives (the kernel files are compiled for wider instruction sets).
 namespace {
 

@@ -40,4 +40,20 @@ TORCHLLM_BLOCK_DOT(dot_q6_k_avx512);
 
 #undef TORCHLLM_BLOCK_DOT
 
+// The same for several tokens' activation rows at once (BlockDotManyFn, block_dot.h).
+#define TORCHLLM_BLOCK_DOT_MANY(name)                                                             \
+  void name(const uint8_t* weight_row, const uint8_t* activation_rows, int64_t activation_stride, \
+            int64_t tokens, int64_t n, float* out)
+
+TORCHLLM_BLOCK_DOT_MANY(dot_many_q8_0_avx512);
+TORCHLLM_BLOCK_DOT_MANY(dot_many_q4_0_avx512);
+TORCHLLM_BLOCK_DOT_MANY(dot_many_q4_1_avx512);
+TORCHLLM_BLOCK_DOT_MANY(dot_many_q5_0_avx512);
+TORCHLLM_BLOCK_DOT_MANY(dot_many_q5_1_avx512);
+TORCHLLM_BLOCK_DOT_MANY(dot_many_q4_k_avx512);
+TORCHLLM_BLOCK_DOT_MANY(dot_many_q5_k_avx512);
+TORCHLLM_BLOCK_DOT_MANY(dot_many_q6_k_avx512);
+
+#undef TORCHLLM_BLOCK_DOT_MANY
+
 }  // namespace torchllm::kernels

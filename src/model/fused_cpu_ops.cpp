@@ -1,0 +1,231 @@
+#include "model/fused_cpu_ops.h"
+
+#include <ATen/ATen.h>
+#include <ATen/Parallel.h>
+#include <c10/util/BFloat16.h>
+#include <c10/util/Half.h>
+
+#include <cmath>
+#include <string>
+#include <vector>
+
+#include "torchllm/error.h"
+
+namespace torchllm {
+namespace {
+
+// Work one thread takes at least, about as long as an OpenMP fork (a few microseconds): rows of a norm,
+// heads of a rotation, elements of silu.
+constexpr int64_t kRowGrain = 16;
+constexpr int64_t kHeadGrain = 8;
+constexpr int64_t kElementGrain = 1024;
+
+template <typename T>
+float load(T v) {
+  return static_cast<float>(v);
+}
+// v rounded to T (c10's conversions round to nearest even, as libtorch's casts) and widened back.
+template <typename T>
+float rounded(float v) {
+  return static_cast<float>(static_cast<T>(v));
+}
+
+// 1 / sqrt(mean(x^2) + eps) as libtorch evaluates xf.pow(2).mean(-1) + eps and rsqrt in float32.
+template <typename T>
+float inverse_rms(const T* x, int64_t n, double eps) {
+  double sum = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    const float f = load(x[i]);
+    sum += static_cast<double>(f * f);
+  }
+  const float mean = static_cast<float>(sum) / static_cast<float>(n);
+  return 1.0f / std::sqrt(mean + static_cast<float>(eps));
+}
+
+// out = weight * (x * r).to(T), each product rounded to T; out may be a float buffer (then T's roundings
+// are kept as floats).
+template <typename T, typename Out>
+void rms_norm_row(const T* x, const T* weight, Out* out, int64_t n, double eps) {
+  const float r = inverse_rms(x, n, eps);
+  for (int64_t i = 0; i < n; ++i)
+    out[i] = static_cast<Out>(rounded<T>(load(weight[i]) * rounded<T>(load(x[i]) * r)));
+}
+
+// apply_rope on one head: y * cos + rotate_half(y) * sin, each product and the sum rounded to T.
+template <typename T>
+void rotate_half_row(const float* y, const T* cos, const T* sin, T* out, int64_t d) {
+  const int64_t half = d / 2;
+  for (int64_t i = 0; i < d; ++i) {
+    const float rotated = i < half ? -y[i + half] : y[i - half];
+    out[i] = static_cast<T>(rounded<T>(y[i] * load(cos[i])) + rounded<T>(rotated * load(sin[i])));
+  }
+}
+
+template <typename T>
+void rms_norm_rows(const at::Tensor& x, const at::Tensor& weight, at::Tensor& out, double eps) {
+  const int64_t dim = x.size(-1), rows = x.numel() / dim;
+  const T* src = x.data_ptr<T>();
+  const T* w = weight.data_ptr<T>();
+  T* dst = out.data_ptr<T>();
+  at::parallel_for(0, rows, kRowGrain, [&](int64_t begin, int64_t end) {
+    for (int64_t r = begin; r < end; ++r) rms_norm_row(src + r * dim, w, dst + r * dim, dim, eps);
+  });
+}
+
+template <typename T>
+void qk_rope_store(const at::Tensor& qkv, const QkvLayout& l, const at::Tensor& q_norm,
+                   const at::Tensor& k_norm, double eps, const at::Tensor& cos, const at::Tensor& sin,
+                   const at::Tensor& key_pool, const at::Tensor& value_pool, const at::Tensor& blocks,
+                   const at::Tensor& offsets, at::Tensor& q_out) {
+  const int64_t tokens = qkv.size(0), d = l.head_dim, row_len = qkv.size(1);
+  const T* src = qkv.data_ptr<T>();
+  const T* cos_rows = cos.data_ptr<T>();  // [tokens, d]
+  const T* sin_rows = sin.data_ptr<T>();
+  const T* qw = q_norm.defined() ? q_norm.data_ptr<T>() : nullptr;
+  const T* kw = k_norm.defined() ? k_norm.data_ptr<T>() : nullptr;
+  T* keys = key_pool.data_ptr<T>();
+  T* values = value_pool.data_ptr<T>();
+  const int64_t* block = blocks.data_ptr<int64_t>();
+  const int64_t* offset = offsets.data_ptr<int64_t>();
+  T* q = q_out.data_ptr<T>();
+  // [blocks, kv_heads, block_size, head_dim] strides of each pool (head_dim's is 1)
+  const int64_t ks0 = key_pool.stride(0), ks1 = key_pool.stride(1), ks2 = key_pool.stride(2);
+  const int64_t vs0 = value_pool.stride(0), vs1 = value_pool.stride(1), vs2 = value_pool.stride(2);
+  // Items are (token, head) pairs, q heads first: one token's heads are worth splitting over the threads.
+  const int64_t heads = l.heads + l.kv_heads;
+  at::parallel_for(0, tokens * heads, kHeadGrain, [&](int64_t begin, int64_t end) {
+    std::vector<float> y(static_cast<size_t>(d));
+    auto prepare = [&](const T* head, const T* norm_weight) {  // y = the head, normed when it has a norm
+      if (norm_weight) {
+        rms_norm_row(head, norm_weight, y.data(), d, eps);
+      } else {
+        for (int64_t i = 0; i < d; ++i) y[i] = load(head[i]);
+      }
+    };
+    for (int64_t item = begin; item < end; ++item) {
+      const int64_t t = item / heads, h = item % heads;
+      const T* row = src + t * row_len;
+      const T* c = cos_rows + t * d;
+      const T* s = sin_rows + t * d;
+      if (h < l.heads) {
+        prepare(row + h * d, qw);
+        rotate_half_row(y.data(), c, s, q + (t * l.heads + h) * d, d);
+        continue;
+      }
+      const int64_t kv = h - l.heads;
+      prepare(row + h * d, kw);
+      rotate_half_row(y.data(), c, s, keys + block[t] * ks0 + kv * ks1 + offset[t] * ks2, d);
+      const T* v = row + (heads + kv) * d;
+      T* v_dst = values + block[t] * vs0 + kv * vs1 + offset[t] * vs2;
+      for (int64_t i = 0; i < d; ++i) v_dst[i] = v[i];
+    }
+  });
+}
+
+template <typename T>
+void silu_mul(const at::Tensor& gate_up, at::Tensor& out) {
+  const int64_t n = out.size(1);
+  const T* src = gate_up.data_ptr<T>();
+  T* dst = out.data_ptr<T>();
+  // Over all output elements: one token's few thousand exps are worth splitting over the threads.
+  at::parallel_for(0, out.numel(), kElementGrain, [&](int64_t begin, int64_t end) {
+    for (int64_t e = begin; e < end; ++e) {
+      const int64_t t = e / n, i = e % n;
+      const float g = load(src[t * 2 * n + i]);
+      // libtorch 1.13's silu runs x / (1 + exp(-x)) in T: exp, the sum and the quotient each rounded.
+      const float silu = rounded<T>(g / rounded<T>(1.0f + rounded<T>(std::exp(-g))));
+      dst[e] = static_cast<T>(silu * load(src[t * 2 * n + n + i]));
+    }
+  });
+}
+
+template <typename F>
+void dispatch(at::ScalarType dtype, F&& f) {
+  switch (dtype) {
+    case at::kFloat:
+      f(float{});
+      return;
+    case at::kBFloat16:
+      f(c10::BFloat16{});
+      return;
+    case at::kHalf:
+      f(c10::Half{});
+      return;
+    default:
+      throw Error::internal(std::string("fused CPU ops: no ") + c10::toString(dtype) + " kernel");
+  }
+}
+
+void require(bool ok, const char* what) {
+  if (!ok) throw Error::internal(std::string("fused CPU ops: ") + what);
+}
+
+bool same_kind(const at::Tensor& t, const at::Tensor& x) {
+  return t.defined() && t.is_cpu() && t.is_contiguous() && t.scalar_type() == x.scalar_type();
+}
+
+}  // namespace
+
+bool fused_cpu_ops_apply(const at::Tensor& x) {
+  if (!x.defined() || !x.is_cpu() || !x.is_contiguous()) return false;
+  const auto dtype = x.scalar_type();
+  return dtype == at::kFloat || dtype == at::kBFloat16 || dtype == at::kHalf;
+}
+
+at::Tensor fused_rms_norm(const at::Tensor& x, const at::Tensor& weight, double eps) {
+  require(fused_cpu_ops_apply(x) && x.dim() >= 1 && same_kind(weight, x) && weight.numel() == x.size(-1),
+          "rms_norm wants x [..., dim] and weight [dim] of one dtype");
+  at::Tensor out = at::empty_like(x);
+  dispatch(x.scalar_type(), [&](auto tag) { rms_norm_rows<decltype(tag)>(x, weight, out, eps); });
+  return out;
+}
+
+at::Tensor fused_qk_rope_store(const at::Tensor& qkv, const QkvLayout& layout, const at::Tensor& q_norm,
+                               const at::Tensor& k_norm, double eps, const at::Tensor& cos,
+                               const at::Tensor& sin, const at::Tensor& key_pool,
+                               const at::Tensor& value_pool, const at::Tensor& blocks,
+                               const at::Tensor& offsets) {
+  const int64_t tokens = qkv.size(0), d = layout.head_dim;
+  require(
+      fused_cpu_ops_apply(qkv) && qkv.dim() == 2 && qkv.size(1) == (layout.heads + 2 * layout.kv_heads) * d,
+      "qkv wants [tokens, (heads + 2 kv_heads) * head_dim]");
+  require(d % 2 == 0 && same_kind(cos, qkv) && same_kind(sin, qkv) && cos.numel() == tokens * d &&
+              sin.numel() == tokens * d,
+          "cos and sin want [tokens, 1, head_dim] in qkv's dtype");
+  for (const at::Tensor* norm : {&q_norm, &k_norm}) {
+    require(!norm->defined() || (same_kind(*norm, qkv) && norm->numel() == d),
+            "a q/k norm weight wants [head_dim]");
+  }
+  for (const at::Tensor* pool : {&key_pool, &value_pool}) {
+    require(pool->is_cpu() && pool->scalar_type() == qkv.scalar_type() && pool->dim() == 4 &&
+                pool->size(1) == layout.kv_heads && pool->size(3) == d && pool->stride(3) == 1,
+            "the pools want [blocks, kv_heads, block_size, head_dim] in qkv's dtype");
+  }
+  const at::Tensor block_ids = blocks.to(at::kLong).contiguous();
+  const at::Tensor block_offsets = offsets.to(at::kLong).contiguous();
+  require(block_ids.is_cpu() && block_offsets.is_cpu() && block_ids.numel() == tokens &&
+              block_offsets.numel() == tokens,
+          "blocks and offsets want [tokens] on the CPU");
+  const int64_t* b = block_ids.data_ptr<int64_t>();
+  const int64_t* o = block_offsets.data_ptr<int64_t>();
+  for (int64_t t = 0; t < tokens; ++t) {  // the writes below trust them
+    require(b[t] >= 0 && b[t] < key_pool.size(0) && o[t] >= 0 && o[t] < key_pool.size(2),
+            "a K/V write falls outside the pool");
+  }
+  at::Tensor q = at::empty({tokens, layout.heads, d}, qkv.options());  // [tokens, heads, head_dim]
+  dispatch(qkv.scalar_type(), [&](auto tag) {
+    qk_rope_store<decltype(tag)>(qkv, layout, q_norm, k_norm, eps, cos, sin, key_pool, value_pool, block_ids,
+                                 block_offsets, q);
+  });
+  return q;
+}
+
+at::Tensor fused_silu_mul(const at::Tensor& gate_up) {
+  require(fused_cpu_ops_apply(gate_up) && gate_up.dim() == 2 && gate_up.size(1) % 2 == 0,
+          "silu_mul wants gate_up [tokens, 2 n]");
+  at::Tensor out = at::empty({gate_up.size(0), gate_up.size(1) / 2}, gate_up.options());  // [tokens, n]
+  dispatch(gate_up.scalar_type(), [&](auto tag) { silu_mul<decltype(tag)>(gate_up, out); });
+  return out;
+}
+
+}  // namespace torchllm
