@@ -57,7 +57,7 @@ TEST(Bf16Gemv, MatchesFloat32LinearOnEveryPath) {
   for (const auto& [in, out] : shapes) {
     const at::Tensor weight = at::randn({out, in}).to(at::kBFloat16);  // [out, in]
     const at::Tensor bias = at::randn({out}).to(at::kBFloat16);        // [out]
-    for (const int64_t rows : {1, 2, 3, 4, 5, 8, 11, 17}) {
+    for (const int64_t rows : {1, 2, 3, 4, 5, 8, 11, 16, 17}) {
       const at::Tensor x = at::randn({rows, in}).to(at::kBFloat16);  // [rows, in]
       for (const bool with_bias : {false, true}) {
         const at::Tensor b = with_bias ? bias : at::Tensor();

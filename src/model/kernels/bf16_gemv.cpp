@@ -93,7 +93,7 @@ int64_t bf16_gemv_max_rows(Bf16GemvIsa isa) {
     case Bf16GemvIsa::kAvx512:
       return 4;
     case Bf16GemvIsa::kAvx512Bf16:
-      return 8;
+      return 16;
   }
   return 0;
 }

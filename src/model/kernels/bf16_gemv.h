@@ -20,13 +20,14 @@ Bf16GemvIsa bf16_gemv_best_isa();
 const char* bf16_gemv_isa_name(Bf16GemvIsa isa);
 
 // The most activation rows for which bf16_gemv is known to beat at::linear on `isa` (2 threads on a shared
-// 2-core AVX-512 machine, against libtorch 1.13's bf16 GEMM): 8 with AVX512_BF16 (28-56 GB/s against 17-25;
-// 16 rows looked better too, 27 against 14-20, but was not measured reliably), 4 with AVX-512 or AVX2, which
+// 2-core AVX-512 machine, against libtorch 1.13's bf16 GEMM): 16 with AVX512_BF16 (8 rows: 28-56 GB/s against
+// 17-25; Qwen3-0.6B decode at batch 16 after a 64-token prompt, 232 tok/s against 157 with the GEMM; 32 rows
+// were no better than the GEMM), 4 with AVX-512 or AVX2, which
 // widen each weight and are compute bound past that (8 rows: 16-26 GB/s, no better than the GEMM), and 0 for
 // scalar code. The kernel itself takes any count, in groups of up to 8 rows sharing each weight row.
 int64_t bf16_gemv_max_rows(Bf16GemvIsa isa);
 // The largest bf16_gemv_max_rows of any path.
-constexpr int64_t kBf16GemvMaxRows = 8;
+constexpr int64_t kBf16GemvMaxRows = 16;
 
 // Whether to compute x [rows, in] @ weight [out, in]^T with bf16_gemv rather than at::linear: both on the
 // CPU, bfloat16, 2-D, contiguous, and 1 <= rows <= bf16_gemv_max_rows(bf16_gemv_best_isa()). Any `in` and
