@@ -203,9 +203,15 @@ http_checks() {
     fail "stream cut by shutdown: $(tail -c 300 "$work/graceful")"
   fi
 
+  # Generations long enough to outlast a signal or a time limit (200 tokens of the tiny model can end before
+  # SIGINT lands): the same model with a context of 16384 positions.
+  mkdir -p "$work/long" && cp -r "$model" "$work/long/"
+  python3 -c 'import json, sys; p = sys.argv[1]; c = json.load(open(p)); c["max_position_embeddings"] = 16384
+json.dump(c, open(p, "w"))' "$work/long/tiny-chat/config.json"
+
   # No grace: running streams are cancelled with an error event, then [DONE].
-  start_server "$work/b.log" --shutdown-grace 0
-  curl -sN -H 'Content-Type: application/json' -d "$(chat_body 200 true)" "$base/v1/chat/completions" >"$work/cancelled" &
+  model="$work/long/tiny-chat" start_server "$work/b.log" --shutdown-grace 0 --context 16384
+  curl -sN -H 'Content-Type: application/json' -d "$(chat_body 16000 true)" "$base/v1/chat/completions" >"$work/cancelled" &
   curl_pid=$!
   for _ in $(seq 1 100); do grep -q '"content"' "$work/cancelled" 2>/dev/null && break; sleep 0.05; done
   stop_server INT && ok "exit 0 after SIGINT, no grace" || fail "exit status after SIGINT"
@@ -218,10 +224,6 @@ http_checks() {
 
   # One slot, one queue place: the second request waits (with keep-alive comments), the third gets 503.
   # The time limit then cuts a stream with an error event, and a request that is not streamed with 408.
-  # Generations long enough to outlast the limit: the same model with a context of 16384 positions.
-  mkdir -p "$work/long" && cp -r "$model" "$work/long/"
-  python3 -c 'import json, sys; p = sys.argv[1]; c = json.load(open(p)); c["max_position_embeddings"] = 16384
-json.dump(c, open(p, "w"))' "$work/long/tiny-chat/config.json"
   model="$work/long/tiny-chat" start_server "$work/c.log" --parallel 1 --max-queue 1 --timeout 3 --context 16384
   curl -sN -H 'Content-Type: application/json' -d "$(chat_body 16000 true)" "$base/v1/chat/completions" >"$work/first" &
   first=$!
