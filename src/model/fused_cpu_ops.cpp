@@ -5,8 +5,12 @@
 #include <c10/util/BFloat16.h>
 #include <c10/util/Half.h>
 
+#include <algorithm>
 #include <cmath>
+#include <cstdint>
+#include <cstring>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "torchllm/error.h"
@@ -122,6 +126,82 @@ void qk_rope_store(const at::Tensor& qkv, const QkvLayout& l, const at::Tensor& 
   });
 }
 
+// exp(x) in float32 within about one unit in the last place, as plain arithmetic that the compiler
+// vectorizes (a call to expf does not vectorize, and was most of silu's time in a prefill): Cody-Waite
+// reduction x = n ln2 + r, Cephes' degree-6 polynomial for e^r, then 2^n applied as two powers so that
+// neither overflows the exponent field (results from overflow to infinity down to the subnormals). Without
+// FMA (the file has -ffp-contract=off), every clone below computes the same floats.
+inline float exp_approx(float x) {
+  x = x > 89.0f ? 89.0f : x;  // e^89 is already infinite in float32; NaN passes both tests
+  x = x < -104.0f ? -104.0f : x;
+  const float magic = 12582912.0f;  // 1.5 * 2^23: adding it rounds to an integer
+  const float n = (x * 1.44269504088896341f + magic) - magic;
+  const float r = (x - n * 0.693359375f) - n * -2.12194440e-4f;
+  float p = 1.9875691500e-4f;
+  p = p * r + 1.3981999507e-3f;
+  p = p * r + 8.3334519073e-3f;
+  p = p * r + 4.1665795894e-2f;
+  p = p * r + 1.6666665459e-1f;
+  p = p * r + 5.0000001201e-1f;
+  p = p * (r * r) + r + 1.0f;
+  const int32_t k = static_cast<int32_t>(n), k1 = k / 2, k2 = k - k1;
+  float s1, s2;
+  const int32_t b1 = (k1 + 127) << 23, b2 = (k2 + 127) << 23;
+  std::memcpy(&s1, &b1, 4);
+  std::memcpy(&s2, &b2, 4);
+  return p * s1 * s2;
+}
+
+inline float bf16_bits_to_float(uint16_t h) {
+  const uint32_t u = static_cast<uint32_t>(h) << 16;
+  float f;
+  std::memcpy(&f, &u, 4);
+  return f;
+}
+// Round to nearest even, as c10::BFloat16's constructor (NaN stays NaN).
+inline uint16_t float_to_bf16_bits(float f) {
+  uint32_t u;
+  std::memcpy(&u, &f, 4);
+  const uint32_t rounded = (u + 0x7fffu + ((u >> 16) & 1u)) >> 16;
+  return (u & 0x7fffffffu) > 0x7f800000u ? static_cast<uint16_t>(0x7FC0) : static_cast<uint16_t>(rounded);
+}
+inline float round_bf16(float f) { return bf16_bits_to_float(float_to_bf16_bits(f)); }
+
+// One row's silu(g) * u: libtorch 1.13's silu runs x / (1 + exp(-x)) in the dtype, with exp, the sum and the
+// quotient each rounded. Cloned per instruction set (the ifunc picks one at load).
+__attribute__((target_clones("avx512f", "avx2", "default"))) void silu_mul_row_bf16(
+    const uint16_t* g, const uint16_t* u, uint16_t* out, int64_t n) {
+#pragma omp simd
+  for (int64_t i = 0; i < n; ++i) {
+    const float x = bf16_bits_to_float(g[i]);
+    const float silu = round_bf16(x / round_bf16(1.0f + round_bf16(exp_approx(-x))));
+    out[i] = float_to_bf16_bits(silu * bf16_bits_to_float(u[i]));
+  }
+}
+
+__attribute__((target_clones("avx512f", "avx2", "default"))) void silu_mul_row_f32(const float* g,
+                                                                                   const float* u,
+                                                                                   float* out, int64_t n) {
+#pragma omp simd
+  for (int64_t i = 0; i < n; ++i) out[i] = g[i] / (1.0f + exp_approx(-g[i])) * u[i];
+}
+
+template <typename T>
+void silu_mul_row(const T* g, const T* u, T* out, int64_t n) {
+  if constexpr (std::is_same_v<T, c10::BFloat16>) {
+    silu_mul_row_bf16(reinterpret_cast<const uint16_t*>(g), reinterpret_cast<const uint16_t*>(u),
+                      reinterpret_cast<uint16_t*>(out), n);
+  } else if constexpr (std::is_same_v<T, float>) {
+    silu_mul_row_f32(g, u, out, n);
+  } else {
+    for (int64_t i = 0; i < n; ++i) {
+      const float x = load(g[i]);
+      const float silu = rounded<T>(x / rounded<T>(1.0f + rounded<T>(exp_approx(-x))));
+      out[i] = static_cast<T>(silu * load(u[i]));
+    }
+  }
+}
+
 template <typename T>
 void silu_mul(const at::Tensor& gate_up, at::Tensor& out) {
   const int64_t n = out.size(1);
@@ -129,12 +209,10 @@ void silu_mul(const at::Tensor& gate_up, at::Tensor& out) {
   T* dst = out.data_ptr<T>();
   // Over all output elements: one token's few thousand exps are worth splitting over the threads.
   at::parallel_for(0, out.numel(), kElementGrain, [&](int64_t begin, int64_t end) {
-    for (int64_t e = begin; e < end; ++e) {
-      const int64_t t = e / n, i = e % n;
-      const float g = load(src[t * 2 * n + i]);
-      // libtorch 1.13's silu runs x / (1 + exp(-x)) in T: exp, the sum and the quotient each rounded.
-      const float silu = rounded<T>(g / rounded<T>(1.0f + rounded<T>(std::exp(-g))));
-      dst[e] = static_cast<T>(silu * load(src[t * 2 * n + n + i]));
+    for (int64_t e = begin; e < end;) {
+      const int64_t t = e / n, i = e % n, count = std::min(n - i, end - e);
+      silu_mul_row(src + t * 2 * n + i, src + t * 2 * n + n + i, dst + e, count);
+      e += count;
     }
   });
 }

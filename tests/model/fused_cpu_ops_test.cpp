@@ -6,7 +6,10 @@
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
 
+#include <cmath>
+#include <limits>
 #include <string>
+#include <vector>
 
 #include "model/rope.h"
 
@@ -82,6 +85,45 @@ TEST_P(FusedCpuOps, SiluMulIsLibtorchsSiluTimesUp) {
   // Only exp's last float bit may differ (glibc's against Sleef's), which rounding to bf16/fp16 rarely shows.
   EXPECT_LT(d.fraction, GetParam() == at::kFloat ? 0.3 : 0.005);
   EXPECT_FALSE(d.beyond_ulps);
+}
+
+// Every bf16 gate value (up = 1): the fused silu, whose exp is its own polynomial, against libtorch's exp
+// with the same roundings. A last-bit difference of exp survives bf16's roundings only next to a tie.
+TEST(FusedSiluMul, EveryBf16GateIsLibtorchsSilu) {
+  const int64_t n = 65536;
+  at::Tensor bits = at::arange(n, at::kInt).to(at::kShort);  // every 16-bit pattern
+  const at::Tensor gate = bits.view(at::kBFloat16).view({1, n});
+  const at::Tensor gate_up = at::cat({gate, at::ones({1, n}, at::kBFloat16)}, 1);
+  const at::Tensor ours = fused_silu_mul(gate_up).to(at::kFloat), theirs = staged_silu(gate).to(at::kFloat);
+  const at::Tensor both_nan = ours.isnan().logical_and(theirs.isnan());
+  const at::Tensor differ = ours.ne(theirs).logical_and(both_nan.logical_not());
+  EXPECT_LE(differ.sum().item<int64_t>(), 4) << "of " << n;  // none with glibc's or Sleef's exp here
+  EXPECT_TRUE(ours.isnan().equal(theirs.isnan()));
+  // Where they differ, by one bf16 step at most.
+  const at::Tensor step = theirs.abs() * 7.8125e-3;
+  EXPECT_FALSE(differ.logical_and((ours - theirs).abs().gt(step)).any().item<bool>());
+}
+
+TEST(FusedSiluMul, Float32ExtremesAndSpecialValues) {
+  const std::vector<float> g = {-1e30f, -200.0f, -104.5f, -89.0f, -88.5f, -87.0f, -20.0f, -1.0f, -1e-30f, 0.0f,
+                                1e-30f,  0.5f,    20.0f,   87.0f,  88.9f,  89.5f,  200.0f, 1e30f,
+                                std::numeric_limits<float>::infinity(), -std::numeric_limits<float>::infinity()};
+  const int64_t n = static_cast<int64_t>(g.size());
+  const at::Tensor gate = at::tensor(g).view({1, n});
+  const at::Tensor ours = fused_silu_mul(at::cat({gate, at::ones({1, n})}, 1));
+  const at::Tensor theirs = at::silu(gate);
+  for (int64_t i = 0; i < n; ++i) {
+    const float a = ours[0][i].item<float>(), b = theirs[0][i].item<float>();
+    if (std::isnan(b)) {
+      EXPECT_TRUE(std::isnan(a)) << "gate " << g[i];
+    } else if (std::isinf(b)) {
+      EXPECT_EQ(a, b) << "gate " << g[i];
+    } else {
+      EXPECT_NEAR(a, b, std::abs(b) * 4e-7) << "gate " << g[i];
+    }
+  }
+  const at::Tensor nan_gate = at::full({1, 16}, std::numeric_limits<float>::quiet_NaN());
+  EXPECT_TRUE(fused_silu_mul(at::cat({nan_gate, at::ones({1, 16})}, 1)).isnan().all().item<bool>());
 }
 
 // qkv through q/k norm, RoPE and the K/V writes, against the transformer's libtorch path on the same pools.
