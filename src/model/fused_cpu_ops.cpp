@@ -59,10 +59,11 @@ void rms_norm_row(const T* x, const T* weight, Out* out, int64_t n, double eps) 
 template <typename T>
 void rotate_half_row(const float* y, const T* cos, const T* sin, T* out, int64_t d) {
   const int64_t half = d / 2;
-  for (int64_t i = 0; i < d; ++i) {
-    const float rotated = i < half ? -y[i + half] : y[i - half];
-    out[i] = static_cast<T>(rounded<T>(y[i] * load(cos[i])) + rounded<T>(rotated * load(sin[i])));
-  }
+  // rotate_half(y) is [-y[half:], y[:half]]: one loop per half, so that each vectorizes.
+  for (int64_t i = 0; i < half; ++i)
+    out[i] = static_cast<T>(rounded<T>(y[i] * load(cos[i])) + rounded<T>(-y[i + half] * load(sin[i])));
+  for (int64_t i = half; i < d; ++i)
+    out[i] = static_cast<T>(rounded<T>(y[i] * load(cos[i])) + rounded<T>(y[i - half] * load(sin[i])));
 }
 
 template <typename T>
