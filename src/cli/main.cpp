@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "cli/allocator_tuning.h"
 #include "cli/command_failed.h"
 #include "cli/commands.h"
 #include "torchllm/error.h"
@@ -58,6 +59,7 @@ std::optional<std::string> unknown_command(CLI::App& app, int argc, char** argv)
 }  // namespace
 
 int main(int argc, char** argv) {
+  torchllm::cli::keep_freed_memory_for_reuse();
   // Named here, so that usage lines say `torchllm` and not the path the binary was started from.
   CLI::App app{"torchllm: run Qwen3 / Qwen2 / Llama / Mistral checkpoints on libtorch", "torchllm"};
   app.require_subcommand(1);

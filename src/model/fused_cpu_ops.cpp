@@ -170,8 +170,10 @@ inline float round_bf16(float f) { return bf16_bits_to_float(float_to_bf16_bits(
 
 // One row's silu(g) * u: libtorch 1.13's silu runs x / (1 + exp(-x)) in the dtype, with exp, the sum and the
 // quotient each rounded. Cloned per instruction set (the ifunc picks one at load).
-__attribute__((target_clones("avx512f", "avx2", "default"))) void silu_mul_row_bf16(
-    const uint16_t* g, const uint16_t* u, uint16_t* out, int64_t n) {
+__attribute__((target_clones("avx512f", "avx2", "default"))) void silu_mul_row_bf16(const uint16_t* g,
+                                                                                    const uint16_t* u,
+                                                                                    uint16_t* out,
+                                                                                    int64_t n) {
 #pragma omp simd
   for (int64_t i = 0; i < n; ++i) {
     const float x = bf16_bits_to_float(g[i]);
@@ -181,8 +183,8 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) void silu_mul_row_b
 }
 
 __attribute__((target_clones("avx512f", "avx2", "default"))) void silu_mul_row_f32(const float* g,
-                                                                                   const float* u,
-                                                                                   float* out, int64_t n) {
+                                                                                   const float* u, float* out,
+                                                                                   int64_t n) {
 #pragma omp simd
   for (int64_t i = 0; i < n; ++i) out[i] = g[i] / (1.0f + exp_approx(-g[i])) * u[i];
 }

@@ -105,9 +105,26 @@ TEST(FusedSiluMul, EveryBf16GateIsLibtorchsSilu) {
 }
 
 TEST(FusedSiluMul, Float32ExtremesAndSpecialValues) {
-  const std::vector<float> g = {-1e30f, -200.0f, -104.5f, -89.0f, -88.5f, -87.0f, -20.0f, -1.0f, -1e-30f, 0.0f,
-                                1e-30f,  0.5f,    20.0f,   87.0f,  88.9f,  89.5f,  200.0f, 1e30f,
-                                std::numeric_limits<float>::infinity(), -std::numeric_limits<float>::infinity()};
+  const std::vector<float> g = {-1e30f,
+                                -200.0f,
+                                -104.5f,
+                                -89.0f,
+                                -88.5f,
+                                -87.0f,
+                                -20.0f,
+                                -1.0f,
+                                -1e-30f,
+                                0.0f,
+                                1e-30f,
+                                0.5f,
+                                20.0f,
+                                87.0f,
+                                88.9f,
+                                89.5f,
+                                200.0f,
+                                1e30f,
+                                std::numeric_limits<float>::infinity(),
+                                -std::numeric_limits<float>::infinity()};
   const int64_t n = static_cast<int64_t>(g.size());
   const at::Tensor gate = at::tensor(g).view({1, n});
   const at::Tensor ours = fused_silu_mul(at::cat({gate, at::ones({1, n})}, 1));
