@@ -21,7 +21,7 @@ namespace {
 
 constexpr GgmlType kTypes[] = {GgmlType::kQ8_0, GgmlType::kQ4_0, GgmlType::kQ4_1, GgmlType::kQ5_0,
                                GgmlType::kQ5_1, GgmlType::kQ4_K, GgmlType::kQ5_K, GgmlType::kQ6_K};
-constexpr int64_t kTokenCounts[] = {1, 2, 3, 4, 5, 8, 17};
+constexpr int64_t kTokenCounts[] = {1, 2, 3, 4, 5, 7, 8, 9, 12, 16, 17, 31};
 
 bool is_k_type(GgmlType type) {
   return type == GgmlType::kQ4_K || type == GgmlType::kQ5_K || type == GgmlType::kQ6_K;

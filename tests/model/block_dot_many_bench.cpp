@@ -1,0 +1,137 @@
+// The several-token block dot products (block_dot_many_function) at decode shapes (a measurement, not a
+// test): one thread runs a whole matrix's rows (3072 rows of 1024 elements, 1024 of 3072, so the weights come
+// from L2/L3 as in the model) against T tokens' activations. Prints the best time per (row, token) and the
+// int8 multiply-adds per second; T = 1 also times the single-token kernel.
+//
+//   block_dot_many_bench [--quick] [--types q4_k,q6_k,...]
+//     --quick: T = 1, 4, 16 only;  TORCHLLM_SIMD=avx2 block_dot_many_bench (a lower kernel)
+#include <algorithm>
+#include <chrono>
+#include <cstddef>
+#include <cstdio>
+#include <cstring>
+#include <functional>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "model/kernels/block_dot.h"
+#include "model/kernels/block_layouts.h"
+#include "model/quant/fp16.h"
+
+namespace {
+
+using torchllm::GgmlType;
+
+struct Type {
+  const char* name;
+  GgmlType type;
+  std::vector<size_t> fp16_offsets;  // a block's fp16 scales, set to sane values
+};
+
+const Type kTypes[] = {
+    {"q4_k", GgmlType::kQ4_K, {0, 2}}, {"q6_k", GgmlType::kQ6_K, {offsetof(torchllm::BlockQ6_K, d)}},
+    {"q5_k", GgmlType::kQ5_K, {0, 2}}, {"q8_0", GgmlType::kQ8_0, {0}},
+    {"q4_0", GgmlType::kQ4_0, {0}},    {"q4_1", GgmlType::kQ4_1, {0, 2}},
+};
+
+// Best seconds per call over at least 3 calls and about 0.3 s, after one warm-up call.
+double best_seconds(const std::function<void()>& call) {
+  call();
+  double best = 1e30, total = 0;
+  for (int i = 0; i < 3 || (total < 0.3 && i < 500); ++i) {
+    const auto start = std::chrono::steady_clock::now();
+    call();
+    const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    best = std::min(best, s);
+    total += s;
+  }
+  return best;
+}
+
+std::vector<uint8_t> weights(const Type& type, int64_t rows, int64_t n, std::mt19937& rng) {
+  const int64_t row_bytes = torchllm::quantized_row_bytes(type.type, n);
+  std::vector<uint8_t> w(static_cast<size_t>(rows * row_bytes));
+  std::uniform_int_distribution<int> byte(0, 255);
+  std::uniform_real_distribution<float> scale(-0.1f, 0.1f);
+  for (uint8_t& v : w) v = static_cast<uint8_t>(byte(rng));
+  const size_t block_bytes = static_cast<size_t>(row_bytes / (n / torchllm::block_elements(type.type)));
+  for (size_t b = 0; b < w.size(); b += block_bytes) {
+    for (const size_t off : type.fp16_offsets) {
+      const uint16_t h = torchllm::fp32_to_fp16(scale(rng));
+      std::memcpy(&w[b + off], &h, sizeof h);
+    }
+  }
+  return w;
+}
+
+std::vector<uint8_t> activations(const Type& type, int64_t tokens, int64_t n, std::mt19937& rng) {
+  const GgmlType format = torchllm::activation_type(type.type);
+  const int64_t stride = torchllm::quantized_row_bytes(format, n);
+  std::vector<uint8_t> a(static_cast<size_t>(tokens * stride));
+  std::normal_distribution<float> x(0.0f, 1.0f);
+  std::vector<float> row(static_cast<size_t>(n));
+  for (int64_t t = 0; t < tokens; ++t) {
+    for (float& v : row) v = x(rng);
+    torchllm::quantize_activation(format, row.data(), a.data() + t * stride, n);
+  }
+  return a;
+}
+
+void bench(const Type& type, int64_t n, const std::vector<int64_t>& token_counts) {
+  constexpr int64_t kElements = 3072 * 1024;
+  const int64_t rows = kElements / n;
+  std::mt19937 rng(7);
+  const std::vector<uint8_t> w = weights(type, rows, n, rng);
+  const int64_t row_bytes = torchllm::quantized_row_bytes(type.type, n);
+  const int64_t stride = torchllm::quantized_row_bytes(torchllm::activation_type(type.type), n);
+  const auto level = torchllm::cpu_simd_level();
+  const auto many = torchllm::block_dot_many_function(type.type, level);
+  const auto single = torchllm::block_dot_function(type.type, level);
+  const auto report = [&](const char* kernel, int64_t tokens, double s) {
+    const double per = s * 1e9 / static_cast<double>(rows * tokens);
+    const double gmacs = static_cast<double>(rows * n * tokens) / s * 1e-9;
+    std::printf("%-5s n %5lld  %-6s T %2lld  %8.1f ns/(row,token)  %6.2f GMAC/s\n", type.name,
+                static_cast<long long>(n), kernel, static_cast<long long>(tokens), per, gmacs);
+  };
+  std::vector<float> out(static_cast<size_t>(rows * 32));
+  float sink = 0;
+  for (const int64_t tokens : token_counts) {
+    const std::vector<uint8_t> a = activations(type, tokens, n, rng);
+    if (tokens == 1) {
+      report("single", 1, best_seconds([&] {
+               for (int64_t r = 0; r < rows; ++r) out[r] = single(w.data() + r * row_bytes, a.data(), n);
+             }));
+    }
+    report("many", tokens, best_seconds([&] {
+             for (int64_t r = 0; r < rows; ++r)
+               many(w.data() + r * row_bytes, a.data(), stride, tokens, n, out.data() + r * tokens);
+           }));
+    sink += out[0];
+  }
+  if (sink == 12345.0f) std::printf(" ");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::vector<int64_t> token_counts = {1, 2, 4, 8, 16};
+  std::string only;
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if (arg == "--quick") {
+      token_counts = {1, 4, 16};
+    } else if (arg == "--types" && i + 1 < argc) {
+      only = std::string(",") + argv[++i] + ",";
+    } else {
+      std::fprintf(stderr, "usage: block_dot_many_bench [--quick] [--types q4_k,q6_k,...]\n");
+      return 2;
+    }
+  }
+  std::printf("SIMD level %s, one thread\n", torchllm::simd_level_name(torchllm::cpu_simd_level()));
+  for (const Type& type : kTypes) {
+    if (!only.empty() && only.find(std::string(",") + type.name + ",") == std::string::npos) continue;
+    for (const int64_t n : {1024, 3072}) bench(type, n, token_counts);
+  }
+  return 0;
+}
