@@ -34,8 +34,16 @@ def llama_bytes(rows):
     return next((r["model_size"] for r in rows if "model_size" in r), None)
 
 
-def torchllm_row(rows, batch=1):
-    return next((r for r in rows if r.get("batch") == batch), None)
+def torchllm_row(rows, batch=1, prompt=None):
+    return next((r for r in rows if r.get("batch") == batch and prompt in (None, r.get("prompt_tokens"))), None)
+
+
+def prefill_and_decode(rows, p):
+    """Prefill from the p-token run; decode from the 1-token-prompt run where there is one (llama-bench's tg
+    runs at depth 0), else from the p-token run (results of an older script)."""
+    pp_row = torchllm_row(rows, 1, p)
+    tg_row = torchllm_row(rows, 1, 1) or pp_row
+    return pp_row, pp_row and pp_row.get("prefill_tok_s"), tg_row and tg_row.get("decode_tok_s")
 
 
 def rate(x):
@@ -94,29 +102,28 @@ def main():
         later = []  # batched and depth rows, after the shape's main rows
         for t in a.types.split():
             lb = load(d / f"llama.{shape}.{t}.json")
-            tr = torchllm_row(load(d / f"torchllm.{shape}.{t}.json"))
+            tr, t_pp, t_tg = prefill_and_decode(load(d / f"torchllm.{shape}.{t}.json"), p)
             l_pp, l_tg = llama_rate(lb, p, 0), llama_rate(lb, 0, n)
-            t_pp = tr and tr.get("prefill_tok_s")
-            t_tg = tr and tr.get("decode_tok_s")
             wb = tr and tr.get("weight_bytes")
             lbytes = llama_bytes(lb)
             line(shape, t.upper(), gib(wb or lbytes), rate(l_pp), rate(t_pp), ratio(t_pp, l_pp), rate(l_tg),
                  rate(t_tg), ratio(t_tg, l_tg), fraction(t_tg, wb, gb_s), fraction(l_tg, lbytes, gb_s))
             if t == "bf16":  # the safetensors path: --shape's random weights, against the BF16 GGUF
-                sr = torchllm_row(load(d / f"torchllm.{shape}.shape.json"))
-                s_pp = sr and sr.get("prefill_tok_s")
-                s_tg = sr and sr.get("decode_tok_s")
+                sr, s_pp, s_tg = prefill_and_decode(load(d / f"torchllm.{shape}.shape.json"), p)
                 swb = sr and sr.get("weight_bytes")
                 line(shape, "bf16 `--shape` ¹", gib(swb), rate(l_pp), rate(s_pp), ratio(s_pp, l_pp), rate(l_tg),
                      rate(s_tg), ratio(s_tg, l_tg), fraction(s_tg, swb, gb_s), fraction(l_tg, lbytes, gb_s))
             if t not in extra:
                 continue
             br = load(d / f"torchllm.{shape}.{t}.batch.json")
+            one = torchllm_row(br, 1)
+            one_tg = one and one.get("decode_tok_s")
             for b in batches:
                 r = torchllm_row(br, b)
                 tg = r and r.get("decode_tok_s")
-                later.append((shape, f"{t.upper()} batch {b} ²", gib(wb or lbytes), "-", "-", "-", "-", rate(tg), "-",
-                              fraction(tg, r and r.get("weight_bytes"), gb_s, b), "-"))
+                times = f"{tg / one_tg:.2f}× batch 1" if tg and one_tg else "-"
+                later.append((shape, f"{t.upper()} batch {b} ²", gib(wb or lbytes), "-", "-", "-", "-", rate(tg),
+                              times, fraction(tg, r and r.get("weight_bytes"), gb_s, b), "-"))
             ld = load(d / f"llama.{shape}.{t}.depth.json")
             dr = torchllm_row(load(d / f"torchllm.{shape}.{t}.depth.json"))
             l_dtg = llama_rate(ld, 0, n, depth)
@@ -137,7 +144,7 @@ def main():
     print("¹ torchllm bench --shape SHAPE --dtype bf16: random weights of the shape in memory (the safetensors "
           "path); the llama.cpp columns repeat its BF16 GGUF's figures.")
     print(f"² torchllm only (llama-bench has no batched decode): -p {batch_prompt} -n {n} -b N, tokens per "
-          f"second over all N sequences; bound × N.")
+          f"second over all N sequences; bound × N; the ratio column is against -b 1 at the same prompt.")
     print(f"³ llama.cpp: llama-bench -p 0 -n {n} -d {depth} (tg{n} after a {depth}-token context). torchllm bench "
           f"has no depth option: approximated by -p {depth} -n {n} (decode of {n} after a {depth}-token prompt).")
 

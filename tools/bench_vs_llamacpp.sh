@@ -15,12 +15,13 @@
 #    when there is no checkpoint), llama-quantize from BF16 (Q8_0, Q4_0, Q4_K_M).
 # 3. PASSES passes (default 2), each: tools/stream_read.c (memory read bandwidth), then per shape and type
 #      llama-bench -m FILE -p P -n N -t THREADS -r R -o json               (prefill of P tokens, decode of N)
-#      torchllm bench -m FILE --dtype bf16 -p P -n N -b 1 -r R --threads THREADS --json
+#      torchllm bench -m FILE --dtype bf16 -p P,1 -n N -b 1 -r R --threads THREADS --json
+#                                     (prefill of P; decode from a 1-token prompt: llama-bench's tg runs at depth 0)
 #    for BF16 and Q4_K_M (EXTRA_TYPES) also
 #      llama-bench ... -p 0 -n N -d D                                      (decode at depth D)
 #      torchllm bench ... -p D -n N -b 1                                   (no depth option: a D-token prompt)
-#      torchllm bench ... -p BATCH_PROMPT -n N -b 4,16                     (batched decode; torchllm only)
-#    and per shape torchllm bench --shape SHAPE --dtype bf16 -p P -n N -b 1 (random weights, the safetensors path);
+#      torchllm bench ... -p BATCH_PROMPT -n N -b 1,4,16                   (batched decode; torchllm only)
+#    and per shape torchllm bench --shape SHAPE --dtype bf16 -p P,1 -n N -b 1 (random weights, the safetensors path);
 #    then tools/bench_table.py prints the pass's table (also saved as WORK_DIR/results/TIME/passK.md).
 #
 # Environment: SHAPES (default "qwen3-0.6b llama3.2-1b"), TYPES (default "bf16 f16 q8_0 q4_0 q4_k_m"), EXTRA_TYPES
@@ -182,14 +183,15 @@ for pass in $(seq 1 "$passes"); do
       f="$work/$shape-$type.gguf"
       [ -f "$f" ] || { log "no $f: skipped"; continue; }
       llama_bench "$dir/llama.$shape.$type.json" "$f" -p "$P" -n "$N"
-      torchllm_bench "$dir/torchllm.$shape.$type.json" -m "$f" -p "$P" -n "$N" -b 1
+      # Prefill from the P-token prompt; decode from a 1-token prompt, at llama-bench tg's depth (0).
+      torchllm_bench "$dir/torchllm.$shape.$type.json" -m "$f" -p "$P,1" -n "$N" -b 1
       if [[ " $extra_types " == *" $type "* ]]; then
         llama_bench "$dir/llama.$shape.$type.depth.json" "$f" -p 0 -n "$N" -d "$D"
         torchllm_bench "$dir/torchllm.$shape.$type.depth.json" -m "$f" -p "$D" -n "$N" -b 1
-        torchllm_bench "$dir/torchllm.$shape.$type.batch.json" -m "$f" -p "$batch_prompt" -n "$N" -b "$batches"
+        torchllm_bench "$dir/torchllm.$shape.$type.batch.json" -m "$f" -p "$batch_prompt" -n "$N" -b "1,$batches"
       fi
     done
-    torchllm_bench "$dir/torchllm.$shape.shape.json" --shape "$shape" -p "$P" -n "$N" -b 1
+    torchllm_bench "$dir/torchllm.$shape.shape.json" --shape "$shape" -p "$P,1" -n "$N" -b 1
   done
   "$py" "$here/bench_table.py" "$dir" --shapes "$shapes" --types "$types" --extra-types "$extra_types" \
     --batches "$batches" -p "$P" -n "$N" -d "$D" --batch-prompt "$batch_prompt" --threads "$threads" \
