@@ -130,6 +130,9 @@ class Transformer {
   // after checking that they fit.
   // `dense_fraction`: the part of the parameters that will be dense tensors of the dtype (the rest stays
   // in a file mapping).
+  // load() of a Hugging Face model directory.
+  static std::unique_ptr<Transformer> load_checkpoint(const std::string& model_dir,
+                                                      const LoadOptions& options);
   static std::unique_ptr<Transformer> with_weights(const ModelConfig& config, const LoadOptions& options,
                                                    const WeightLoader& load_weights,
                                                    double dense_fraction = 1.0);

@@ -5,6 +5,10 @@
 #include <cstdio>
 #include <optional>
 
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
+
 #include "torchllm/device.h"
 #include "torchllm/error.h"
 
@@ -35,6 +39,12 @@ void allocate_checked(const c10::Device& device, double bytes, const std::string
   } catch (const std::bad_alloc&) {
     throw Error::exhausted("out of memory: " + needs + " and the allocation failed; " + remedy);
   }
+}
+
+void return_freed_memory_to_system() {
+#if defined(__GLIBC__)
+  malloc_trim(0);
+#endif
 }
 
 }  // namespace torchllm

@@ -14,4 +14,9 @@ namespace torchllm {
 void allocate_checked(const c10::Device& device, double bytes, const std::string& what,
                       const std::string& remedy, const std::function<void()>& allocate);
 
+// Hands the heap memory that loading freed (conversion and quantization buffers) back to the system. The CLI
+// keeps freed memory in the process for reuse between forward passes (cli/allocator_tuning.h), which would
+// otherwise leave a load's temporaries resident for the life of the process. glibc only; elsewhere nothing.
+void return_freed_memory_to_system();
+
 }  // namespace torchllm

@@ -56,7 +56,15 @@ Transformer::Transformer(const ModelConfig& config, const Architecture& arch, c1
 Transformer::~Transformer() = default;
 
 std::unique_ptr<Transformer> Transformer::load(const std::string& model_dir, const LoadOptions& options) {
-  if (names_gguf_model(model_dir)) return load_gguf(resolve_gguf_path(model_dir), options);
+  std::unique_ptr<Transformer> model = names_gguf_model(model_dir)
+                                           ? load_gguf(resolve_gguf_path(model_dir), options)
+                                           : load_checkpoint(model_dir, options);
+  return_freed_memory_to_system();
+  return model;
+}
+
+std::unique_ptr<Transformer> Transformer::load_checkpoint(const std::string& model_dir,
+                                                          const LoadOptions& options) {
   c10::InferenceMode guard;
   const ModelConfig config = load_model_config(model_dir);
   const Checkpoint checkpoint(model_dir);

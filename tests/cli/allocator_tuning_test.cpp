@@ -6,8 +6,21 @@
 #include <sys/resource.h>
 
 #include <cstdlib>
+#include <fstream>
+#include <string>
+
+#include "model/allocation.h"
 
 namespace {
+
+long resident_kib() {
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind("VmRSS:", 0) == 0) return std::stol(line.substr(6));
+  }
+  return -1;
+}
 
 long minor_faults() {
   rusage usage{};
@@ -34,6 +47,19 @@ TEST(AllocatorTuning, AFreedLargeBlockIsReusedWithoutPageFaults) {
   touch_block(bytes);
   // 12288 pages of 4 KiB fault in again without the tuning (fewer with transparent huge pages, still >= 24).
   EXPECT_LT(minor_faults() - before, 8);
+}
+
+// What the tuning keeps, a model load hands back (return_freed_memory_to_system, after loading).
+TEST(AllocatorTuning, FreedMemoryGoesBackAfterALoad) {
+#if !defined(__GLIBC__)
+  GTEST_SKIP() << "tunes glibc's malloc only";
+#endif
+  torchllm::cli::keep_freed_memory_for_reuse();
+  const std::size_t bytes = std::size_t{48} << 20;
+  touch_block(bytes);
+  const long kept = resident_kib();
+  torchllm::return_freed_memory_to_system();
+  EXPECT_GT(kept - resident_kib(), 40 * 1024) << "KiB resident before: " << kept;
 }
 
 }  // namespace
