@@ -50,9 +50,17 @@ class QuantizedMatrix {
   // Quantizes x's rows into every activation format the parts read: token t's formats lie side by side
   // from dst + t * activation_bytes_.
   void quantize_activations(const at::Tensor& x, uint8_t* dst) const;
-  // Calls f(part index, stored row's bytes, output row) for every output row in [begin, end).
+  // Calls f(part index, first stored row, count) for each part's stored rows behind rows [begin, end): the
+  // rows of a part lie part_row_bytes_ apart.
+  template <typename F>
+  void for_each_run(int64_t begin, int64_t end, F&& f) const;
+  // Calls f(part index, stored row's bytes, output row) for every row in [begin, end).
   template <typename F>
   void for_each_row(int64_t begin, int64_t end, F&& f) const;
+  // The output row of part p's stored row r.
+  int64_t output_row(size_t p, int64_t r) const {
+    return part_start_[p] + (parts_[p].output_rows.empty() ? r : parts_[p].output_rows[r]);
+  }
 
   int64_t columns_;
   int64_t rows_ = 0;
@@ -61,6 +69,7 @@ class QuantizedMatrix {
   std::vector<int64_t> part_row_bytes_;  // bytes of one stored row of each part
   std::vector<BlockDotFn> part_dot_;     // each part's kernels at this CPU's SIMD level: one token, several
   std::vector<BlockDotManyFn> part_dot_many_;
+  std::vector<BlockDotRowsFn> part_dot_rows_;  // one token, several rows; nullptr: row by row
   std::vector<int64_t> part_activation_;  // offset of each part's activation format in a token's activations
   std::vector<GgmlType> formats_;         // the distinct activation formats, at offsets format_offset_
   std::vector<int64_t> format_offset_;

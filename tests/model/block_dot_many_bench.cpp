@@ -1,7 +1,8 @@
 // The several-token block dot products (block_dot_many_function) at decode shapes (a measurement, not a
 // test): one thread runs a whole matrix's rows (3072 rows of 1024 elements, 1024 of 3072, so the weights come
 // from L2/L3 as in the model) against T tokens' activations. Prints the best time per (row, token) and the
-// int8 multiply-adds per second; T = 1 also times the single-token kernel.
+// int8 multiply-adds per second; T = 1 also times the single-token kernel, row by row and (for the types
+// that have one) through the several-row kernel.
 //
 //   block_dot_many_bench [--quick] [--types q4_k,q6_k,...]
 //     --quick: T = 1, 4, 16 only;  TORCHLLM_SIMD=avx2 block_dot_many_bench (a lower kernel)
@@ -88,6 +89,7 @@ void bench(const Type& type, int64_t n, const std::vector<int64_t>& token_counts
   const auto level = torchllm::cpu_simd_level();
   const auto many = torchllm::block_dot_many_function(type.type, level);
   const auto single = torchllm::block_dot_function(type.type, level);
+  const auto rows_kernel = torchllm::block_dot_rows_function(type.type, level);
   const auto report = [&](const char* kernel, int64_t tokens, double s) {
     const double per = s * 1e9 / static_cast<double>(rows * tokens);
     const double gmacs = static_cast<double>(rows * n * tokens) / s * 1e-9;
@@ -102,6 +104,10 @@ void bench(const Type& type, int64_t n, const std::vector<int64_t>& token_counts
       report("single", 1, best_seconds([&] {
                for (int64_t r = 0; r < rows; ++r) out[r] = single(w.data() + r * row_bytes, a.data(), n);
              }));
+      if (rows_kernel) {
+        report("rows", 1,
+               best_seconds([&] { rows_kernel(w.data(), row_bytes, a.data(), rows, n, out.data()); }));
+      }
     }
     report("many", tokens, best_seconds([&] {
              for (int64_t r = 0; r < rows; ++r)

@@ -4,8 +4,15 @@
 
 #include <gtest/gtest.h>
 
+#include <cstddef>
+#include <cstring>
 #include <memory>
+#include <random>
+#include <vector>
 
+#include "model/kernels/block_dot.h"
+#include "model/kernels/block_layouts.h"
+#include "model/quant/fp16.h"
 #include "torchllm/gguf.h"
 #include "torchllm/gguf_model_files.h"
 
@@ -101,6 +108,79 @@ TEST_P(QuantizedMatrixOnGguf, LookupAndRowOrder) {
   EXPECT_TRUE(at::equal(stacked.lookup(ids, at::kFloat), w.index_select(0, ids)));
   EXPECT_ANY_THROW(stacked.lookup(at::tensor({2 * plain.rows}), at::kFloat));
   EXPECT_ANY_THROW(stacked.multiply(at::randn({1, columns + 1})));
+}
+
+// Random weights of `type` (sane fp16 scales at the offsets a block keeps them), `rows` rows of `columns`.
+std::vector<uint8_t> random_rows(GgmlType type, int64_t rows, int64_t columns, std::mt19937& rng) {
+  const int64_t row_bytes = quantized_row_bytes(type, columns);
+  std::vector<uint8_t> w(static_cast<size_t>(rows * row_bytes));
+  std::uniform_int_distribution<int> byte(0, 255);
+  std::uniform_real_distribution<float> scale(-0.1f, 0.1f);
+  for (uint8_t& v : w) v = static_cast<uint8_t>(byte(rng));
+  std::vector<size_t> offsets = {0, 2};  // d and dmin of Q4_K/Q5_K
+  if (type == GgmlType::kQ6_K) offsets = {offsetof(BlockQ6_K, d)};
+  if (type == GgmlType::kQ8_0) offsets = {0};
+  const size_t block_bytes = static_cast<size_t>(row_bytes / (columns / block_elements(type)));
+  for (size_t b = 0; b < w.size(); b += block_bytes) {
+    for (const size_t off : offsets) {
+      const uint16_t h = fp32_to_fp16(scale(rng));
+      std::memcpy(&w[b + off], &h, sizeof h);
+    }
+  }
+  return w;
+}
+
+// One token through parts of several types (row counts not multiples of four, one part in another row
+// order, more rows than one thread's slice) gives, bit for bit, each stored row's single-row kernel on the
+// quantized activation, whatever kernel (several rows at a time) the matrix runs.
+TEST(QuantizedMatrix, OneTokenEqualsTheSingleRowKernelRowByRow) {
+  constexpr int64_t kColumns = 5 * 256;  // a group of four K blocks and a tail
+  std::mt19937 rng(5);
+  struct Spec {
+    GgmlType type;
+    int64_t rows;
+    bool reversed;
+  };
+  const Spec specs[] = {{GgmlType::kQ4_K, 203, false},
+                        {GgmlType::kQ6_K, 10, true},
+                        {GgmlType::kQ8_0, 9, false},
+                        {GgmlType::kQ5_K, 70, false},
+                        {GgmlType::kQ6_K, 133, false}};
+  auto storage = std::make_shared<std::vector<std::vector<uint8_t>>>();
+  for (const Spec& spec : specs) storage->push_back(random_rows(spec.type, spec.rows, kColumns, rng));
+  std::vector<QuantizedMatrix::Part> parts;
+  for (size_t i = 0; i < std::size(specs); ++i) {
+    QuantizedMatrix::Part part;
+    part.type = specs[i].type;
+    part.rows = specs[i].rows;
+    part.data = (*storage)[i].data();
+    for (int64_t r = 0; specs[i].reversed && r < part.rows; ++r)
+      part.output_rows.push_back(part.rows - 1 - r);
+    parts.push_back(part);
+  }
+  const QuantizedMatrix m(kColumns, parts, storage);
+  const at::Tensor x = at::randn({1, kColumns});
+  const at::Tensor got = m.multiply(x);  // [1, rows]
+  ASSERT_EQ(got.size(1), m.rows());
+  at::Tensor expected = at::empty({m.rows()});
+  float* want = expected.data_ptr<float>();
+  int64_t start = 0;
+  for (const QuantizedMatrix::Part& part : parts) {
+    const GgmlType format = activation_type(part.type);
+    std::vector<uint8_t> act(static_cast<size_t>(quantized_row_bytes(format, kColumns)));
+    quantize_activation(format, x.data_ptr<float>(), act.data(), kColumns);
+    const BlockDotFn dot = block_dot_function(part.type, cpu_simd_level());
+    const int64_t row_bytes = quantized_row_bytes(part.type, kColumns);
+    for (int64_t r = 0; r < part.rows; ++r) {
+      const int64_t o = start + (part.output_rows.empty() ? r : part.output_rows[r]);
+      want[o] = dot(part.data + r * row_bytes, act.data(), kColumns);
+    }
+    start += part.rows;
+  }
+  EXPECT_TRUE(at::equal(got[0], expected));
+  // The same through bf16 output: each float rounded as .to() rounds it.
+  EXPECT_TRUE(at::equal(m.multiply(x.to(at::kBFloat16))[0],
+                        m.multiply(x.to(at::kBFloat16).to(at::kFloat))[0].to(at::kBFloat16)));
 }
 
 INSTANTIATE_TEST_SUITE_P(Tensors, QuantizedMatrixOnGguf,

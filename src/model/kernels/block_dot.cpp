@@ -94,4 +94,19 @@ BlockDotManyFn block_dot_many_function(GgmlType weight, SimdLevel level) {
   return level >= SimdLevel::kAvx2 ? k.avx2_many : k.scalar_many;
 }
 
+BlockDotRowsFn block_dot_rows_function(GgmlType weight, SimdLevel level) {
+  require(weight);
+  if (level < SimdLevel::kAvx512) return nullptr;
+  switch (weight) {
+    case GgmlType::kQ4_K:
+      return kernels::dot_rows_q4_k_avx512;
+    case GgmlType::kQ5_K:
+      return kernels::dot_rows_q5_k_avx512;
+    case GgmlType::kQ6_K:
+      return kernels::dot_rows_q6_k_avx512;
+    default:
+      return nullptr;
+  }
+}
+
 }  // namespace torchllm

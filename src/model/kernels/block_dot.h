@@ -41,6 +41,13 @@ using BlockDotManyFn = void (*)(const uint8_t* weight_row, const uint8_t* activa
                                 int64_t activation_stride, int64_t tokens, int64_t n, float* out);
 BlockDotManyFn block_dot_many_function(GgmlType weight, SimdLevel level);
 
+// Dot products of `rows` weight rows `weight_stride` bytes apart with one activation row: out[r] is bit for
+// bit what block_dot_function(weight, level) returns for row r. Only the AVX-512 K kernels have one (they
+// reduce four rows' blocks together); nullptr for the other types and levels, which call the single kernel.
+using BlockDotRowsFn = void (*)(const uint8_t* weight_rows, int64_t weight_stride,
+                                const uint8_t* activation_row, int64_t rows, int64_t n, float* out);
+BlockDotRowsFn block_dot_rows_function(GgmlType weight, SimdLevel level);
+
 // Internal linkage for the reason fp16.h gives (the kernel files are compiled for wider instruction sets).
 namespace {
 

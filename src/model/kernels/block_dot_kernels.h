@@ -56,4 +56,15 @@ TORCHLLM_BLOCK_DOT_MANY(dot_many_q6_k_avx512);
 
 #undef TORCHLLM_BLOCK_DOT_MANY
 
+// Several weight rows with one token's activation row (BlockDotRowsFn, block_dot.h).
+#define TORCHLLM_BLOCK_DOT_ROWS(name)                                                                       \
+  void name(const uint8_t* weight_rows, int64_t weight_stride, const uint8_t* activation_row, int64_t rows, \
+            int64_t n, float* out)
+
+TORCHLLM_BLOCK_DOT_ROWS(dot_rows_q4_k_avx512);
+TORCHLLM_BLOCK_DOT_ROWS(dot_rows_q5_k_avx512);
+TORCHLLM_BLOCK_DOT_ROWS(dot_rows_q6_k_avx512);
+
+#undef TORCHLLM_BLOCK_DOT_ROWS
+
 }  // namespace torchllm::kernels
