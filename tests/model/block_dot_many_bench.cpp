@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "best_seconds.h"
 #include "model/kernels/block_dot.h"
 #include "model/kernels/block_layouts.h"
 #include "model/quant/fp16.h"
@@ -36,18 +37,8 @@ const Type kTypes[] = {
     {"q4_0", GgmlType::kQ4_0, {0}},    {"q4_1", GgmlType::kQ4_1, {0, 2}},
 };
 
-// Best seconds per call over at least 3 calls and about 0.3 s, after one warm-up call.
 double best_seconds(const std::function<void()>& call) {
-  call();
-  double best = 1e30, total = 0;
-  for (int i = 0; i < 3 || (total < 0.3 && i < 500); ++i) {
-    const auto start = std::chrono::steady_clock::now();
-    call();
-    const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    best = std::min(best, s);
-    total += s;
-  }
-  return best;
+  return torchllm::bench::best_seconds(call, 0.3, 500);
 }
 
 std::vector<uint8_t> weights(const Type& type, int64_t rows, int64_t n, std::mt19937& rng) {

@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "best_seconds.h"
 #include "model/kernels/simd_level.h"
 #include "model/paged_decode_attention.h"
 #include "model/torch_compat.h"
@@ -26,18 +27,8 @@ namespace {
 
 constexpr int64_t kQHeads = 16, kKvHeads = 8, kHeadDim = 128;
 
-// Best seconds per call over at least 3 calls and about 0.5 s, after one warm-up call.
 double best_seconds(const std::function<void()>& call) {
-  call();
-  double best = 1e30, total = 0;
-  for (int i = 0; i < 3 || (total < 0.5 && i < 200); ++i) {
-    const auto start = std::chrono::steady_clock::now();
-    call();
-    const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    best = std::min(best, s);
-    total += s;
-  }
-  return best;
+  return torchllm::bench::best_seconds(call, 0.5, 200);
 }
 
 void run(at::ScalarType dtype, int64_t rows, int64_t length, bool whole_block, bool paged_only) {
