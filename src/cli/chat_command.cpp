@@ -198,7 +198,8 @@ ChatLoop::Reply ChatLoop::reply() {
   request.max_tokens = session_.settings().max_tokens;
   request.cancel = std::make_shared<std::atomic<bool>>(false);
 
-  ReplyPrinter printer(std::cout, reasoning, in_reasoning, /*placeholder=*/colour_);
+  ReplyPrinter printer(std::cout, reasoning, in_reasoning, /*placeholder=*/colour_,
+                       /*terminal=*/::isatty(STDOUT_FILENO) != 0);
   GenerationResult result;
   try {
     InterruptScope interrupt(request.cancel);

@@ -1,7 +1,32 @@
 #include "cli/chat_reply_printer.h"
 
+#include <string>
+
 namespace torchllm::cli {
 namespace {
+
+// Text with its C0 controls but newline and tab, and DEL, as the Unicode control pictures (U+2400 + code,
+// U+2421), and C1 controls (U+0080..U+009F) as U+FFFD.
+std::string control_pictures(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (size_t i = 0; i < text.size(); ++i) {
+    const auto byte = static_cast<unsigned char>(text[i]);
+    if ((byte < 0x20 && byte != '\n' && byte != '\t') || byte == 0x7f) {
+      const unsigned code = byte == 0x7f ? 0x2421 : 0x2400 + byte;  // three UTF-8 bytes
+      out += static_cast<char>(0xE0 | (code >> 12));
+      out += static_cast<char>(0x80 | ((code >> 6) & 0x3F));
+      out += static_cast<char>(0x80 | (code & 0x3F));
+    } else if (byte == 0xC2 && i + 1 < text.size() && static_cast<unsigned char>(text[i + 1]) >= 0x80 &&
+               static_cast<unsigned char>(text[i + 1]) <= 0x9F) {
+      out += "\xEF\xBF\xBD";
+      ++i;
+    } else {
+      out += text[i];
+    }
+  }
+  return out;
+}
 
 constexpr std::string_view kOpen = "<think>";
 constexpr std::string_view kClose = "</think>";
@@ -19,8 +44,12 @@ size_t partial_tag_at_end(std::string_view text, std::string_view tag) {
 
 }  // namespace
 
-ReplyPrinter::ReplyPrinter(std::ostream& out, Reasoning reasoning, bool in_reasoning, bool placeholder)
-    : out_(out), reasoning_(reasoning), placeholder_(placeholder && reasoning == Reasoning::kHide) {
+ReplyPrinter::ReplyPrinter(std::ostream& out, Reasoning reasoning, bool in_reasoning, bool placeholder,
+                           bool terminal)
+    : out_(out),
+      reasoning_(reasoning),
+      placeholder_(placeholder && reasoning == Reasoning::kHide),
+      terminal_(terminal) {
   if (in_reasoning) open_reasoning(/*tag_written=*/false);
   out_.flush();
 }
@@ -103,10 +132,11 @@ void ReplyPrinter::emit(std::string_view text) {
 
 void ReplyPrinter::put(std::string_view text, bool dim) {
   if (text.empty()) return;
+  const std::string shown = terminal_ ? control_pictures(text) : std::string(text);
   if (dim) {
-    out_ << kDim << text << kReset;
+    out_ << kDim << shown << kReset;
   } else {
-    out_ << text;
+    out_ << shown;
   }
   at_line_start_ = text.back() == '\n';
 }

@@ -19,7 +19,11 @@ class ReplyPrinter {
   // in_reasoning: the prompt already opened <think> (templates that start every reply thinking).
   // placeholder: while hidden reasoning runs, show a dimmed "thinking..." on its own line (terminals only: it
   // is erased with a carriage return).
-  ReplyPrinter(std::ostream& out, Reasoning reasoning, bool in_reasoning, bool placeholder = false);
+  // terminal: `out` is a terminal, where the reply's control characters (all but newline and tab, and C1
+  // controls) are shown as their Unicode pictures (ESC as U+241B) instead of being obeyed: a model's output
+  // must not clear the screen, switch the character set or move the cursor.
+  ReplyPrinter(std::ostream& out, Reasoning reasoning, bool in_reasoning, bool placeholder = false,
+               bool terminal = false);
 
   void write(std::string_view text);
   // Writes what was held back; leaves the output undimmed.
@@ -37,6 +41,7 @@ class ReplyPrinter {
   std::ostream& out_;
   Reasoning reasoning_;
   bool placeholder_;
+  bool terminal_;
   bool in_reasoning_ = false;
   bool placeholder_shown_ = false;
   bool skip_whitespace_ = false;  // after hidden reasoning, until the answer starts

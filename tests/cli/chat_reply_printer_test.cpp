@@ -19,6 +19,24 @@ std::string print(const std::vector<std::string>& deltas, Reasoning reasoning, b
   return out.str();
 }
 
+// A model's control characters reach a terminal as pictures: ESC, SO, CR, DEL and C1's CSI (U+009B) would
+// otherwise clear the screen, switch the character set or move the cursor.
+TEST(ReplyPrinter, ControlCharactersAreShownAsPicturesOnATerminal) {
+  const std::string reply =
+      "a\033[2Jb\016c\td\re\177f\xC2\x9B"
+      "1mg\n\xC3\xA9";
+  std::ostringstream terminal;
+  ReplyPrinter printer(terminal, Reasoning::kPlain, false, false, /*terminal=*/true);
+  printer.write(reply);
+  printer.finish();
+  EXPECT_EQ(terminal.str(),
+            "a\u241B[2Jb\u240Ec\td\u240De\u2421f\uFFFD"
+            "1mg\n\u00E9");
+  EXPECT_TRUE(printer.at_line_start() == false);
+  // Not a terminal (a pipe, a file): the reply as generated.
+  EXPECT_EQ(print({reply}, Reasoning::kPlain), reply);
+}
+
 TEST(ReplyPrinter, PlainIsUnchanged) {
   EXPECT_EQ(print({"<thi", "nk>x</th", "ink>\n\nanswer"}, Reasoning::kPlain), "<think>x</think>\n\nanswer");
 }
