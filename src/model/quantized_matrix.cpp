@@ -37,6 +37,7 @@ QuantizedMatrix::QuantizedMatrix(int64_t columns, std::vector<Part> parts, std::
     part_dot_.push_back(block_dot_function(part.type, cpu_simd_level()));
     part_dot_many_.push_back(block_dot_many_function(part.type, cpu_simd_level()));
     part_dot_rows_.push_back(block_dot_rows_function(part.type, cpu_simd_level()));
+    part_dot_tile_.push_back(block_dot_tile_function(part.type, cpu_simd_level()));
     const GgmlType format = activation_type(part.type);
     const auto known = std::find(formats_.begin(), formats_.end(), format);
     if (known != formats_.end()) {
@@ -131,13 +132,31 @@ at::Tensor QuantizedMatrix::multiply_by_dot_products(const at::Tensor& x) const 
   thread_local std::vector<uint8_t> activations;
   activations.resize(static_cast<size_t>(tokens * activation_bytes_));
   quantize_activations(x, activations.data());
+  const uint8_t* act = activations.data();
+  // Enough tokens: the Q8_K activations also as tiles of 16 tokens for the parts with a tile kernel.
+  int64_t tile_format = -1;
+  if (tokens >= kTileMinTokens) {
+    for (size_t p = 0; p < parts_.size(); ++p) {
+      if (part_dot_tile_[p]) tile_format = part_activation_[p];
+    }
+  }
+  const int64_t tile_count = (tokens + kTileTokens - 1) / kTileTokens;
+  thread_local std::vector<uint8_t> tiles;
+  if (tile_format >= 0) {
+    tiles.resize(static_cast<size_t>(tile_count * tile_bytes(columns_)));
+    for (int64_t i = 0; i < tile_count; ++i) {
+      tile_q8_k(act + i * kTileTokens * activation_bytes_ + tile_format, activation_bytes_,
+                std::min(kTileTokens, tokens - i * kTileTokens), columns_,
+                tiles.data() + i * tile_bytes(columns_));
+    }
+  }
+  const uint8_t* tile_data = tiles.data();  // (the workers have their own thread_local vectors)
   const c10::ScalarType dtype = x.scalar_type();
   const bool direct = dtype == at::kFloat || dtype == at::kBFloat16 || dtype == at::kHalf;
   at::Tensor out = at::empty({tokens, rows_}, direct ? dtype : at::kFloat);  // [tokens, rows]
-  const uint8_t* act = activations.data();
   const auto run = [&](auto* dst) {
     at::parallel_for(0, rows_, kRowGrain, [&](int64_t begin, int64_t end) {
-      float values[kDotProductMaxTokens];
+      float values[kDotProductMaxTokens * kTileTokens];
       if (tokens == 1) {
         // One token: the single-token kernels (~10% faster than the several-token ones), several rows at
         // a time where the type has a kernel for that.
@@ -157,9 +176,29 @@ at::Tensor QuantizedMatrix::multiply_by_dot_products(const at::Tensor& x) const 
         });
         return;
       }
-      for_each_row(begin, end, [&](size_t p, const uint8_t* w, int64_t o) {
-        part_dot_many_[p](w, act + part_activation_[p], activation_bytes_, tokens, columns_, values);
-        store(dst, rows_, o, values, tokens);
+      for_each_run(begin, end, [&](size_t p, int64_t first, int64_t count) {
+        const int64_t row_bytes = part_row_bytes_[p];
+        if (tile_format < 0 || !part_dot_tile_[p]) {
+          for (int64_t r = first; r < first + count; ++r) {
+            part_dot_many_[p](parts_[p].data + r * row_bytes, act + part_activation_[p], activation_bytes_,
+                              tokens, columns_, values);
+            store(dst, rows_, output_row(p, r), values, tokens);
+          }
+          return;
+        }
+        // Rows in runs of up to 32 against each tile: values[i * 16 + t] is row r + i, token 16 * tile + t.
+        for (int64_t r = first; r < first + count; r += kDotProductMaxTokens) {
+          const int64_t rows = std::min(kDotProductMaxTokens, first + count - r);
+          for (int64_t i = 0; i < tile_count; ++i) {
+            part_dot_tile_[p](parts_[p].data + r * row_bytes, row_bytes, rows,
+                              tile_data + i * tile_bytes(columns_), columns_, values);
+            const int64_t present = std::min(kTileTokens, tokens - i * kTileTokens);
+            for (int64_t j = 0; j < rows; ++j) {
+              store(dst + i * kTileTokens * rows_, rows_, output_row(p, r + j), values + j * kTileTokens,
+                    present);
+            }
+          }
+        }
       });
     });
   };

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "model/kernels/block_dot.h"
+#include "model/kernels/token_tile.h"
 #include "model/quant/dequantize.h"
 
 namespace torchllm {
@@ -44,6 +45,8 @@ class QuantizedMatrix {
 
   // Token counts up to this take the block dot products.
   static constexpr int64_t kDotProductMaxTokens = 32;
+  // From this many tokens, parts with a token-tile kernel (token_tile.h) take it.
+  static constexpr int64_t kTileMinTokens = 8;
 
  private:
   at::Tensor multiply_by_dot_products(const at::Tensor& x) const;
@@ -70,6 +73,7 @@ class QuantizedMatrix {
   std::vector<BlockDotFn> part_dot_;     // each part's kernels at this CPU's SIMD level: one token, several
   std::vector<BlockDotManyFn> part_dot_many_;
   std::vector<BlockDotRowsFn> part_dot_rows_;  // one token, several rows; nullptr: row by row
+  std::vector<BlockDotTileFn> part_dot_tile_;  // up to 16 tokens in vector lanes; nullptr: none
   std::vector<int64_t> part_activation_;  // offset of each part's activation format in a token's activations
   std::vector<GgmlType> formats_;         // the distinct activation formats, at offsets format_offset_
   std::vector<int64_t> format_offset_;

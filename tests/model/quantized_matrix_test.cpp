@@ -8,6 +8,7 @@
 #include <cstring>
 #include <memory>
 #include <random>
+#include <string>
 #include <vector>
 
 #include "model/kernels/block_dot.h"
@@ -130,10 +131,11 @@ std::vector<uint8_t> random_rows(GgmlType type, int64_t rows, int64_t columns, s
   return w;
 }
 
-// One token through parts of several types (row counts not multiples of four, one part in another row
-// order, more rows than one thread's slice) gives, bit for bit, each stored row's single-row kernel on the
-// quantized activation, whatever kernel (several rows at a time) the matrix runs.
-TEST(QuantizedMatrix, OneTokenEqualsTheSingleRowKernelRowByRow) {
+// Tokens through parts of several types (row counts not multiples of four, one part in another row order,
+// more rows than one thread's slice) give, bit for bit, each stored row's single-row kernel on each token's
+// quantized activation, whatever kernel the matrix runs: several rows at a time for one token, several tokens
+// for a few, token tiles (with a part tile, Q5_K and Q8_0 beside them without) from kTileMinTokens on.
+void expect_single_row_kernel_floats(int64_t tokens) {
   constexpr int64_t kColumns = 5 * 256;  // a group of four K blocks and a tail
   std::mt19937 rng(5);
   struct Spec {
@@ -159,28 +161,41 @@ TEST(QuantizedMatrix, OneTokenEqualsTheSingleRowKernelRowByRow) {
     parts.push_back(part);
   }
   const QuantizedMatrix m(kColumns, parts, storage);
-  const at::Tensor x = at::randn({1, kColumns});
-  const at::Tensor got = m.multiply(x);  // [1, rows]
+  const at::Tensor x = at::randn({tokens, kColumns});
+  const at::Tensor got = m.multiply(x);  // [tokens, rows]
   ASSERT_EQ(got.size(1), m.rows());
-  at::Tensor expected = at::empty({m.rows()});
-  float* want = expected.data_ptr<float>();
-  int64_t start = 0;
-  for (const QuantizedMatrix::Part& part : parts) {
-    const GgmlType format = activation_type(part.type);
-    std::vector<uint8_t> act(static_cast<size_t>(quantized_row_bytes(format, kColumns)));
-    quantize_activation(format, x.data_ptr<float>(), act.data(), kColumns);
-    const BlockDotFn dot = block_dot_function(part.type, cpu_simd_level());
-    const int64_t row_bytes = quantized_row_bytes(part.type, kColumns);
-    for (int64_t r = 0; r < part.rows; ++r) {
-      const int64_t o = start + (part.output_rows.empty() ? r : part.output_rows[r]);
-      want[o] = dot(part.data + r * row_bytes, act.data(), kColumns);
+  at::Tensor expected = at::empty({tokens, m.rows()});  // [tokens, rows]
+  for (int64_t t = 0; t < tokens; ++t) {
+    float* want = expected.data_ptr<float>() + t * m.rows();
+    int64_t start = 0;
+    for (const QuantizedMatrix::Part& part : parts) {
+      const GgmlType format = activation_type(part.type);
+      std::vector<uint8_t> act(static_cast<size_t>(quantized_row_bytes(format, kColumns)));
+      quantize_activation(format, x.data_ptr<float>() + t * kColumns, act.data(), kColumns);
+      const BlockDotFn dot = block_dot_function(part.type, cpu_simd_level());
+      const int64_t row_bytes = quantized_row_bytes(part.type, kColumns);
+      for (int64_t r = 0; r < part.rows; ++r) {
+        const int64_t o = start + (part.output_rows.empty() ? r : part.output_rows[r]);
+        want[o] = dot(part.data + r * row_bytes, act.data(), kColumns);
+      }
+      start += part.rows;
     }
-    start += part.rows;
   }
-  EXPECT_TRUE(at::equal(got[0], expected));
+  for (int64_t t = 0; t < tokens; ++t) EXPECT_TRUE(at::equal(got[t], expected[t])) << "token " << t;
   // The same through bf16 output: each float rounded as .to() rounds it.
-  EXPECT_TRUE(at::equal(m.multiply(x.to(at::kBFloat16))[0],
-                        m.multiply(x.to(at::kBFloat16).to(at::kFloat))[0].to(at::kBFloat16)));
+  EXPECT_TRUE(at::equal(m.multiply(x.to(at::kBFloat16)),
+                        m.multiply(x.to(at::kBFloat16).to(at::kFloat)).to(at::kBFloat16)));
+}
+
+TEST(QuantizedMatrix, OneTokenEqualsTheSingleRowKernelRowByRow) { expect_single_row_kernel_floats(1); }
+
+TEST(QuantizedMatrix, SeveralTokensEqualTheSingleRowKernelRowByRow) {
+  for (const int64_t tokens :
+       {int64_t{2}, QuantizedMatrix::kTileMinTokens - 1, QuantizedMatrix::kTileMinTokens, kTileTokens,
+        kTileTokens + 1, QuantizedMatrix::kDotProductMaxTokens}) {
+    SCOPED_TRACE(std::to_string(tokens) + " tokens");
+    expect_single_row_kernel_floats(tokens);
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Tensors, QuantizedMatrixOnGguf,
