@@ -13,6 +13,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "model/kernels/bf16_bits.h"
 #include "torchllm/error.h"
 
 namespace torchllm {
@@ -152,21 +153,6 @@ inline float exp_approx(float x) {
   std::memcpy(&s2, &b2, 4);
   return p * s1 * s2;
 }
-
-inline float bf16_bits_to_float(uint16_t h) {
-  const uint32_t u = static_cast<uint32_t>(h) << 16;
-  float f;
-  std::memcpy(&f, &u, 4);
-  return f;
-}
-// Round to nearest even, as c10::BFloat16's constructor (NaN stays NaN).
-inline uint16_t float_to_bf16_bits(float f) {
-  uint32_t u;
-  std::memcpy(&u, &f, 4);
-  const uint32_t rounded = (u + 0x7fffu + ((u >> 16) & 1u)) >> 16;
-  return (u & 0x7fffffffu) > 0x7f800000u ? static_cast<uint16_t>(0x7FC0) : static_cast<uint16_t>(rounded);
-}
-inline float round_bf16(float f) { return bf16_bits_to_float(float_to_bf16_bits(f)); }
 
 // One row's silu(g) * u: libtorch 1.13's silu runs x / (1 + exp(-x)) in the dtype, with exp, the sum and the
 // quotient each rounded. Cloned per instruction set (the ifunc picks one at load).

@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <cstring>
 
+#include "model/kernels/bf16_bits.h"
 #include "model/kernels/bf16_gemv_kernels.h"
 
 namespace torchllm::kernels {
@@ -41,22 +42,6 @@ inline void prefetch_ahead(const void* p) {
 // Not std::min/max: see bf16_gemv_kernels.h on templates from outside.
 inline int64_t min_i64(int64_t a, int64_t b) { return a < b ? a : b; }
 inline int64_t max_i64(int64_t a, int64_t b) { return a > b ? a : b; }
-
-inline float bf16_bits_to_float(uint16_t bits) {
-  const uint32_t wide = static_cast<uint32_t>(bits) << 16;
-  float value;
-  std::memcpy(&value, &wide, sizeof(value));
-  return value;
-}
-
-// Round to nearest even, as c10::BFloat16; a NaN stays a (quiet) NaN.
-inline uint16_t float_to_bf16_bits(float value) {
-  uint32_t bits;
-  std::memcpy(&bits, &value, sizeof(bits));
-  if ((bits & 0x7fffffffu) > 0x7f800000u) return 0x7fc0;
-  bits += 0x7fffu + ((bits >> 16) & 1u);
-  return static_cast<uint16_t>(bits >> 16);
-}
 
 template <class Dot, int R, int N>
 void emit_block(const Bf16GemvArgs& a, int64_t row0, int64_t o) {
