@@ -15,6 +15,7 @@
 #include "model/kernels/block_dot_kernels.h"
 #include "model/kernels/block_layouts.h"
 #include "model/quant/fp16.h"
+#include "q8_k_rows.h"
 
 namespace torchllm {
 namespace {
@@ -55,31 +56,6 @@ std::vector<uint8_t> weight_rows(GgmlType type, int64_t n, int64_t rows, int64_t
   return w;
 }
 
-// A Q8_K activation row: random quants (all -128 when extreme) with random scales and their bsums.
-std::vector<uint8_t> activation_row(int64_t n, std::mt19937& rng, bool extreme) {
-  std::vector<BlockQ8_K> blocks(static_cast<size_t>(n / kQK_K));
-  std::uniform_int_distribution<int> q(-128, 127);
-  std::uniform_real_distribution<float> scale(-0.05f, 0.05f);
-  for (BlockQ8_K& block : blocks) {
-    block.d = extreme ? 1.0f : scale(rng);
-    for (int8_t& v : block.qs) v = static_cast<int8_t>(extreme ? -128 : q(rng));
-    for (int j = 0; j < kQK_K / 16; ++j) {
-      int sum = 0;
-      for (int i = 0; i < 16; ++i) sum += block.qs[16 * j + i];
-      block.bsums[j] = static_cast<int16_t>(sum);
-    }
-  }
-  std::vector<uint8_t> bytes(blocks.size() * sizeof(BlockQ8_K));
-  std::memcpy(bytes.data(), blocks.data(), bytes.size());
-  return bytes;
-}
-
-uint32_t bits(float v) {
-  uint32_t b;
-  std::memcpy(&b, &v, sizeof b);
-  return b;
-}
-
 TEST(BlockDotRows, EveryRowIsBitIdenticalToTheSingleRowKernelAndTheScalarReference) {
   const SimdLevel simd = cpu_simd_level();
   if (!block_dot_rows_function(GgmlType::kQ4_K, simd)) GTEST_SKIP() << "no several-row kernel at this level";
@@ -97,7 +73,7 @@ TEST(BlockDotRows, EveryRowIsBitIdenticalToTheSingleRowKernelAndTheScalarReferen
           const auto extreme = [&](int64_t r) { return trial == 0 || (trial == 1 && r % 3 != 1); };
           const int64_t stride = trial == 3 ? row_bytes + 48 : row_bytes;
           const std::vector<uint8_t> w = weight_rows(type, n, rows, stride, rng, extreme);
-          const std::vector<uint8_t> a = activation_row(n, rng, trial == 0);
+          const std::vector<uint8_t> a = q8_k_rows(n, 1, rng, trial == 0 ? -128 : 0);
           std::vector<float> out(static_cast<size_t>(rows) + 1, -7.0f);
           rows_dot(w.data(), stride, a.data(), rows, n, out.data());
           for (int64_t r = 0; r < rows; ++r) {
@@ -105,8 +81,8 @@ TEST(BlockDotRows, EveryRowIsBitIdenticalToTheSingleRowKernelAndTheScalarReferen
             const std::string where = "type " + std::to_string(static_cast<int>(type)) + " n " +
                                       std::to_string(n) + " rows " + std::to_string(rows) + " row " +
                                       std::to_string(r) + " trial " + std::to_string(trial);
-            ASSERT_EQ(bits(out[r]), bits(single(row, a.data(), n))) << where;
-            ASSERT_EQ(bits(out[r]), bits(scalar(row, a.data(), n))) << where;
+            ASSERT_EQ(float_bits(out[r]), float_bits(single(row, a.data(), n))) << where;
+            ASSERT_EQ(float_bits(out[r]), float_bits(scalar(row, a.data(), n))) << where;
           }
           EXPECT_EQ(out[rows], -7.0f) << "wrote past the last row";
         }

@@ -16,6 +16,7 @@
 #include "model/kernels/block_layouts.h"
 #include "model/kernels/token_tile.h"
 #include "model/quant/fp16.h"
+#include "q8_k_rows.h"
 
 namespace torchllm {
 namespace {
@@ -49,35 +50,6 @@ std::vector<uint8_t> weight_rows(int64_t n, int64_t rows, int64_t stride, std::m
   return w;
 }
 
-// `tokens` Q8_K rows, packed: random quants and scales, or every quant -128 / +127 with d = 1.
-std::vector<uint8_t> activation_rows(int64_t n, int64_t tokens, std::mt19937& rng, Activation kind) {
-  std::vector<BlockQ8_K> blocks(static_cast<size_t>(tokens * (n / kQK_K)));
-  std::uniform_int_distribution<int> q(-128, 127);
-  std::uniform_real_distribution<float> scale(-0.05f, 0.05f);
-  for (BlockQ8_K& block : blocks) {
-    block.d = kind == Activation::kRandom ? scale(rng) : 1.0f;
-    for (int8_t& v : block.qs) {
-      v = static_cast<int8_t>(kind == Activation::kRandom     ? q(rng)
-                              : kind == Activation::kMinus128 ? -128
-                                                              : 127);
-    }
-    for (int j = 0; j < kQK_K / 16; ++j) {
-      int sum = 0;
-      for (int i = 0; i < 16; ++i) sum += block.qs[16 * j + i];
-      block.bsums[j] = static_cast<int16_t>(sum);
-    }
-  }
-  std::vector<uint8_t> bytes(blocks.size() * sizeof(BlockQ8_K));
-  std::memcpy(bytes.data(), blocks.data(), bytes.size());
-  return bytes;
-}
-
-uint32_t bits(float v) {
-  uint32_t b;
-  std::memcpy(&b, &v, sizeof b);
-  return b;
-}
-
 struct Case {
   int64_t n, rows, tokens, stride;
   std::vector<uint8_t> weights, activations, tile;
@@ -87,13 +59,11 @@ Case make_case(int64_t n, int64_t rows, int64_t tokens, int trial, std::mt19937&
   // Trial 0: all extreme; 1: extreme and random rows mixed, activations +127; 2-3: random, the rows packed or
   // apart.
   const auto extreme = [&](int64_t r) { return trial == 0 || (trial == 1 && r % 3 != 1); };
-  const Activation kind = trial == 0   ? Activation::kMinus128
-                          : trial == 1 ? Activation::kPlus127
-                                       : Activation::kRandom;
+  const int fill = trial == 0 ? -128 : trial == 1 ? 127 : 0;
   const int64_t row_bytes = quantized_row_bytes(GgmlType::kQ4_K, n);
   Case c{n, rows, tokens, trial == 3 ? row_bytes + 48 : row_bytes, {}, {}, {}};
   c.weights = weight_rows(n, rows, c.stride, rng, extreme);
-  c.activations = activation_rows(n, tokens, rng, kind);
+  c.activations = q8_k_rows(n, tokens, rng, fill);
   c.tile.resize(static_cast<size_t>(tile_bytes(n)));
   tile_q8_k(c.activations.data(), quantized_row_bytes(GgmlType::kQ8_K, n), tokens, n, c.tile.data());
   return c;
@@ -108,7 +78,7 @@ void expect_matches_scalar(BlockDotTileFn dot, const Case& c, const std::string&
     for (int64_t t = 0; t < c.tokens; ++t) {
       const float expected =
           kernels::dot_q4_k_scalar(c.weights.data() + r * c.stride, c.activations.data() + t * a_bytes, c.n);
-      ASSERT_EQ(bits(out[r * kTileTokens + t]), bits(expected))
+      ASSERT_EQ(float_bits(out[r * kTileTokens + t]), float_bits(expected))
           << name << " n " << c.n << " rows " << c.rows << " tokens " << c.tokens << " row " << r << " token "
           << t;
     }

@@ -17,6 +17,7 @@
 #include "model/kernels/simd_level.h"
 #include "model/kernels/token_tile.h"
 #include "model/quant/fp16.h"
+#include "q8_k_rows.h"
 
 namespace torchllm {
 namespace {
@@ -52,29 +53,6 @@ std::vector<uint8_t> weight_rows(int64_t n, int64_t rows, int64_t stride, std::m
   return w;
 }
 
-// `tokens` Q8_K rows of n elements: random quants and scales, or every quant `extreme` with d = 1.
-std::vector<BlockQ8_K> activation_rows(int64_t n, int64_t tokens, std::mt19937& rng, int extreme) {
-  std::vector<BlockQ8_K> blocks(static_cast<size_t>(tokens * (n / kQK_K)));
-  std::uniform_int_distribution<int> q(-128, 127);
-  std::uniform_real_distribution<float> scale(-0.05f, 0.05f);
-  for (BlockQ8_K& block : blocks) {
-    block.d = extreme ? 1.0f : scale(rng);
-    for (int8_t& v : block.qs) v = static_cast<int8_t>(extreme ? extreme : q(rng));
-    for (int j = 0; j < kQK_K / 16; ++j) {
-      int sum = 0;
-      for (int i = 0; i < 16; ++i) sum += block.qs[16 * j + i];
-      block.bsums[j] = static_cast<int16_t>(sum);
-    }
-  }
-  return blocks;
-}
-
-uint32_t bits(float v) {
-  uint32_t b;
-  std::memcpy(&b, &v, sizeof b);
-  return b;
-}
-
 TEST(DotTileQ6K, EveryPresentTokenIsBitIdenticalToTheScalarReference) {
   if (cpu_simd_level() < SimdLevel::kAvx512) GTEST_SKIP() << "no AVX-512";
   std::mt19937 rng(61);
@@ -93,17 +71,17 @@ TEST(DotTileQ6K, EveryPresentTokenIsBitIdenticalToTheScalarReference) {
           const int64_t stride = trial == 3 ? row_bytes + 48 : row_bytes;
           const std::vector<uint8_t> w = weight_rows(n, rows, stride, rng, kind);
           const int extreme = trial == 0 ? -128 : trial == 1 ? 127 : 0;
-          const std::vector<BlockQ8_K> a = activation_rows(n, tokens, rng, extreme);
+          const std::vector<uint8_t> a = q8_k_rows(n, tokens, rng, extreme);
           const int64_t a_stride = blocks * static_cast<int64_t>(sizeof(BlockQ8_K));
           std::vector<uint8_t> tile(static_cast<size_t>(tile_bytes(n)));
-          tile_q8_k(reinterpret_cast<const uint8_t*>(a.data()), a_stride, tokens, n, tile.data());
+          tile_q8_k(a.data(), a_stride, tokens, n, tile.data());
           std::vector<float> out(static_cast<size_t>((rows + 1) * kTileTokens), -7.0f);
           kernels::dot_tile_q6_k_avx512(w.data(), stride, rows, tile.data(), n, out.data());
           for (int64_t r = 0; r < rows; ++r) {
             for (int64_t t = 0; t < tokens; ++t) {
-              const float expected = kernels::dot_q6_k_scalar(
-                  w.data() + r * stride, reinterpret_cast<const uint8_t*>(a.data() + t * blocks), n);
-              ASSERT_EQ(bits(out[r * kTileTokens + t]), bits(expected))
+              const float expected =
+                  kernels::dot_q6_k_scalar(w.data() + r * stride, a.data() + t * a_stride, n);
+              ASSERT_EQ(float_bits(out[r * kTileTokens + t]), float_bits(expected))
                   << "n " << n << " rows " << rows << " row " << r << " tokens " << tokens << " token " << t
                   << " trial " << trial;
             }
