@@ -49,8 +49,11 @@ void reduce(__m512 (&acc)[R][U], float (&sums)[R][1]) {
 // vdpbf16ps: each float32 lane gains x[2i] * w[2i] + x[2i+1] * w[2i+1], straight from the bfloat16 pairs.
 struct Avx512Bf16Dot {
   static constexpr int64_t kActivationElementBytes = 2;
+  // From 5 activation rows, two weight rows at a time: each chunk then loads R + 2 vectors for 2R products
+  // instead of R + 1 for R. Qwen3-0.6B BF16, 16 sequences: 212-228 -> 256-265 tok/s (interleaved runs); from
+  // 3 rows it cost batch 4 ~15% (R = 3-4 then has too few independent sums for the latency).
   template <int R>
-  static constexpr int kWeightRows = 1;
+  static constexpr int kWeightRows = R >= 5 ? 2 : 1;
 
   // Chunk u of a step (32 inputs at k) of the weight row w and the activation rows x into acc[.][u].
   template <int R, int U>
@@ -63,9 +66,49 @@ struct Avx512Bf16Dot {
     }
   }
 
+  // Two weight rows (w, w + in) against R activation rows: 2R independent sums, one chunk per step.
+  template <int R>
+  static void block_pairs(const Bf16GemvArgs& a, int64_t row0, const uint16_t* w, float (&sums)[R][2]) {
+    const int64_t in = a.in;
+    const uint16_t* x[R];
+#pragma GCC unroll 16
+    for (int r = 0; r < R; ++r) x[r] = a.x + (row0 + r) * in;
+    __m512 acc[R][2];
+#pragma GCC unroll 16
+    for (int r = 0; r < R; ++r) acc[r][0] = acc[r][1] = _mm512_setzero_ps();
+    for (int64_t k = 0; k < in; k += 32) {
+      const __mmask32 mask = tail_mask(in - k);
+      prefetch_ahead(w + k);
+      prefetch_ahead(w + in + k);
+      const __m512bh w0 = (__m512bh)_mm512_maskz_loadu_epi16(mask, w + k);
+      const __m512bh w1 = (__m512bh)_mm512_maskz_loadu_epi16(mask, w + in + k);
+#pragma GCC unroll 16
+      for (int r = 0; r < R; ++r) {
+        const __m512bh xv = (__m512bh)_mm512_maskz_loadu_epi16(mask, x[r] + k);
+        acc[r][0] = _mm512_dpbf16_ps(acc[r][0], xv, w0);
+        acc[r][1] = _mm512_dpbf16_ps(acc[r][1], xv, w1);
+      }
+    }
+#pragma GCC unroll 16
+    for (int r = 0; r < R; ++r) {
+      sums[r][0] = _mm512_reduce_add_ps(acc[r][0]);
+      sums[r][1] = _mm512_reduce_add_ps(acc[r][1]);
+    }
+  }
+
   template <int R, int N>
   static void block(const Bf16GemvArgs& a, int64_t row0, const uint16_t* w, float (&sums)[R][N]) {
-    static_assert(N == 1, "one weight row at a time");
+    static_assert(N == 1 || N == 2, "one or two weight rows at a time");
+    if constexpr (N == 2) {
+      block_pairs<R>(a, row0, w, sums);
+    } else {
+      block_single<R>(a, row0, w, sums);
+    }
+  }
+
+  // One weight row, streamed through U chunks per step.
+  template <int R>
+  static void block_single(const Bf16GemvArgs& a, int64_t row0, const uint16_t* w, float (&sums)[R][1]) {
     constexpr int U = kUnroll<R>;
     const int64_t in = a.in;
     const uint16_t* x[R];
