@@ -23,7 +23,10 @@ constexpr int64_t kRowGrain = 64;
 }  // namespace
 
 QuantizedMatrix::QuantizedMatrix(int64_t columns, std::vector<Part> parts, std::shared_ptr<const void> owner)
-    : columns_(columns), parts_(std::move(parts)), owner_(std::move(owner)) {
+    : columns_(columns),
+      parts_(std::move(parts)),
+      tile_store_bf16_(tile_store_bf16_function(cpu_simd_level())),
+      owner_(std::move(owner)) {
   for (const Part& part : parts_) {
     if (!has_block_dot(part.type) || columns % block_elements(part.type) != 0) {
       throw Error::invalid_argument("a quantized matrix part of ggml type " +
@@ -137,8 +140,14 @@ void store(T* out, int64_t rows, int64_t row, const float* values, int64_t token
 // A tile kernel's floats for `rows` consecutive output rows from `row` (values[j * 16 + t]: row + j, token t)
 // into [tokens, rows] of T. Token-major, so the writes are contiguous; bf16 through the branch-free rounding
 // (c10's constructor per element, row-major, cost ~10% of a 16-token decode step).
+// `transposing`: this CPU's transposing bf16 store, or nullptr.
 template <typename T>
-void store_tile(T* out, int64_t out_rows, int64_t row, const float* values, int64_t rows, int64_t tokens) {
+void store_tile(T* out, int64_t out_rows, int64_t row, const float* values, int64_t rows, int64_t tokens,
+                TileStoreBf16Fn transposing) {
+  if constexpr (std::is_same_v<T, c10::BFloat16>) {
+    if (transposing)
+      return transposing(reinterpret_cast<uint16_t*>(out) + row, out_rows, values, rows, tokens);
+  }
   for (int64_t t = 0; t < tokens; ++t) {
     T* dst = out + t * out_rows + row;
     if constexpr (std::is_same_v<T, c10::BFloat16>) {
@@ -228,7 +237,7 @@ at::Tensor QuantizedMatrix::multiply_by_dot_products(const at::Tensor& x) const 
             const int64_t present = std::min(kTileTokens, tokens - i * kTileTokens);
             auto* tile_out = dst + i * kTileTokens * rows_;
             if (parts_[p].output_rows.empty()) {
-              store_tile(tile_out, rows_, output_row(p, r), values, rows, present);
+              store_tile(tile_out, rows_, output_row(p, r), values, rows, present, tile_store_bf16_);
               continue;
             }
             for (int64_t j = 0; j < rows; ++j)

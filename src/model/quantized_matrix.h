@@ -74,6 +74,7 @@ class QuantizedMatrix {
   std::vector<BlockDotManyFn> part_dot_many_;
   std::vector<BlockDotRowsFn> part_dot_rows_;  // one token, several rows; nullptr: row by row
   std::vector<BlockDotTileFn> part_dot_tile_;  // up to 16 tokens in vector lanes; nullptr: none
+  TileStoreBf16Fn tile_store_bf16_ = nullptr;  // the tiles' results into bf16 outputs; nullptr: element-wise
   std::vector<int64_t> part_activation_;  // offset of each part's activation format in a token's activations
   std::vector<GgmlType> formats_;         // the distinct activation formats, at offsets format_offset_
   std::vector<int64_t> format_offset_;

@@ -73,4 +73,8 @@ BlockDotTileFn block_dot_tile_function(GgmlType weight, SimdLevel level) {
   }
 }
 
+TileStoreBf16Fn tile_store_bf16_function(SimdLevel level) {
+  return level >= SimdLevel::kAvx512 ? kernels::store_tile_bf16_avx512 : nullptr;
+}
+
 }  // namespace torchllm

@@ -55,7 +55,15 @@ void dot_tile_scalar(GgmlType weight, const uint8_t* weight_rows, int64_t weight
 // The tile kernel for `weight` at `level`: Q4_K and Q6_K with AVX-512 VNNI; nullptr otherwise.
 BlockDotTileFn block_dot_tile_function(GgmlType weight, SimdLevel level);
 
+// Stores a tile kernel's `rows` x 16 results as bfloat16, token-major: out[t * out_stride + j] is
+// float_to_bf16_bits(values[j * 16 + t]) for t < tokens. nullptr below AVX-512 (the caller loops).
+using TileStoreBf16Fn = void (*)(uint16_t* out, int64_t out_stride, const float* values, int64_t rows,
+                                 int64_t tokens);
+TileStoreBf16Fn tile_store_bf16_function(SimdLevel level);
+
 namespace kernels {
+void store_tile_bf16_avx512(uint16_t* out, int64_t out_stride, const float* values, int64_t rows,
+                            int64_t tokens);
 void dot_tile_q4_k_avx512(const uint8_t* weight_rows, int64_t weight_stride, int64_t rows,
                           const uint8_t* tile, int64_t n, float* out);
 void dot_tile_q6_k_avx512(const uint8_t* weight_rows, int64_t weight_stride, int64_t rows,
