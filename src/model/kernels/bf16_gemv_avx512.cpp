@@ -4,15 +4,7 @@
 // report avx512bf16 (GCC 12 emits no BF16 instruction on its own). See bf16_gemv_kernels.h for why this file
 // includes no templates from outside.
 
-// GCC 12's AVX-512 intrinsics fill their pass-through operand with a self-initialized "undefined" vector,
-// which -Wuninitialized reports inside the header wherever they are inlined (GCC bug 105593, fixed
-// in 12.3/13).
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#include <immintrin.h>
-#pragma GCC diagnostic pop
-
+#include "model/kernels/avx512_intrinsics.h"
 #include "model/kernels/bf16_gemv_driver.h"
 
 namespace torchllm::kernels {

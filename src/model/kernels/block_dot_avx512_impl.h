@@ -7,18 +7,10 @@
 // on a CPU without it. Lanes mirrors LaneSum, and F16C's conversion gives the same float as fp16_to_fp32 for
 // every finite half (the tests cover subnormals).
 
-// GCC 12's AVX-512 intrinsics fill their pass-through operand with a self-initialized "undefined" vector,
-// which -Wuninitialized reports inside the header wherever they are inlined (GCC bug 105593, fixed in
-// 12.3/13).
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#include <immintrin.h>
-#pragma GCC diagnostic pop
-
 #include <cstdint>
 #include <cstring>
 
+#include "model/kernels/avx512_intrinsics.h"
 #include "model/kernels/block_layouts.h"
 
 namespace torchllm::kernels {

@@ -2,15 +2,7 @@
 // paged_attention_impl.h on 16-float vectors. This file is compiled with -mavx512f -mavx512bw -mavx512vl
 // -mavx512dq -mfma -mf16c; see that header for why it instantiates nothing from outside.
 
-// GCC 12's AVX-512 intrinsics fill their pass-through operand with a self-initialized "undefined" vector,
-// which -Wuninitialized reports inside the header wherever they are inlined (GCC bug 105593, fixed
-// in 12.3/13).
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#include <immintrin.h>
-#pragma GCC diagnostic pop
-
+#include "model/kernels/avx512_intrinsics.h"
 #include "model/kernels/paged_attention_impl.h"
 
 namespace torchllm::kernels {

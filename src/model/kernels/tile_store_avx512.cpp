@@ -3,14 +3,7 @@
 // was ~5% of a 16-token decode step (most of it the 151936-row lm_head). The rounding is float_to_bf16_bits'
 // (c10's round to nearest even, NaN -> 0x7FC0), lane by lane.
 
-// GCC 12's AVX-512 intrinsics fill their pass-through operand with a self-initialized "undefined" vector,
-// which -Wuninitialized reports inside the header wherever they are inlined (GCC bug 105593).
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#include <immintrin.h>
-#pragma GCC diagnostic pop
-
+#include "model/kernels/avx512_intrinsics.h"
 #include "model/kernels/bf16_bits.h"
 #include "model/kernels/token_tile.h"
 
