@@ -16,22 +16,17 @@
 #include <string>
 #include <vector>
 
+#include "bench_block_rows.h"
 #include "best_seconds.h"
 #include "model/kernels/block_dot.h"
 #include "model/kernels/block_layouts.h"
-#include "model/quant/fp16.h"
 
 namespace {
 
 using torchllm::GgmlType;
+using torchllm::bench::BlockType;
 
-struct Type {
-  const char* name;
-  GgmlType type;
-  std::vector<size_t> fp16_offsets;  // a block's fp16 scales, set to sane values
-};
-
-const Type kTypes[] = {
+const BlockType kTypes[] = {
     {"q4_k", GgmlType::kQ4_K, {0, 2}}, {"q6_k", GgmlType::kQ6_K, {offsetof(torchllm::BlockQ6_K, d)}},
     {"q5_k", GgmlType::kQ5_K, {0, 2}}, {"q8_0", GgmlType::kQ8_0, {0}},
     {"q4_0", GgmlType::kQ4_0, {0}},    {"q4_1", GgmlType::kQ4_1, {0, 2}},
@@ -41,40 +36,11 @@ double best_seconds(const std::function<void()>& call) {
   return torchllm::bench::best_seconds(call, 0.3, 500);
 }
 
-std::vector<uint8_t> weights(const Type& type, int64_t rows, int64_t n, std::mt19937& rng) {
-  const int64_t row_bytes = torchllm::quantized_row_bytes(type.type, n);
-  std::vector<uint8_t> w(static_cast<size_t>(rows * row_bytes));
-  std::uniform_int_distribution<int> byte(0, 255);
-  std::uniform_real_distribution<float> scale(-0.1f, 0.1f);
-  for (uint8_t& v : w) v = static_cast<uint8_t>(byte(rng));
-  const size_t block_bytes = static_cast<size_t>(row_bytes / (n / torchllm::block_elements(type.type)));
-  for (size_t b = 0; b < w.size(); b += block_bytes) {
-    for (const size_t off : type.fp16_offsets) {
-      const uint16_t h = torchllm::fp32_to_fp16(scale(rng));
-      std::memcpy(&w[b + off], &h, sizeof h);
-    }
-  }
-  return w;
-}
-
-std::vector<uint8_t> activations(const Type& type, int64_t tokens, int64_t n, std::mt19937& rng) {
-  const GgmlType format = torchllm::activation_type(type.type);
-  const int64_t stride = torchllm::quantized_row_bytes(format, n);
-  std::vector<uint8_t> a(static_cast<size_t>(tokens * stride));
-  std::normal_distribution<float> x(0.0f, 1.0f);
-  std::vector<float> row(static_cast<size_t>(n));
-  for (int64_t t = 0; t < tokens; ++t) {
-    for (float& v : row) v = x(rng);
-    torchllm::quantize_activation(format, row.data(), a.data() + t * stride, n);
-  }
-  return a;
-}
-
-void bench(const Type& type, int64_t n, const std::vector<int64_t>& token_counts) {
+void bench(const BlockType& type, int64_t n, const std::vector<int64_t>& token_counts) {
   constexpr int64_t kElements = 3072 * 1024;
   const int64_t rows = kElements / n;
   std::mt19937 rng(7);
-  const std::vector<uint8_t> w = weights(type, rows, n, rng);
+  const std::vector<uint8_t> w = torchllm::bench::random_weight_rows(type, rows, n, rng);
   const int64_t row_bytes = torchllm::quantized_row_bytes(type.type, n);
   const int64_t stride = torchllm::quantized_row_bytes(torchllm::activation_type(type.type), n);
   const auto level = torchllm::cpu_simd_level();
@@ -90,7 +56,8 @@ void bench(const Type& type, int64_t n, const std::vector<int64_t>& token_counts
   std::vector<float> out(static_cast<size_t>(rows * 32));
   float sink = 0;
   for (const int64_t tokens : token_counts) {
-    const std::vector<uint8_t> a = activations(type, tokens, n, rng);
+    const std::vector<uint8_t> a =
+        torchllm::bench::random_activation_rows(torchllm::activation_type(type.type), tokens, n, rng);
     if (tokens == 1) {
       report("single", 1, best_seconds([&] {
                for (int64_t r = 0; r < rows; ++r) out[r] = single(w.data() + r * row_bytes, a.data(), n);
@@ -126,7 +93,7 @@ int main(int argc, char** argv) {
     }
   }
   std::printf("SIMD level %s, one thread\n", torchllm::simd_level_name(torchllm::cpu_simd_level()));
-  for (const Type& type : kTypes) {
+  for (const BlockType& type : kTypes) {
     if (!only.empty() && only.find(std::string(",") + type.name + ",") == std::string::npos) continue;
     for (const int64_t n : {1024, 3072}) bench(type, n, token_counts);
   }
