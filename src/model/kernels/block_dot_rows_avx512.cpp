@@ -55,6 +55,19 @@ inline void row_totals(const __m512 acc[2], float* out) {
   _mm_storeu_ps(out, _mm512_castps512_ps128(_mm512_permutexvar_ps(lane_4r, total)));
 }
 
+// The rows' totals: the quads' lanes (acc as quad_lanes<1> reads it), then the blocks from `b` (past the
+// last whole quad) one by one, term(r, block) being the single-row kernel's float term.
+template <typename Term>
+void finish_rows(const __m512 (&acc)[1][2], int64_t b, int64_t blocks, float* out, Term term) {
+  if (b == blocks) return row_totals(acc[0], out);
+  Lanes sum[kRows];
+  quad_lanes<1>(acc, sum);
+  for (int r = 0; r < kRows; ++r) {
+    for (int64_t tail = b; tail < blocks; ++tail) sum[r].add(tail, term(r, tail));
+    out[r] = sum[r].total();
+  }
+}
+
 // Four rows' sub-block scales and mins of one block, unpacked together (unpack_scales_mins on each 128-bit
 // lane, row r in lane r): per row the word-paired scales of scaled_sum, and all four rows' mins, row r's
 // eight in words 8r..8r+7 (128-bit lane r).
@@ -161,16 +174,10 @@ void scaled_min_rows(const uint8_t* weight_rows, int64_t weight_stride, const ui
     const int half = (b / 4) & 1;
     acc[0][half] = _mm512_add_ps(acc[0][half], terms);
   }
-  if (b == blocks) return row_totals(acc[0], out);
-  Lanes sum[kRows];
-  quad_lanes<1>(acc, sum);
-  for (int r = 0; r < kRows; ++r) {
-    for (int64_t tail = b; tail < blocks; ++tail) {
-      const ScaledMinIntegers t = scaled_min_integers(unpack(w[r][tail]), a[tail]);
-      sum[r].add(tail, scaled_min_term(a[tail].d, w[r][tail].d, w[r][tail].dmin, fold(t.isum), t.imin));
-    }
-    out[r] = sum[r].total();
-  }
+  finish_rows(acc, b, blocks, out, [&](int r, int64_t tail) {
+    const ScaledMinIntegers t = scaled_min_integers(unpack(w[r][tail]), a[tail]);
+    return scaled_min_term(a[tail].d, w[r][tail].d, w[r][tail].dmin, fold(t.isum), t.imin);
+  });
 }
 
 // Four rows of Q6_K, as dot_q6_k_avx512.
@@ -213,16 +220,9 @@ void q6_k_rows(const uint8_t* weight_rows, int64_t weight_stride, const uint8_t*
     const int lanes = (b / 4) & 1;
     acc[0][lanes] = _mm512_add_ps(acc[0][lanes], terms);
   }
-  if (b == blocks) return row_totals(acc[0], out);
-  Lanes sum[kRows];
-  quad_lanes<1>(acc, sum);
-  for (int r = 0; r < kRows; ++r) {
-    for (int64_t tail = b; tail < blocks; ++tail) {
-      sum[r].add(
-          tail, scaled_term(a[tail].d, w[r][tail].d, fold(q6_k_integers(q6_k_weights(w[r][tail]), a[tail]))));
-    }
-    out[r] = sum[r].total();
-  }
+  finish_rows(acc, b, blocks, out, [&](int r, int64_t tail) {
+    return scaled_term(a[tail].d, w[r][tail].d, fold(q6_k_integers(q6_k_weights(w[r][tail]), a[tail])));
+  });
 }
 
 // All rows: four at a time, the rest through the single-row kernel.
