@@ -46,6 +46,9 @@ class GgufModelFiles {
   const std::map<std::string, const GgufTensorInfo*>& tensors() const { return tensors_; }
   const GgufTensorInfo* find_tensor(const std::string& name) const;  // nullptr when absent
   const uint8_t* data(const GgufTensorInfo& tensor) const;
+  // Drops the tensor's whole pages from this process's resident set (a copy of it is kept elsewhere); the
+  // mapping stays valid: a later read faults them back in from the file.
+  void release(const GgufTensorInfo& tensor) const;
   uint64_t total_tensor_bytes() const;
 
  private:

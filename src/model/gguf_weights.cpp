@@ -155,7 +155,12 @@ std::shared_ptr<const QuantizedMatrix> block_matrix(const std::shared_ptr<const 
     part.output_rows = gguf_qk_hf_rows(hf_name, arch, part.rows, config.head_dim);
     parts.push_back(std::move(part));
   }
-  return std::make_shared<QuantizedMatrix>(columns, std::move(parts), files);
+  auto matrix = std::make_shared<QuantizedMatrix>(columns, std::move(parts), files);
+  if (matrix->holds_all_rows()) {
+    for (const std::string& hf_name : hf_names)
+      files->release(*files->find_tensor(gguf_tensor_name(hf_name)));
+  }
+  return matrix;
 }
 
 void attach_blocks(const std::shared_ptr<const GgufModelFiles>& files, const ModelConfig& config,

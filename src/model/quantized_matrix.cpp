@@ -54,6 +54,57 @@ QuantizedMatrix::QuantizedMatrix(int64_t columns, std::vector<Part> parts, std::
     part_activation_.push_back(activation_bytes_);
     activation_bytes_ += quantized_row_bytes(format, columns);
   }
+  repack_row_groups();
+}
+
+void QuantizedMatrix::repack_row_groups() {
+  const SimdLevel level = cpu_simd_level();
+  std::vector<int64_t> offset(parts_.size(), -1);
+  int64_t total = 0;
+  holds_all_rows_ = true;
+  for (size_t p = 0; p < parts_.size(); ++p) {
+    const Part& part = parts_[p];
+    const int64_t groups = has_row_groups(part.type, level) ? part.rows / kGroupRows : 0;
+    part_grouped_rows_.push_back(groups * kGroupRows);
+    holds_all_rows_ = holds_all_rows_ && groups * kGroupRows == part.rows;
+    if (groups == 0) continue;
+    offset[p] = total;
+    total += groups * row_group_bytes(part.type, columns_);
+  }
+  part_groups_.assign(parts_.size(), nullptr);
+  part_group_dot_.assign(parts_.size(), nullptr);
+  if (total == 0) return;
+  row_groups_ = at::empty({total}, at::kByte);
+  uint8_t* base = row_groups_.data_ptr<uint8_t>();
+  for (size_t p = 0; p < parts_.size(); ++p) {
+    if (offset[p] < 0) continue;
+    const Part& part = parts_[p];
+    const int64_t group_bytes = row_group_bytes(part.type, columns_);
+    const int64_t row_bytes = part_row_bytes_[p];
+    uint8_t* groups = base + offset[p];
+    at::parallel_for(0, part_grouped_rows_[p] / kGroupRows, 16, [&](int64_t begin, int64_t end) {
+      for (int64_t g = begin; g < end; ++g) {
+        repack_x16(part.type, part.data + g * kGroupRows * row_bytes, row_bytes, columns_,
+                   groups + g * group_bytes);
+      }
+    });
+    part_groups_[p] = groups;
+    part_group_dot_[p] = row_group_dot_function(part.type, level);
+  }
+  if (holds_all_rows_) {
+    // Nothing reads the parts' own rows again: let their owner go (a quantized-at-load buffer is freed).
+    for (Part& part : parts_) part.data = nullptr;
+    owner_.reset();
+  }
+}
+
+const uint8_t* QuantizedMatrix::stored_row(size_t p, int64_t r, std::vector<uint8_t>& buffer) const {
+  if (r >= part_grouped_rows_[p]) return parts_[p].data + r * part_row_bytes_[p];
+  buffer.resize(static_cast<size_t>(part_row_bytes_[p]));
+  const int64_t group_bytes = row_group_bytes(parts_[p].type, columns_);
+  unpack_row_x16(parts_[p].type, part_groups_[p] + r / kGroupRows * group_bytes, r % kGroupRows, columns_,
+                 buffer.data());
+  return buffer.data();
 }
 
 template <typename F>
@@ -67,16 +118,16 @@ void QuantizedMatrix::for_each_run(int64_t begin, int64_t end, F&& f) const {
 
 template <typename F>
 void QuantizedMatrix::for_each_row(int64_t begin, int64_t end, F&& f) const {
+  thread_local std::vector<uint8_t> buffer;
   for_each_run(begin, end, [&](size_t p, int64_t first, int64_t count) {
-    for (int64_t r = first; r < first + count; ++r)
-      f(p, parts_[p].data + r * part_row_bytes_[p], output_row(p, r));
+    for (int64_t r = first; r < first + count; ++r) f(p, stored_row(p, r, buffer), output_row(p, r));
   });
 }
 
 uint64_t QuantizedMatrix::bytes() const {
-  uint64_t total = 0;
+  uint64_t total = static_cast<uint64_t>(row_groups_.defined() ? row_groups_.numel() : 0);
   for (size_t p = 0; p < parts_.size(); ++p)
-    total += static_cast<uint64_t>(parts_[p].rows * part_row_bytes_[p]);
+    total += static_cast<uint64_t>((parts_[p].rows - part_grouped_rows_[p]) * part_row_bytes_[p]);
   return total;
 }
 
@@ -161,6 +212,38 @@ void store_tile(T* out, int64_t out_rows, int64_t row, const float* values, int6
 
 }  // namespace
 
+template <typename T>
+void QuantizedMatrix::multiply_row_groups(size_t p, int64_t first, int64_t count, const uint8_t* act,
+                                          int64_t tokens, T* dst) const {
+  // Two groups (32 rows) per call: values[t * rows + j] is row 16g + j, token t.
+  constexpr int64_t kRunGroups = 2;
+  float values[kDotProductMaxTokens * kRunGroups * kGroupRows];
+  const int64_t group_bytes = row_group_bytes(parts_[p].type, columns_);
+  const int64_t end_group =
+      std::min((first + count + kGroupRows - 1) / kGroupRows, part_grouped_rows_[p] / kGroupRows);
+  for (int64_t g = (first + kGroupRows - 1) / kGroupRows; g < end_group; g += kRunGroups) {
+    const int64_t groups = std::min(kRunGroups, end_group - g);
+    const int64_t rows = groups * kGroupRows;
+    part_group_dot_[p](part_groups_[p] + g * group_bytes, groups, act + part_activation_[p],
+                       activation_bytes_, tokens, columns_, values, rows);
+    for (int64_t t = 0; t < tokens; ++t) {
+      const float* v = values + t * rows;
+      T* out = dst + t * rows_;
+      if (!parts_[p].output_rows.empty()) {
+        for (int64_t j = 0; j < rows; ++j) store(out, 0, output_row(p, g * kGroupRows + j), v + j, 1);
+        continue;
+      }
+      out += output_row(p, g * kGroupRows);
+      if constexpr (std::is_same_v<T, c10::BFloat16>) {
+        auto* bits = reinterpret_cast<uint16_t*>(out);
+        for (int64_t j = 0; j < rows; ++j) bits[j] = float_to_bf16_bits(v[j]);
+      } else {
+        for (int64_t j = 0; j < rows; ++j) out[j] = T(v[j]);
+      }
+    }
+  }
+}
+
 at::Tensor QuantizedMatrix::multiply_by_dot_products(const at::Tensor& x) const {
   const int64_t tokens = x.size(0);
   // Every activation format the parts read, quantized once for every token (reused across calls: a decode
@@ -173,7 +256,8 @@ at::Tensor QuantizedMatrix::multiply_by_dot_products(const at::Tensor& x) const 
   int64_t tile_format = -1;
   if (tokens >= kTileMinTokens) {
     for (size_t p = 0; p < parts_.size(); ++p) {
-      if (part_dot_tile_[p]) tile_format = part_activation_[p];
+      // (A part wholly in row groups needs no tiles.)
+      if (part_dot_tile_[p] && part_grouped_rows_[p] < parts_[p].rows) tile_format = part_activation_[p];
     }
   }
   const int64_t tile_count = (tokens + kTileTokens - 1) / kTileTokens;
@@ -199,11 +283,12 @@ at::Tensor QuantizedMatrix::multiply_by_dot_products(const at::Tensor& x) const 
   const auto run = [&](auto* dst) {
     at::parallel_for(0, rows_, kRowGrain, [&](int64_t begin, int64_t end) {
       float values[kDotProductMaxTokens * kTileTokens];
-      if (tokens == 1) {
-        // One token: the single-token kernels (~10% faster than the several-token ones), several rows at
-        // a time where the type has a kernel for that.
-        for_each_run(begin, end, [&](size_t p, int64_t first, int64_t count) {
-          const int64_t row_bytes = part_row_bytes_[p];
+      // Rows [first, first + count) of part p in the ggml layout.
+      const auto ggml_rows = [&](size_t p, int64_t first, int64_t count) {
+        const int64_t row_bytes = part_row_bytes_[p];
+        if (tokens == 1) {
+          // One token: the single-token kernels (~10% faster than the several-token ones), several rows at
+          // a time where the type has a kernel for that.
           const uint8_t* a = act + part_activation_[p];
           for (int64_t r = first; r < first + count; r += kDotProductMaxTokens) {
             const int64_t rows = std::min(kDotProductMaxTokens, first + count - r);
@@ -215,11 +300,8 @@ at::Tensor QuantizedMatrix::multiply_by_dot_products(const at::Tensor& x) const 
             }
             for (int64_t i = 0; i < rows; ++i) store(dst, rows_, output_row(p, r + i), values + i, 1);
           }
-        });
-        return;
-      }
-      for_each_run(begin, end, [&](size_t p, int64_t first, int64_t count) {
-        const int64_t row_bytes = part_row_bytes_[p];
+          return;
+        }
         if (tile_format < 0 || !part_dot_tile_[p]) {
           for (int64_t r = first; r < first + count; ++r) {
             part_dot_many_[p](parts_[p].data + r * row_bytes, act + part_activation_[p], activation_bytes_,
@@ -244,6 +326,12 @@ at::Tensor QuantizedMatrix::multiply_by_dot_products(const at::Tensor& x) const 
               store(tile_out, rows_, output_row(p, r + j), values + j * kTileTokens, present);
           }
         }
+      };
+      for_each_run(begin, end, [&](size_t p, int64_t first, int64_t count) {
+        if (!part_groups_[p]) return ggml_rows(p, first, count);
+        multiply_row_groups(p, first, count, act, tokens, dst);
+        const int64_t tail = std::max(first, part_grouped_rows_[p]);
+        if (tail < first + count) ggml_rows(p, tail, first + count - tail);
       });
     });
   };
@@ -299,7 +387,8 @@ at::Tensor QuantizedMatrix::lookup(const at::Tensor& ids, c10::ScalarType dtype)
     if (!part.output_rows.empty()) {
       stored = std::find(part.output_rows.begin(), part.output_rows.end(), stored) - part.output_rows.begin();
     }
-    dequantize(static_cast<uint32_t>(part.type), part.data + stored * part_row_bytes_[p],
+    thread_local std::vector<uint8_t> buffer;
+    dequantize(static_cast<uint32_t>(part.type), stored_row(p, stored, buffer),
                out.data_ptr<float>() + i * columns_, columns_);
   }
   return out.to(ids.device()).to(dtype);

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "model/kernels/block_dot.h"
+#include "model/kernels/row_groups.h"
 #include "model/kernels/token_tile.h"
 #include "model/quant/dequantize.h"
 
@@ -16,6 +17,10 @@ namespace torchllm {
 // and up), each with its own block type and its rows where they already are (a GGUF mapping, which `owner`
 // keeps alive): nothing is copied. A part may put its stored rows into other output positions (llama.cpp's
 // converter interleaved each q/k head's rows; the forward pass wants Hugging Face's order).
+//
+// Where this CPU has a row-group kernel for a part's type (Q4_K and Q6_K with AVX-512 VNNI, row_groups.h),
+// the part's rows are repacked once at construction into groups of 16 rows, which every token count reads
+// (the kernels keep 16 rows in a vector's lanes); the rows past the last whole group stay where they are.
 class QuantizedMatrix {
  public:
   struct Part {
@@ -30,6 +35,9 @@ class QuantizedMatrix {
   int64_t rows() const { return rows_; }
   int64_t columns() const { return columns_; }
   uint64_t bytes() const;
+  // Whether every row was repacked into row groups: the parts' own data is then never read again (its pages
+  // can be released).
+  bool holds_all_rows() const { return holds_all_rows_; }
   const std::vector<Part>& parts() const { return parts_; }
 
   // x [tokens, columns] (float, bf16 or fp16, CPU) @ this^T -> [tokens, rows] in x's dtype. A few tokens
@@ -57,9 +65,18 @@ class QuantizedMatrix {
   // rows of a part lie part_row_bytes_ apart.
   template <typename F>
   void for_each_run(int64_t begin, int64_t end, F&& f) const;
-  // Calls f(part index, stored row's bytes, output row) for every row in [begin, end).
+  // Calls f(part index, stored row's ggml bytes, output row) for every row in [begin, end) (a row in a row
+  // group is unpacked into a thread-local buffer first).
   template <typename F>
   void for_each_row(int64_t begin, int64_t end, F&& f) const;
+  // Part p's stored row r as ggml blocks: in the part's data, or unpacked from its row group into `buffer`.
+  const uint8_t* stored_row(size_t p, int64_t r, std::vector<uint8_t>& buffer) const;
+  // Repacks each part that has a row-group kernel at this CPU's level into part_groups_.
+  void repack_row_groups();
+  // The row-group parts' rows [first, first + count) against the tokens: the groups that start in the range.
+  template <typename T>
+  void multiply_row_groups(size_t p, int64_t first, int64_t count, const uint8_t* act, int64_t tokens,
+                           T* dst) const;
   // The output row of part p's stored row r.
   int64_t output_row(size_t p, int64_t r) const {
     return part_start_[p] + (parts_[p].output_rows.empty() ? r : parts_[p].output_rows[r]);
@@ -74,6 +91,11 @@ class QuantizedMatrix {
   std::vector<BlockDotManyFn> part_dot_many_;
   std::vector<BlockDotRowsFn> part_dot_rows_;  // one token, several rows; nullptr: row by row
   std::vector<BlockDotTileFn> part_dot_tile_;  // up to 16 tokens in vector lanes; nullptr: none
+  std::vector<RowGroupDotFn> part_group_dot_;  // row-group kernel; nullptr: the part is not in row groups
+  std::vector<const uint8_t*> part_groups_;    // the part's row groups (in row_groups_), or nullptr
+  std::vector<int64_t> part_grouped_rows_;     // rows of the part in its row groups (a multiple of 16)
+  at::Tensor row_groups_;                      // [bytes] uint8: every part's row groups
+  bool holds_all_rows_ = false;
   TileStoreBf16Fn tile_store_bf16_ = nullptr;  // the tiles' results into bf16 outputs; nullptr: element-wise
   std::vector<int64_t> part_activation_;  // offset of each part's activation format in a token's activations
   std::vector<GgmlType> formats_;         // the distinct activation formats, at offsets format_offset_

@@ -131,10 +131,11 @@ std::vector<uint8_t> random_rows(GgmlType type, int64_t rows, int64_t columns, s
   return w;
 }
 
-// Tokens through parts of several types (row counts not multiples of four, one part in another row order,
-// more rows than one thread's slice) give, bit for bit, each stored row's single-row kernel on each token's
-// quantized activation, whatever kernel the matrix runs: several rows at a time for one token, several tokens
-// for a few, token tiles (with a part tile, Q5_K and Q8_0 beside them without) from kTileMinTokens on.
+// Tokens through parts of several types (row counts not multiples of four or of a row group's 16, parts in
+// another row order, more rows than one thread's slice) give, bit for bit, each stored row's single-row kernel
+// on each token's quantized activation, whatever kernel the matrix runs: row groups (Q4_K and Q6_K on AVX-512,
+// their tail rows in the ggml layout), several rows at a time for one token, several tokens for a few, token
+// tiles (with a part tile, Q5_K and Q8_0 beside them without) from kTileMinTokens on.
 void expect_single_row_kernel_floats(int64_t tokens) {
   constexpr int64_t kColumns = 5 * 256;  // a group of four K blocks and a tail
   std::mt19937 rng(5);
@@ -147,7 +148,8 @@ void expect_single_row_kernel_floats(int64_t tokens) {
                         {GgmlType::kQ6_K, 10, true},
                         {GgmlType::kQ8_0, 9, false},
                         {GgmlType::kQ5_K, 70, false},
-                        {GgmlType::kQ6_K, 133, false}};
+                        {GgmlType::kQ6_K, 133, false},
+                        {GgmlType::kQ4_K, 37, true}};
   auto storage = std::make_shared<std::vector<std::vector<uint8_t>>>();
   for (const Spec& spec : specs) storage->push_back(random_rows(spec.type, spec.rows, kColumns, rng));
   std::vector<QuantizedMatrix::Part> parts;

@@ -1,0 +1,185 @@
+// AVX-512 VNNI dot products of Q4_K row groups (row_groups.h) with Q8_K activations: the group's 16 rows sit
+// in the 16 int32 lanes, so one dpbusd multiplies four nibbles of every row (unsigned operand) by the same
+// four activation bytes of one token (signed operand, a 32-bit broadcast from memory).
+//
+// Per super-block and token, as the scalar reference (k_quant_dot_scalar.cpp), in every row lane:
+//   isum = Σ_j sc_j · dot_j   the 8 sub-blocks' dpbusd sums times their scales (vpmulld)
+//   imin = Σ_j m_j · s_j, s_j = bsums[2j] + bsums[2j+1]   one dpwssd per (m_2k, m_2k+1) · (s_2k, s_2k+1)
+//   term = (d_a * d) * isum - (d_a * dmin) * imin   separate multiplies and a subtraction, no FMA
+// and the terms are added in LaneSum's order (block b to lane b % 8, lanes added pairwise at the end), so
+// every output is bit for bit dot_q4_k_scalar. Bounds: |dot_j| <= 32 * 15 * 128, |isum| < 2^25,
+// |imin| < 2^22: no int32 sum overflows.
+//
+// Loop order: token batches of up to 32 (their LaneSum lanes live on the stack), then groups, super-blocks,
+// and chunks of up to 8 tokens: a super-block's 2368 bytes are read from memory once and stay in L1 for the
+// batch's other chunks, and each unpacked weight vector feeds every token of a chunk.
+
+#include <algorithm>
+#include <cstddef>
+
+#include "model/kernels/avx512_intrinsics.h"
+#include "model/kernels/row_groups.h"
+
+namespace torchllm::kernels {
+namespace {
+
+constexpr int kMaxChunk = 8;   // 2 * 8 dot accumulators + 8 isums + the weights fit the 32 registers
+constexpr int kMaxBatch = 32;  // tokens whose lanes are on the stack: 32 * 8 * 64 bytes
+
+struct alignas(64) Lanes16 {
+  float lane[8][kGroupRows];  // LaneSum's lane k, for each of the 16 rows
+};
+
+// The super-block's per-row factors, shared by every token.
+struct BlockFactors {
+  __m512i scale[8];     // sc_j as int32
+  __m512i min_pair[4];  // (m_2k, m_2k+1) as two int16 per lane: dpwssd's multiplier of (s_2k, s_2k+1)
+  __m512 d, dmin;
+};
+
+inline BlockFactors block_factors(const BlockQ4_Kx16& w) {
+  BlockFactors f;
+  for (int j = 0; j < 8; ++j) {
+    f.scale[j] = _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(w.scales[j])));
+  }
+  for (int k = 0; k < 4; ++k) {
+    const auto mins = [&](int j) {
+      return _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(w.mins[j])));
+    };
+    f.min_pair[k] = _mm512_or_si512(mins(2 * k), _mm512_slli_epi32(mins(2 * k + 1), 16));
+  }
+  f.d = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(w.d)));
+  f.dmin = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(w.dmin)));
+  return f;
+}
+
+// acc + dpbusd(w, the 32-bit value at p broadcast), with the broadcast folded into the instruction's {1to16}
+// memory operand (GCC keeps a separate vpbroadcastd otherwise).
+inline __m512i dpbusd_broadcast(__m512i acc, __m512i w, const int8_t* p) {
+  asm("vpdpbusd %2%{1to16%}, %1, %0" : "+v"(acc) : "v"(w), "m"(*reinterpret_cast<const int32_t*>(p)));
+  return acc;
+}
+
+inline __m512i dpwssd_broadcast(__m512i acc, __m512i w, const int32_t* p) {
+  asm("vpdpwssd %2%{1to16%}, %1, %0" : "+v"(acc) : "v"(w), "m"(*p));
+  return acc;
+}
+
+// A token's 32-element sub-block sums s_j = bsums[2j] + bsums[2j+1] as int16 pairs (s_2k, s_2k+1), k = 0..3.
+// A Q8_K block's bsums are sums of 16 int8, so |s_j| <= 4096 and the int16 packing is exact.
+inline void sub_block_sum_pairs(const BlockQ8_K& a, int32_t* pairs) {
+  const __m256i sums =
+      _mm256_madd_epi16(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(a.bsums)), _mm256_set1_epi16(1));
+  _mm_store_si128(reinterpret_cast<__m128i*>(pairs),
+                  _mm_packs_epi32(_mm256_castsi256_si128(sums), _mm256_extracti128_si256(sums, 1)));
+}
+
+// K tokens (BlockQ8_K super-block b at a + t * stride) against one super-block of the group: each token's
+// term added to its lane b % 8.
+template <int K>
+void dot_chunk(const BlockQ4_Kx16& w, const BlockFactors& f, const uint8_t* a, int64_t stride, int64_t b,
+               Lanes16* lanes) {
+  // Independent dpbusd chains per sub-block and token, so that few tokens still keep ~8 chains in flight.
+  constexpr int P = K == 1 ? 4 : K < 4 ? 2 : 1;
+  const BlockQ8_K* act[K];
+#pragma GCC unroll 8
+  for (int t = 0; t < K; ++t) act[t] = reinterpret_cast<const BlockQ8_K*>(a + t * stride) + b;
+  const __m512i low4 = _mm512_set1_epi8(0x0F);
+  __m512i isum[K];
+#pragma GCC unroll 8
+  for (int t = 0; t < K; ++t) isum[t] = _mm512_setzero_si512();
+  for (int c = 0; c < 4; ++c) {
+    __m512i lo[P][K], hi[P][K];  // sub-blocks 2c and 2c + 1
+    for (int p = 0; p < P; ++p) {
+#pragma GCC unroll 8
+      for (int t = 0; t < K; ++t) lo[p][t] = hi[p][t] = _mm512_setzero_si512();
+    }
+#pragma GCC unroll 8
+    for (int i = 0; i < 8; ++i) {
+      const __m512i q = _mm512_loadu_si512(w.qs[c][i]);
+      const __m512i q_lo = _mm512_and_si512(q, low4);
+      const __m512i q_hi = _mm512_and_si512(_mm512_srli_epi16(q, 4), low4);
+#pragma GCC unroll 8
+      for (int t = 0; t < K; ++t) {
+        lo[i % P][t] = dpbusd_broadcast(lo[i % P][t], q_lo, act[t]->qs + 64 * c + 4 * i);
+        hi[i % P][t] = dpbusd_broadcast(hi[i % P][t], q_hi, act[t]->qs + 64 * c + 32 + 4 * i);
+      }
+    }
+#pragma GCC unroll 8
+    for (int t = 0; t < K; ++t) {
+      for (int p = 1; p < P; ++p) {
+        lo[0][t] = _mm512_add_epi32(lo[0][t], lo[p][t]);
+        hi[0][t] = _mm512_add_epi32(hi[0][t], hi[p][t]);
+      }
+      isum[t] = _mm512_add_epi32(isum[t], _mm512_mullo_epi32(lo[0][t], f.scale[2 * c]));
+      isum[t] = _mm512_add_epi32(isum[t], _mm512_mullo_epi32(hi[0][t], f.scale[2 * c + 1]));
+    }
+  }
+#pragma GCC unroll 8
+  for (int t = 0; t < K; ++t) {
+    alignas(16) int32_t pairs[4];
+    sub_block_sum_pairs(*act[t], pairs);
+    __m512i imin = _mm512_setzero_si512();
+    for (int k = 0; k < 4; ++k) imin = dpwssd_broadcast(imin, f.min_pair[k], pairs + k);
+    const __m512 d_a = _mm512_set1_ps(act[t]->d);
+    const __m512 scale = _mm512_mul_ps(d_a, f.d);
+    const __m512 min_scale = _mm512_mul_ps(d_a, f.dmin);
+    const __m512 term = _mm512_sub_ps(_mm512_mul_ps(scale, _mm512_cvtepi32_ps(isum[t])),
+                                      _mm512_mul_ps(min_scale, _mm512_cvtepi32_ps(imin)));
+    // LaneSum's lanes start at +0 (which turns a -0 term into +0): the first term of each lane is added to
+    // +0.
+    float* lane = lanes[t].lane[b & 7];
+    _mm512_store_ps(lane, _mm512_add_ps(b < 8 ? _mm512_setzero_ps() : _mm512_load_ps(lane), term));
+  }
+}
+
+using DotChunkFn = void (*)(const BlockQ4_Kx16&, const BlockFactors&, const uint8_t*, int64_t, int64_t,
+                            Lanes16*);
+constexpr DotChunkFn kDotChunk[kMaxChunk + 1] = {nullptr,      dot_chunk<1>, dot_chunk<2>,
+                                                 dot_chunk<3>, dot_chunk<4>, dot_chunk<5>,
+                                                 dot_chunk<6>, dot_chunk<7>, dot_chunk<8>};
+
+}  // namespace
+
+void row_group_dot_q4_k_avx512(const uint8_t* groups, int64_t group_count, const uint8_t* activations,
+                               int64_t activation_stride, int64_t tokens, int64_t n, float* out,
+                               int64_t out_stride) {
+  const int64_t blocks = n / kQK_K;
+  Lanes16 lanes[kMaxBatch];
+  for (int64_t t0 = 0; t0 < tokens; t0 += kMaxBatch) {
+    const int batch = static_cast<int>(std::min<int64_t>(kMaxBatch, tokens - t0));
+    // Chunks of nearly equal size: 9 tokens run as 5 + 4, not 8 + 1.
+    const int chunks = (batch + kMaxChunk - 1) / kMaxChunk;
+    const uint8_t* batch_activations = activations + t0 * activation_stride;
+    for (int64_t g = 0; g < group_count; ++g) {
+      const auto* w = reinterpret_cast<const BlockQ4_Kx16*>(groups) + g * blocks;
+      for (int64_t b = 0; b < blocks; ++b) {
+        // The super-block 4 on (the next groups' past the last: the model's next call reads them), which the
+        // hardware prefetcher alone does not fetch in time from DRAM: 1.5-2.3x at 1 token, 1.9x at 16 on a
+        // matrix of 85 MB (row_group_bench --dram); 2 or 8 ahead measured slower.
+        const char* ahead = reinterpret_cast<const char*>(w + b + 4);
+        for (int l = 0; l < static_cast<int>(sizeof(BlockQ4_Kx16)); l += 64)
+          _mm_prefetch(ahead + l, _MM_HINT_T0);
+        const BlockFactors f = block_factors(w[b]);
+        for (int k = 0, t = 0; k < chunks; ++k) {
+          const int size = batch / chunks + (k < batch % chunks ? 1 : 0);
+          kDotChunk[size](w[b], f, batch_activations + t * activation_stride, activation_stride, b,
+                          lanes + t);
+          t += size;
+        }
+      }
+      for (int t = 0; t < batch; ++t) {
+        // Lanes no block reached are +0.
+        const auto l = [&](int i) {
+          return i < blocks ? _mm512_load_ps(lanes[t].lane[i]) : _mm512_setzero_ps();
+        };
+        const __m512 total =
+            _mm512_add_ps(_mm512_add_ps(_mm512_add_ps(l(0), l(1)), _mm512_add_ps(l(2), l(3))),
+                          _mm512_add_ps(_mm512_add_ps(l(4), l(5)), _mm512_add_ps(l(6), l(7))));
+        _mm512_storeu_ps(out + (t0 + t) * out_stride + g * kGroupRows, total);
+      }
+    }
+  }
+}
+
+}  // namespace torchllm::kernels
