@@ -23,10 +23,7 @@ constexpr int64_t kRowGrain = 64;
 }  // namespace
 
 QuantizedMatrix::QuantizedMatrix(int64_t columns, std::vector<Part> parts, std::shared_ptr<const void> owner)
-    : columns_(columns),
-      parts_(std::move(parts)),
-      tile_store_bf16_(tile_store_bf16_function(cpu_simd_level())),
-      owner_(std::move(owner)) {
+    : columns_(columns), parts_(std::move(parts)), owner_(std::move(owner)) {
   for (const Part& part : parts_) {
     if (!has_block_dot(part.type) || columns % block_elements(part.type) != 0) {
       throw Error::invalid_argument("a quantized matrix part of ggml type " +
@@ -42,7 +39,6 @@ QuantizedMatrix::QuantizedMatrix(int64_t columns, std::vector<Part> parts, std::
     part_dot_.push_back(block_dot_function(part.type, cpu_simd_level()));
     part_dot_many_.push_back(block_dot_many_function(part.type, cpu_simd_level()));
     part_dot_rows_.push_back(block_dot_rows_function(part.type, cpu_simd_level()));
-    part_dot_tile_.push_back(block_dot_tile_function(part.type, cpu_simd_level()));
     const GgmlType format = activation_type(part.type);
     const auto known = std::find(formats_.begin(), formats_.end(), format);
     if (known != formats_.end()) {
@@ -136,7 +132,9 @@ at::Tensor QuantizedMatrix::multiply(const at::Tensor& x) const {
     throw Error::invalid_argument("a quantized matrix multiplies CPU activations [tokens, " +
                                   std::to_string(columns_) + "]");
   }
-  if (x.size(0) <= kDotProductMaxTokens) return multiply_by_dot_products(x);
+  // Every row in row groups: their kernels for every token count (a 512-token Qwen3-0.6B Q4_K_M prefill ran
+  // at 602-614 tok/s so, at 489 through the dequantized weights).
+  if (x.size(0) <= kDotProductMaxTokens || holds_all_rows_) return multiply_by_dot_products(x);
   return at::linear(x, dequantized(x.scalar_type()));
 }
 
@@ -188,34 +186,13 @@ void store(T* out, int64_t rows, int64_t row, const float* values, int64_t token
   }
 }
 
-// A tile kernel's floats for `rows` consecutive output rows from `row` (values[j * 16 + t]: row + j, token t)
-// into [tokens, rows] of T. Token-major, so the writes are contiguous; bf16 through the branch-free rounding
-// (c10's constructor per element, row-major, cost ~10% of a 16-token decode step).
-// `transposing`: this CPU's transposing bf16 store, or nullptr.
-template <typename T>
-void store_tile(T* out, int64_t out_rows, int64_t row, const float* values, int64_t rows, int64_t tokens,
-                TileStoreBf16Fn transposing) {
-  if constexpr (std::is_same_v<T, c10::BFloat16>) {
-    if (transposing)
-      return transposing(reinterpret_cast<uint16_t*>(out) + row, out_rows, values, rows, tokens);
-  }
-  for (int64_t t = 0; t < tokens; ++t) {
-    T* dst = out + t * out_rows + row;
-    if constexpr (std::is_same_v<T, c10::BFloat16>) {
-      auto* bits = reinterpret_cast<uint16_t*>(dst);
-      for (int64_t j = 0; j < rows; ++j) bits[j] = float_to_bf16_bits(values[j * kTileTokens + t]);
-    } else {
-      for (int64_t j = 0; j < rows; ++j) dst[j] = T(values[j * kTileTokens + t]);
-    }
-  }
-}
-
 }  // namespace
 
 template <typename T>
 void QuantizedMatrix::multiply_row_groups(size_t p, int64_t first, int64_t count, const uint8_t* act,
                                           int64_t tokens, T* dst) const {
-  // Two groups (32 rows) per call: values[t * rows + j] is row 16g + j, token t.
+  // Two groups (32 rows) against up to 32 tokens per call (the next 32 tokens find the groups in L2):
+  // values[t * rows + j] is row 16g + j, token t0 + t.
   constexpr int64_t kRunGroups = 2;
   float values[kDotProductMaxTokens * kRunGroups * kGroupRows];
   const int64_t group_bytes = row_group_bytes(parts_[p].type, columns_);
@@ -224,21 +201,25 @@ void QuantizedMatrix::multiply_row_groups(size_t p, int64_t first, int64_t count
   for (int64_t g = (first + kGroupRows - 1) / kGroupRows; g < end_group; g += kRunGroups) {
     const int64_t groups = std::min(kRunGroups, end_group - g);
     const int64_t rows = groups * kGroupRows;
-    part_group_dot_[p](part_groups_[p] + g * group_bytes, groups, act + part_activation_[p],
-                       activation_bytes_, tokens, columns_, values, rows);
-    for (int64_t t = 0; t < tokens; ++t) {
-      const float* v = values + t * rows;
-      T* out = dst + t * rows_;
-      if (!parts_[p].output_rows.empty()) {
-        for (int64_t j = 0; j < rows; ++j) store(out, 0, output_row(p, g * kGroupRows + j), v + j, 1);
-        continue;
-      }
-      out += output_row(p, g * kGroupRows);
-      if constexpr (std::is_same_v<T, c10::BFloat16>) {
-        auto* bits = reinterpret_cast<uint16_t*>(out);
-        for (int64_t j = 0; j < rows; ++j) bits[j] = float_to_bf16_bits(v[j]);
-      } else {
-        for (int64_t j = 0; j < rows; ++j) out[j] = T(v[j]);
+    for (int64_t t0 = 0; t0 < tokens; t0 += kDotProductMaxTokens) {
+      const int64_t block = std::min(kDotProductMaxTokens, tokens - t0);
+      part_group_dot_[p](part_groups_[p] + g * group_bytes, groups,
+                         act + t0 * activation_bytes_ + part_activation_[p], activation_bytes_, block,
+                         columns_, values, rows);
+      for (int64_t t = 0; t < block; ++t) {
+        const float* v = values + t * rows;
+        T* out = dst + (t0 + t) * rows_;
+        if (!parts_[p].output_rows.empty()) {
+          for (int64_t j = 0; j < rows; ++j) store(out, 0, output_row(p, g * kGroupRows + j), v + j, 1);
+          continue;
+        }
+        out += output_row(p, g * kGroupRows);
+        if constexpr (std::is_same_v<T, c10::BFloat16>) {
+          auto* bits = reinterpret_cast<uint16_t*>(out);
+          for (int64_t j = 0; j < rows; ++j) bits[j] = float_to_bf16_bits(v[j]);
+        } else {
+          for (int64_t j = 0; j < rows; ++j) out[j] = T(v[j]);
+        }
       }
     }
   }
@@ -252,57 +233,16 @@ at::Tensor QuantizedMatrix::multiply_by_dot_products(const at::Tensor& x) const 
   activations.resize(static_cast<size_t>(tokens * activation_bytes_));
   quantize_activations(x, activations.data());
   const uint8_t* act = activations.data();
-  // Enough tokens: the Q8_K activations also as tiles of 16 tokens for the parts with a tile kernel.
-  int64_t tile_format = -1;
-  if (tokens >= kTileMinTokens) {
-    for (size_t p = 0; p < parts_.size(); ++p) {
-      // (A part wholly in row groups needs no tiles.)
-      if (part_dot_tile_[p] && part_grouped_rows_[p] < parts_[p].rows) tile_format = part_activation_[p];
-    }
-  }
-  const int64_t tile_count = (tokens + kTileTokens - 1) / kTileTokens;
-  thread_local std::vector<uint8_t> tiles;
-  if (tile_format >= 0) {
-    tiles.resize(static_cast<size_t>(tile_count * tile_bytes(columns_)));
-    // Each tile's super-blocks are independent: split over the threads.
-    const int64_t blocks = columns_ / kQK_K;
-    uint8_t* tile_out = tiles.data();
-    at::parallel_for(0, tile_count * blocks, 1, [&](int64_t begin, int64_t end) {
-      for (int64_t k = begin; k < end; ++k) {
-        const int64_t i = k / blocks, b = k % blocks;
-        tile_q8_k(act + i * kTileTokens * activation_bytes_ + tile_format + b * sizeof(BlockQ8_K),
-                  activation_bytes_, std::min(kTileTokens, tokens - i * kTileTokens), kQK_K,
-                  tile_out + i * tile_bytes(columns_) + b * sizeof(TileQ8_K));
-      }
-    });
-  }
-  const uint8_t* tile_data = tiles.data();  // (the workers have their own thread_local vectors)
   const c10::ScalarType dtype = x.scalar_type();
   const bool direct = dtype == at::kFloat || dtype == at::kBFloat16 || dtype == at::kHalf;
   at::Tensor out = at::empty({tokens, rows_}, direct ? dtype : at::kFloat);  // [tokens, rows]
   const auto run = [&](auto* dst) {
     at::parallel_for(0, rows_, kRowGrain, [&](int64_t begin, int64_t end) {
-      float values[kDotProductMaxTokens * kTileTokens];
+      float values[kDotProductMaxTokens];
       // Rows [first, first + count) of part p in the ggml layout.
       const auto ggml_rows = [&](size_t p, int64_t first, int64_t count) {
         const int64_t row_bytes = part_row_bytes_[p];
-        if (tokens == 1) {
-          // One token: the single-token kernels (~10% faster than the several-token ones), several rows at
-          // a time where the type has a kernel for that.
-          const uint8_t* a = act + part_activation_[p];
-          for (int64_t r = first; r < first + count; r += kDotProductMaxTokens) {
-            const int64_t rows = std::min(kDotProductMaxTokens, first + count - r);
-            const uint8_t* w = parts_[p].data + r * row_bytes;
-            if (part_dot_rows_[p]) {
-              part_dot_rows_[p](w, row_bytes, a, rows, columns_, values);
-            } else {
-              for (int64_t i = 0; i < rows; ++i) values[i] = part_dot_[p](w + i * row_bytes, a, columns_);
-            }
-            for (int64_t i = 0; i < rows; ++i) store(dst, rows_, output_row(p, r + i), values + i, 1);
-          }
-          return;
-        }
-        if (tile_format < 0 || !part_dot_tile_[p]) {
+        if (tokens > 1) {
           for (int64_t r = first; r < first + count; ++r) {
             part_dot_many_[p](parts_[p].data + r * row_bytes, act + part_activation_[p], activation_bytes_,
                               tokens, columns_, values);
@@ -310,21 +250,18 @@ at::Tensor QuantizedMatrix::multiply_by_dot_products(const at::Tensor& x) const 
           }
           return;
         }
-        // Rows in runs of up to 32 against each tile: values[i * 16 + t] is row r + i, token 16 * tile + t.
+        // One token: the single-token kernels (~10% faster than the several-token ones), several rows at a
+        // time where the type has a kernel for that.
+        const uint8_t* a = act + part_activation_[p];
         for (int64_t r = first; r < first + count; r += kDotProductMaxTokens) {
           const int64_t rows = std::min(kDotProductMaxTokens, first + count - r);
-          for (int64_t i = 0; i < tile_count; ++i) {
-            part_dot_tile_[p](parts_[p].data + r * row_bytes, row_bytes, rows,
-                              tile_data + i * tile_bytes(columns_), columns_, values);
-            const int64_t present = std::min(kTileTokens, tokens - i * kTileTokens);
-            auto* tile_out = dst + i * kTileTokens * rows_;
-            if (parts_[p].output_rows.empty()) {
-              store_tile(tile_out, rows_, output_row(p, r), values, rows, present, tile_store_bf16_);
-              continue;
-            }
-            for (int64_t j = 0; j < rows; ++j)
-              store(tile_out, rows_, output_row(p, r + j), values + j * kTileTokens, present);
+          const uint8_t* w = parts_[p].data + r * row_bytes;
+          if (part_dot_rows_[p]) {
+            part_dot_rows_[p](w, row_bytes, a, rows, columns_, values);
+          } else {
+            for (int64_t i = 0; i < rows; ++i) values[i] = part_dot_[p](w + i * row_bytes, a, columns_);
           }
+          for (int64_t i = 0; i < rows; ++i) store(dst, rows_, output_row(p, r + i), values + i, 1);
         }
       };
       for_each_run(begin, end, [&](size_t p, int64_t first, int64_t count) {

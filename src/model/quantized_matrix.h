@@ -8,7 +8,6 @@
 
 #include "model/kernels/block_dot.h"
 #include "model/kernels/row_groups.h"
-#include "model/kernels/token_tile.h"
 #include "model/quant/dequantize.h"
 
 namespace torchllm {
@@ -41,8 +40,8 @@ class QuantizedMatrix {
   const std::vector<Part>& parts() const { return parts_; }
 
   // x [tokens, columns] (float, bf16 or fp16, CPU) @ this^T -> [tokens, rows] in x's dtype. A few tokens
-  // (decode) run the block dot products on the activation quantized once per token and format; more
-  // (prefill) multiply with the dequantized weights in x's dtype.
+  // (decode), or any number when every row is in row groups, run the block dot products on the activation
+  // quantized once per token and format; more (prefill) multiply with the dequantized weights in x's dtype.
   at::Tensor multiply(const at::Tensor& x) const;
 
   // Rows `ids` [n] dequantized to `dtype`: [n, columns] (an embedding lookup).
@@ -53,8 +52,6 @@ class QuantizedMatrix {
 
   // Token counts up to this take the block dot products.
   static constexpr int64_t kDotProductMaxTokens = 32;
-  // From this many tokens, parts with a token-tile kernel (token_tile.h) take it.
-  static constexpr int64_t kTileMinTokens = 8;
 
  private:
   at::Tensor multiply_by_dot_products(const at::Tensor& x) const;
@@ -90,13 +87,11 @@ class QuantizedMatrix {
   std::vector<BlockDotFn> part_dot_;     // each part's kernels at this CPU's SIMD level: one token, several
   std::vector<BlockDotManyFn> part_dot_many_;
   std::vector<BlockDotRowsFn> part_dot_rows_;  // one token, several rows; nullptr: row by row
-  std::vector<BlockDotTileFn> part_dot_tile_;  // up to 16 tokens in vector lanes; nullptr: none
   std::vector<RowGroupDotFn> part_group_dot_;  // row-group kernel; nullptr: the part is not in row groups
   std::vector<const uint8_t*> part_groups_;    // the part's row groups (in row_groups_), or nullptr
   std::vector<int64_t> part_grouped_rows_;     // rows of the part in its row groups (a multiple of 16)
   at::Tensor row_groups_;                      // [bytes] uint8: every part's row groups
   bool holds_all_rows_ = false;
-  TileStoreBf16Fn tile_store_bf16_ = nullptr;  // the tiles' results into bf16 outputs; nullptr: element-wise
   std::vector<int64_t> part_activation_;  // offset of each part's activation format in a token's activations
   std::vector<GgmlType> formats_;         // the distinct activation formats, at offsets format_offset_
   std::vector<int64_t> format_offset_;

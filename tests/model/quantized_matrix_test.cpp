@@ -49,7 +49,7 @@ TEST_P(QuantizedMatrixOnGguf, EveryTokenCountMatchesTheDequantizedProduct) {
     const at::Tensor expected = at::linear(x, w);  // [tokens, rows]
     const at::Tensor got = m.multiply(x);
     ASSERT_EQ(got.sizes(), expected.sizes());
-    if (tokens > QuantizedMatrix::kDotProductMaxTokens) {
+    if (tokens > QuantizedMatrix::kDotProductMaxTokens && !m.holds_all_rows()) {
       EXPECT_TRUE(at::allclose(got, expected, 1e-5, 1e-5)) << "the dequantized path";
       continue;
     }
@@ -132,28 +132,28 @@ std::vector<uint8_t> random_rows(GgmlType type, int64_t rows, int64_t columns, s
 }
 
 // Tokens through parts of several types (row counts not multiples of four or of a row group's 16, parts in
-// another row order, more rows than one thread's slice) give, bit for bit, each stored row's single-row kernel
-// on each token's quantized activation, whatever kernel the matrix runs: row groups (Q4_K and Q6_K on AVX-512,
-// their tail rows in the ggml layout), several rows at a time for one token, several tokens for a few, token
-// tiles (with a part tile, Q5_K and Q8_0 beside them without) from kTileMinTokens on.
-void expect_single_row_kernel_floats(int64_t tokens) {
+// another row order, more rows than one thread's slice) give, bit for bit, each stored row's single-row
+// kernel on each token's quantized activation, whatever kernel the matrix runs: row groups (Q4_K and Q6_K on
+// AVX-512, their tail rows in the ggml layout), several rows at a time for one token, several tokens for a
+// few.
+struct Spec {
+  GgmlType type;
+  int64_t rows;
+  bool reversed;
+};
+const std::vector<Spec> kMixedParts = {{GgmlType::kQ4_K, 203, false}, {GgmlType::kQ6_K, 10, true},
+                                       {GgmlType::kQ8_0, 9, false},   {GgmlType::kQ5_K, 70, false},
+                                       {GgmlType::kQ6_K, 133, false}, {GgmlType::kQ4_K, 37, true}};
+// Parts wholly in row groups (on AVX-512): their kernels take any token count, prefill's too.
+const std::vector<Spec> kRowGroupParts = {{GgmlType::kQ4_K, 48, false}, {GgmlType::kQ6_K, 32, true}};
+
+void expect_single_row_kernel_floats(int64_t tokens, const std::vector<Spec>& specs = kMixedParts) {
   constexpr int64_t kColumns = 5 * 256;  // a group of four K blocks and a tail
   std::mt19937 rng(5);
-  struct Spec {
-    GgmlType type;
-    int64_t rows;
-    bool reversed;
-  };
-  const Spec specs[] = {{GgmlType::kQ4_K, 203, false},
-                        {GgmlType::kQ6_K, 10, true},
-                        {GgmlType::kQ8_0, 9, false},
-                        {GgmlType::kQ5_K, 70, false},
-                        {GgmlType::kQ6_K, 133, false},
-                        {GgmlType::kQ4_K, 37, true}};
   auto storage = std::make_shared<std::vector<std::vector<uint8_t>>>();
   for (const Spec& spec : specs) storage->push_back(random_rows(spec.type, spec.rows, kColumns, rng));
   std::vector<QuantizedMatrix::Part> parts;
-  for (size_t i = 0; i < std::size(specs); ++i) {
+  for (size_t i = 0; i < specs.size(); ++i) {
     QuantizedMatrix::Part part;
     part.type = specs[i].type;
     part.rows = specs[i].rows;
@@ -192,11 +192,19 @@ void expect_single_row_kernel_floats(int64_t tokens) {
 TEST(QuantizedMatrix, OneTokenEqualsTheSingleRowKernelRowByRow) { expect_single_row_kernel_floats(1); }
 
 TEST(QuantizedMatrix, SeveralTokensEqualTheSingleRowKernelRowByRow) {
-  for (const int64_t tokens :
-       {int64_t{2}, QuantizedMatrix::kTileMinTokens - 1, QuantizedMatrix::kTileMinTokens, kTileTokens,
-        kTileTokens + 1, QuantizedMatrix::kDotProductMaxTokens}) {
+  for (const int64_t tokens : {int64_t{2}, int64_t{7}, int64_t{8}, int64_t{16}, int64_t{17},
+                               QuantizedMatrix::kDotProductMaxTokens}) {
     SCOPED_TRACE(std::to_string(tokens) + " tokens");
     expect_single_row_kernel_floats(tokens);
+  }
+}
+
+TEST(QuantizedMatrix, RowGroupsTakeEveryTokenCount) {
+  if (!has_row_groups(GgmlType::kQ4_K, cpu_simd_level())) GTEST_SKIP() << "no row-group kernels on this CPU";
+  for (const int64_t tokens :
+       {int64_t{1}, int64_t{5}, QuantizedMatrix::kDotProductMaxTokens + 1, int64_t{70}}) {
+    SCOPED_TRACE(std::to_string(tokens) + " tokens");
+    expect_single_row_kernel_floats(tokens, kRowGroupParts);
   }
 }
 

@@ -1,10 +1,11 @@
 // The row-group K kernels (row_groups.h) against the kernels of the ggml layout (a measurement, not a test):
 // one thread runs a whole matrix (3072 rows of 1024 elements, 1024 of 3072, so the weights come from L2/L3)
 // against T tokens; --dram makes the matrices 48 times as tall (~85 MB of Q4_K), so that the weights come
-// from DRAM as in the model. "old" is what the ggml layout used: T = 1, the rows kernel in runs of 32 rows; 2
-// <= T < 8, the several-token kernel row by row; T >= 8, tile_q8_k (in its time) and the tile kernel in runs
-// of 32 rows per 16-token tile. "new" is the row-group kernel in runs of 2 groups (32 rows), as the model
-// calls it. Prints the best times, the int8 multiply-adds per second and new's speedup.
+// from DRAM as in the model. "old" is what the ggml layout runs: T = 1, the rows kernel in runs of 32 rows;
+// T > 1, the several-token kernel row by row. (Before the row groups, a token tile -- 16 tokens in the lanes
+// -- served T >= 8 at about 250 GMAC/s; the row groups measured 1.1-1.3x it at 16 and 32 tokens.) "new" is
+// the row-group kernel in runs of 2 groups (32 rows), as the model calls it. Prints the best times, the int8
+// multiply-adds per second and new's speedup.
 //
 //   row_group_bench [--quick] [--dram]   (--quick: T = 1, 4, 16)
 #include <algorithm>
@@ -22,7 +23,6 @@
 #include "model/kernels/block_dot.h"
 #include "model/kernels/block_layouts.h"
 #include "model/kernels/row_groups.h"
-#include "model/kernels/token_tile.h"
 
 namespace {
 
@@ -68,10 +68,8 @@ void bench(const BlockType& type, int64_t n, const std::vector<int64_t>& token_c
 
   const auto rows_dot = torchllm::block_dot_rows_function(type.type, level);
   const auto many = torchllm::block_dot_many_function(type.type, level);
-  const auto tile_dot = torchllm::block_dot_tile_function(type.type, level);
   const auto group_dot = torchllm::row_group_dot_function(type.type, level);
-  std::vector<uint8_t> tile(static_cast<size_t>(torchllm::tile_bytes(n)));
-  std::vector<float> out(static_cast<size_t>(rows * std::max<int64_t>(32, torchllm::kTileTokens)));
+  std::vector<float> out(static_cast<size_t>(rows * 32));
   float sink = 0;
   for (const int64_t tokens : token_counts) {
     const std::vector<uint8_t> a = torchllm::bench::random_activation_rows(GgmlType::kQ8_K, tokens, n, rng);
@@ -81,18 +79,9 @@ void bench(const BlockType& type, int64_t n, const std::vector<int64_t>& token_c
           rows_dot(w.data() + r * row_bytes, row_bytes, a.data(), std::min(kChunkRows, rows - r), n,
                    out.data() + r);
         }
-      } else if (tokens < 8) {
+      } else {
         for (int64_t r = 0; r < rows; ++r) {
           many(w.data() + r * row_bytes, a.data(), stride, tokens, n, out.data() + r * tokens);
-        }
-      } else {
-        for (int64_t t = 0; t < tokens; t += torchllm::kTileTokens) {
-          torchllm::tile_q8_k(a.data() + t * stride, stride, std::min(torchllm::kTileTokens, tokens - t), n,
-                              tile.data());
-          for (int64_t r = 0; r < rows; r += kChunkRows) {
-            tile_dot(w.data() + r * row_bytes, row_bytes, std::min(kChunkRows, rows - r), tile.data(), n,
-                     out.data() + r * torchllm::kTileTokens);
-          }
         }
       }
     });
@@ -132,9 +121,8 @@ int main(int argc, char** argv) {
   std::printf("SIMD level %s, one thread, weights from %s\n", torchllm::simd_level_name(level),
               scale == 1 ? "L2/L3" : "DRAM");
   for (const BlockType& type : kTypes) {
-    if (!torchllm::has_row_groups(type.type, level) || !torchllm::block_dot_rows_function(type.type, level) ||
-        !torchllm::block_dot_tile_function(type.type, level)) {
-      std::printf("%s: no row-group, rows or tile kernel at this level\n", type.name);
+    if (!torchllm::has_row_groups(type.type, level) || !torchllm::block_dot_rows_function(type.type, level)) {
+      std::printf("%s: no row-group or rows kernel at this level\n", type.name);
       continue;
     }
     for (const int64_t n : {1024, 3072}) bench(type, n, token_counts, scale);
