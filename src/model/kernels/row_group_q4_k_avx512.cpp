@@ -10,25 +10,13 @@
 // every output is bit for bit dot_q4_k_scalar. Bounds: |dot_j| <= 32 * 15 * 128, |isum| < 2^25,
 // |imin| < 2^22: no int32 sum overflows.
 //
-// Loop order: token batches of up to 32 (their LaneSum lanes live on the stack), then groups, super-blocks,
-// and chunks of up to 8 tokens: a super-block's 2368 bytes are read from memory once and stay in L1 for the
-// batch's other chunks, and each unpacked weight vector feeds every token of a chunk.
+// Loop order (row_group_avx512.h): token batches, groups, super-blocks (2368 bytes), chunks of up to 8
+// tokens.
 
-#include <algorithm>
-#include <cstddef>
-
-#include "model/kernels/avx512_intrinsics.h"
-#include "model/kernels/row_groups.h"
+#include "model/kernels/row_group_avx512.h"
 
 namespace torchllm::kernels {
 namespace {
-
-constexpr int kMaxChunk = 8;   // 2 * 8 dot accumulators + 8 isums + the weights fit the 32 registers
-constexpr int kMaxBatch = 32;  // tokens whose lanes are on the stack: 32 * 8 * 64 bytes
-
-struct alignas(64) Lanes16 {
-  float lane[8][kGroupRows];  // LaneSum's lane k, for each of the 16 rows
-};
 
 // The super-block's per-row factors, shared by every token.
 struct BlockFactors {
@@ -38,6 +26,11 @@ struct BlockFactors {
 };
 
 inline BlockFactors block_factors(const BlockQ4_Kx16& w) {
+  // The super-block 4 on (the next groups' past the last: the model's next call reads them), which the
+  // hardware prefetcher alone does not fetch in time from DRAM: 1.5-2.3x at 1 token, 1.9x at 16 on a matrix
+  // of 85 MB (row_group_bench --dram); 2 or 8 ahead measured slower.
+  const char* ahead = reinterpret_cast<const char*>(&w) + 4 * sizeof w;
+  for (int l = 0; l < static_cast<int>(sizeof w); l += 64) _mm_prefetch(ahead + l, _MM_HINT_T0);
   BlockFactors f;
   for (int j = 0; j < 8; ++j) {
     f.scale[j] = _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(w.scales[j])));
@@ -51,13 +44,6 @@ inline BlockFactors block_factors(const BlockQ4_Kx16& w) {
   f.d = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(w.d)));
   f.dmin = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(w.dmin)));
   return f;
-}
-
-// acc + dpbusd(w, the 32-bit value at p broadcast), with the broadcast folded into the instruction's {1to16}
-// memory operand (GCC keeps a separate vpbroadcastd otherwise).
-inline __m512i dpbusd_broadcast(__m512i acc, __m512i w, const int8_t* p) {
-  asm("vpdpbusd %2%{1to16%}, %1, %0" : "+v"(acc) : "v"(w), "m"(*reinterpret_cast<const int32_t*>(p)));
-  return acc;
 }
 
 inline __m512i dpwssd_broadcast(__m512i acc, __m512i w, const int32_t* p) {
@@ -126,60 +112,21 @@ void dot_chunk(const BlockQ4_Kx16& w, const BlockFactors& f, const uint8_t* a, i
     const __m512 min_scale = _mm512_mul_ps(d_a, f.dmin);
     const __m512 term = _mm512_sub_ps(_mm512_mul_ps(scale, _mm512_cvtepi32_ps(isum[t])),
                                       _mm512_mul_ps(min_scale, _mm512_cvtepi32_ps(imin)));
-    // LaneSum's lanes start at +0 (which turns a -0 term into +0): the first term of each lane is added to
-    // +0.
-    float* lane = lanes[t].lane[b & 7];
-    _mm512_store_ps(lane, _mm512_add_ps(b < 8 ? _mm512_setzero_ps() : _mm512_load_ps(lane), term));
+    lanes[t].add(b, term);
   }
 }
 
-using DotChunkFn = void (*)(const BlockQ4_Kx16&, const BlockFactors&, const uint8_t*, int64_t, int64_t,
-                            Lanes16*);
-constexpr DotChunkFn kDotChunk[kMaxChunk + 1] = {nullptr,      dot_chunk<1>, dot_chunk<2>,
-                                                 dot_chunk<3>, dot_chunk<4>, dot_chunk<5>,
-                                                 dot_chunk<6>, dot_chunk<7>, dot_chunk<8>};
+constexpr DotChunkFn<BlockQ4_Kx16, BlockFactors> kDotChunk[kMaxChunk + 1] = {
+    nullptr,      dot_chunk<1>, dot_chunk<2>, dot_chunk<3>, dot_chunk<4>,
+    dot_chunk<5>, dot_chunk<6>, dot_chunk<7>, dot_chunk<8>};
 
 }  // namespace
 
 void row_group_dot_q4_k_avx512(const uint8_t* groups, int64_t group_count, const uint8_t* activations,
                                int64_t activation_stride, int64_t tokens, int64_t n, float* out,
                                int64_t out_stride) {
-  const int64_t blocks = n / kQK_K;
-  Lanes16 lanes[kMaxBatch];
-  for (int64_t t0 = 0; t0 < tokens; t0 += kMaxBatch) {
-    const int batch = static_cast<int>(std::min<int64_t>(kMaxBatch, tokens - t0));
-    // Chunks of nearly equal size: 9 tokens run as 5 + 4, not 8 + 1.
-    const int chunks = (batch + kMaxChunk - 1) / kMaxChunk;
-    const uint8_t* batch_activations = activations + t0 * activation_stride;
-    for (int64_t g = 0; g < group_count; ++g) {
-      const auto* w = reinterpret_cast<const BlockQ4_Kx16*>(groups) + g * blocks;
-      for (int64_t b = 0; b < blocks; ++b) {
-        // The super-block 4 on (the next groups' past the last: the model's next call reads them), which the
-        // hardware prefetcher alone does not fetch in time from DRAM: 1.5-2.3x at 1 token, 1.9x at 16 on a
-        // matrix of 85 MB (row_group_bench --dram); 2 or 8 ahead measured slower.
-        const char* ahead = reinterpret_cast<const char*>(w + b + 4);
-        for (int l = 0; l < static_cast<int>(sizeof(BlockQ4_Kx16)); l += 64)
-          _mm_prefetch(ahead + l, _MM_HINT_T0);
-        const BlockFactors f = block_factors(w[b]);
-        for (int k = 0, t = 0; k < chunks; ++k) {
-          const int size = batch / chunks + (k < batch % chunks ? 1 : 0);
-          kDotChunk[size](w[b], f, batch_activations + t * activation_stride, activation_stride, b,
-                          lanes + t);
-          t += size;
-        }
-      }
-      for (int t = 0; t < batch; ++t) {
-        // Lanes no block reached are +0.
-        const auto l = [&](int i) {
-          return i < blocks ? _mm512_load_ps(lanes[t].lane[i]) : _mm512_setzero_ps();
-        };
-        const __m512 total =
-            _mm512_add_ps(_mm512_add_ps(_mm512_add_ps(l(0), l(1)), _mm512_add_ps(l(2), l(3))),
-                          _mm512_add_ps(_mm512_add_ps(l(4), l(5)), _mm512_add_ps(l(6), l(7))));
-        _mm512_storeu_ps(out + (t0 + t) * out_stride + g * kGroupRows, total);
-      }
-    }
-  }
+  dot_row_groups<BlockQ4_Kx16, BlockFactors, block_factors>(kDotChunk, groups, group_count, activations,
+                                                            activation_stride, tokens, n, out, out_stride);
 }
 
 }  // namespace torchllm::kernels
