@@ -14,7 +14,36 @@ struct Avx512Ops {
   static Vec zero() { return _mm512_setzero_ps(); }
   static Vec set1(float x) { return _mm512_set1_ps(x); }
   static Vec add(Vec a, Vec b) { return _mm512_add_ps(a, b); }
+  static Vec sub(Vec a, Vec b) { return _mm512_sub_ps(a, b); }
+  static Vec max(Vec a, Vec b) { return _mm512_max_ps(a, b); }
   static Vec fmadd(Vec a, Vec b, Vec c) { return _mm512_fmadd_ps(a, b, c); }
+  // exp in float64 (kExpTaylor), 8 lanes at a time.
+  static Vec exp(Vec x) {
+    x = _mm512_max_ps(x, _mm512_set1_ps(kExpFloor));
+    const __m256 lo = exp_half(_mm512_cvtps_pd(_mm512_castps512_ps256(x)));
+    const __m256 hi =
+        exp_half(_mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(x), 1))));
+    return _mm512_castpd_ps(
+        _mm512_insertf64x4(_mm512_castpd256_pd512(_mm256_castps_pd(lo)), _mm256_castps_pd(hi), 1));
+  }
+  static __m256 exp_half(__m512d x) {
+    const __m512d n = _mm512_roundscale_pd(_mm512_mul_pd(x, _mm512_set1_pd(kLog2eD)),
+                                           _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    const __m512d r = _mm512_fnmadd_pd(n, _mm512_set1_pd(kLn2D), x);
+    __m512d p = _mm512_set1_pd(kExpTaylor[0]);
+    for (int k = 1; k < 11; ++k) p = _mm512_fmadd_pd(p, r, _mm512_set1_pd(kExpTaylor[k]));
+    return _mm512_cvtpd_ps(_mm512_scalef_pd(p, n));
+  }
+  static float reduce_max(Vec v) { return _mm512_reduce_max_ps(v); }
+  // Each vector folded to 8 lanes, then AVX2's tree of horizontal adds.
+  static void reduce_tile(const Vec* v, float* out) {
+    __m256 halves[kTile];
+    for (int t = 0; t < kTile; ++t) {
+      halves[t] = _mm256_add_ps(_mm512_castps512_ps256(v[t]),
+                                _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v[t]), 1)));
+    }
+    _mm256_storeu_ps(out, sum_eight(halves));
+  }
   static float reduce(Vec v) {
     const __m256 folded = _mm256_add_ps(_mm512_castps512_ps256(v),
                                         _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1)));

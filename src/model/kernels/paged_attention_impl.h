@@ -6,12 +6,17 @@
 // for the whole program would run on CPUs without AVX-512 (see block_dot.h).
 //
 // An `Ops` supplies a float32 vector `Vec` of `kWidth` lanes and static functions: zero(), set1(float),
-// add(a, b), fmadd(a, b, c) = a * b + c, reduce(Vec) -> the sum of the lanes, store(float*, Vec), and load(p)
-// of kWidth consecutive elements for p a `const float*`, `const Bf16*` or `const F16*`, widened to float32.
-// kWidth 1 with Vec = float is the scalar reference.
+// add(a, b), sub(a, b), max(a, b), fmadd(a, b, c) = a * b + c, exp(Vec) (as exact as libm expf),
+// reduce(Vec) and reduce_max(Vec) -> the sum and the maximum of the lanes, reduce_tile(const Vec v[kTile],
+// float out[kTile]) -> out[t] the sum of v[t]'s lanes, store(float*, Vec), and load(p) of kWidth consecutive
+// elements for p a `const float*`, `const Bf16*` or `const F16*`, widened to float32. kWidth 1 with Vec =
+// float is the scalar reference.
 
 #include <cstdint>
 #include <cstring>
+#ifdef __AVX2__
+#include <immintrin.h>
+#endif
 
 #include "model/kernels/paged_attention.h"
 #include "model/quant/fp16.h"
@@ -65,6 +70,26 @@ constexpr int kTile = 8;
 // __builtin_prefetch's locality: 3 = every cache level (prefetcht0).
 constexpr int kPrefetchLocality = 3;
 
+// exp's Taylor coefficients 1/k!, k = 10 down to 0: on |r| <= ln 2 / 2 within 3e-13 of exp(r), so that a
+// float64 exp rounded to float32 is float32's correctly rounded exp (as libm's expf, the scalar kernel's)
+// but for the rarest ties.
+constexpr double kExpTaylor[] = {1.0 / 3628800, 1.0 / 362880, 1.0 / 40320, 1.0 / 5040, 1.0 / 720, 1.0 / 120,
+                                 1.0 / 24,      1.0 / 6,      1.0 / 2,     1.0,        1.0};
+constexpr double kLog2eD = 1.4426950408889634, kLn2D = 0.6931471805599453;
+// Below this a float32 exp is 0; clamping there keeps -inf from making NaN.
+constexpr float kExpFloor = -104.0f;
+
+#ifdef __AVX2__
+// The lane sums of eight vectors, in order: a tree of horizontal adds (the AVX2 and AVX-512 kernels).
+inline __m256 sum_eight(const __m256* v) {
+  const __m256 s01 = _mm256_hadd_ps(v[0], v[1]), s23 = _mm256_hadd_ps(v[2], v[3]);
+  const __m256 s45 = _mm256_hadd_ps(v[4], v[5]), s67 = _mm256_hadd_ps(v[6], v[7]);
+  // Each 128-bit half: the partial sums of v0..v3 (v4..v7) over that half's lanes.
+  const __m256 s03 = _mm256_hadd_ps(s01, s23), s47 = _mm256_hadd_ps(s45, s67);
+  return _mm256_add_ps(_mm256_permute2f128_ps(s03, s47, 0x20), _mm256_permute2f128_ps(s03, s47, 0x31));
+}
+#endif
+
 inline int64_t min_i64(int64_t a, int64_t b) { return a < b ? a : b; }
 inline int64_t max_i64(int64_t a, int64_t b) { return a > b ? a : b; }
 
@@ -97,48 +122,80 @@ struct GroupState {
 };
 
 // Scores s = round(q . k) * scale of the tile's n keys for the G queries, into scores[g][0, n): the dot
-// product rounded to the element type as the reference's matrix product in that type rounds it.
+// product rounded to the element type as the reference's matrix product in that type rounds it. Each key's
+// lanes are summed with the tile's other keys (reduce_tile), not one horizontal sum per key.
 template <class Ops, class T, int G>
 void score_tile(GroupState<Ops, G>& st, const T* const* keys, int n, int64_t head_dim, float scale,
                 float* const* scores) {
   using Vec = typename Ops::Vec;
   constexpr int64_t W = Ops::kWidth;
   const int64_t full = head_dim / W, rest = head_dim % W;
-  for (int t = 0; t < n; ++t) {
-    const T* k = keys[t];
+  Vec sums[G][kTile];
+  for (int t = 0; t < kTile; ++t) {
     Vec d[G];
 #pragma GCC unroll 8
     for (int g = 0; g < G; ++g) d[g] = Ops::zero();
-    for (int64_t c = 0; c < full; ++c) {
-      const Vec kv = Ops::load(k + c * W);
+    if (t < n) {
+      const T* k = keys[t];
+      for (int64_t c = 0; c < full; ++c) {
+        const Vec kv = Ops::load(k + c * W);
 #pragma GCC unroll 8
-      for (int g = 0; g < G; ++g) d[g] = Ops::fmadd(Ops::load(st.q[g] + c * W), kv, d[g]);
+        for (int g = 0; g < G; ++g) d[g] = Ops::fmadd(Ops::load(st.q[g] + c * W), kv, d[g]);
+      }
+      if (rest != 0) {
+        const Vec kv = load_partial<Ops>(k + full * W, rest);
+#pragma GCC unroll 8
+        for (int g = 0; g < G; ++g) d[g] = Ops::fmadd(Ops::load(st.q[g] + full * W), kv, d[g]);
+      }
     }
-    if (rest != 0) {
-      const Vec kv = load_partial<Ops>(k + full * W, rest);
 #pragma GCC unroll 8
-      for (int g = 0; g < G; ++g) d[g] = Ops::fmadd(Ops::load(st.q[g] + full * W), kv, d[g]);
-    }
-#pragma GCC unroll 8
-    for (int g = 0; g < G; ++g) scores[g][t] = round_to<T>(Ops::reduce(d[g])) * scale;
+    for (int g = 0; g < G; ++g) sums[g][t] = d[g];
+  }
+  for (int g = 0; g < G; ++g) {
+    float dots[kTile];
+    Ops::reduce_tile(sums[g], dots);
+    for (int t = 0; t < n; ++t) scores[g][t] = round_to<T>(dots[t]) * scale;
   }
 }
 
 // The softmax of one query's n scores in place, as the reference computes it in float32 (exp(s - max), times
 // the reciprocal of their sum), each probability then rounded to the element type as the reference's cast
 // before its product with the values.
-template <class T>
+template <class Ops, class T>
 void softmax_row(float* s, int64_t n) {
+  using Vec = typename Ops::Vec;
+  constexpr int64_t W = Ops::kWidth;
   if (n == 0) return;
+  const int64_t full = n / W * W;
   float top = s[0];
-  for (int64_t t = 1; t < n; ++t) top = s[t] > top ? s[t] : top;
-  float sum = 0.0f;
-  for (int64_t t = 0; t < n; ++t) {
+  if (full > 0) {
+    Vec m = Ops::load(s);
+    for (int64_t t = W; t < full; t += W) m = Ops::max(m, Ops::load(s + t));
+    top = Ops::reduce_max(m);
+  }
+  for (int64_t t = full; t < n; ++t) top = s[t] > top ? s[t] : top;
+  // The sum compensated (Kahan) lane by lane, then added up in float64: as good as the reference's sum
+  // whatever the vector width, so that the ISAs round the same probabilities the same way.
+  const Vec top_v = Ops::set1(top);
+  Vec sum_v = Ops::zero(), lost_v = Ops::zero();
+  for (int64_t t = 0; t < full; t += W) {
+    const Vec e = Ops::exp(Ops::sub(Ops::load(s + t), top_v));
+    Ops::store(s + t, e);
+    const Vec y = Ops::sub(e, lost_v), next = Ops::add(sum_v, y);
+    lost_v = Ops::sub(Ops::sub(next, sum_v), y);
+    sum_v = next;
+  }
+  float sums[W], lost[W];
+  Ops::store(sums, sum_v);
+  Ops::store(lost, lost_v);
+  double sum = 0.0;
+  for (int64_t i = 0; i < W; ++i) sum += static_cast<double>(sums[i]) - lost[i];
+  for (int64_t t = full; t < n; ++t) {
     s[t] = __builtin_expf(s[t] - top);
     sum += s[t];
   }
-  const float inverse = 1.0f / sum;
-  for (int64_t t = 0; t < n; ++t) s[t] = round_to<T>(s[t] * inverse);
+  const double inverse = 1.0 / sum;
+  for (int64_t t = 0; t < n; ++t) s[t] = round_to<T>(static_cast<float>(s[t] * inverse));
 }
 
 // acc += sum over the tile of p * v, p[g][t] the probabilities of the tile's keys. Vector by vector of
@@ -249,7 +306,7 @@ void attend_group(const PagedDecodeArgs& a, int64_t row, int64_t kv_head, int64_
     for (int g = 0; g < G; ++g) at[g] = scores[g] + key;
     score_tile<Ops, T, G>(st, tile, n, head_dim, a.scale, at);
   });
-  for (int g = 0; g < G; ++g) softmax_row<T>(scores[g], keys);
+  for (int g = 0; g < G; ++g) softmax_row<Ops, T>(scores[g], keys);
   walk(static_cast<const T*>(a.values), [&](const T* const* tile, int n, int64_t key) {
     const float* at[G];
     for (int g = 0; g < G; ++g) at[g] = scores[g] + key;

@@ -13,8 +13,15 @@ struct ScalarOps {
   static Vec zero() { return 0.0f; }
   static Vec set1(float x) { return x; }
   static Vec add(Vec a, Vec b) { return a + b; }
+  static Vec sub(Vec a, Vec b) { return a - b; }
+  static Vec max(Vec a, Vec b) { return a > b ? a : b; }
   static Vec fmadd(Vec a, Vec b, Vec c) { return a * b + c; }
+  static Vec exp(Vec x) { return __builtin_expf(x); }
   static float reduce(Vec v) { return v; }
+  static float reduce_max(Vec v) { return v; }
+  static void reduce_tile(const Vec* v, float* out) {
+    for (int t = 0; t < kTile; ++t) out[t] = v[t];
+  }
   static void store(float* p, Vec v) { *p = v; }
   static Vec load(const float* p) { return *p; }
   static Vec load(const Bf16* p) {
