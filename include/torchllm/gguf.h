@@ -129,6 +129,8 @@ class GgufFile {
   uint64_t data_offset() const { return header_.data_offset; }
   // The tensor's first byte in the map; `size` bytes from there lie inside the file.
   const uint8_t* data(const GgufTensorInfo& tensor) const;
+  // Drops the tensor's whole pages from the resident set (MappedFile::release).
+  void release(const GgufTensorInfo& tensor) const;
 
  private:
   std::unique_ptr<MappedFile> file_;

@@ -17,6 +17,10 @@ class MappedFile {
   const std::string& path() const { return path_; }
   const uint8_t* data() const { return data_; }
   size_t size() const { return size_; }
+  // Drops the whole pages of [begin, begin + bytes) (inside the map) from this process's resident set, where
+  // a copy of those bytes is kept elsewhere. The map is private and read-only, so its pages are never dirty:
+  // a later read faults them back in from the file.
+  void release(const uint8_t* begin, size_t bytes) const;
 
  private:
   std::string path_;

@@ -56,4 +56,8 @@ const uint8_t* GgufFile::data(const GgufTensorInfo& tensor) const {
   return file_->data() + header_.data_offset + tensor.offset;
 }
 
+void GgufFile::release(const GgufTensorInfo& tensor) const {
+  file_->release(data(tensor), static_cast<size_t>(tensor.size));
+}
+
 }  // namespace torchllm

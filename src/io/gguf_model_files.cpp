@@ -1,9 +1,7 @@
 #include "torchllm/gguf_model_files.h"
 
 #include <dirent.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <cstdio>
@@ -161,15 +159,7 @@ const uint8_t* GgufModelFiles::data(const GgufTensorInfo& tensor) const {
   return owner_.at(&tensor)->data(tensor);
 }
 
-void GgufModelFiles::release(const GgufTensorInfo& tensor) const {
-  const auto page = static_cast<uintptr_t>(::sysconf(_SC_PAGESIZE));
-  uintptr_t first = reinterpret_cast<uintptr_t>(data(tensor));
-  uintptr_t last = first + tensor.size;
-  first = (first + page - 1) / page * page;  // only whole pages that no neighbour shares
-  last = last / page * page;
-  // The map is private and read-only, so its pages are never dirty: dropping them loses nothing.
-  if (last > first) ::madvise(reinterpret_cast<void*>(first), last - first, MADV_DONTNEED);
-}
+void GgufModelFiles::release(const GgufTensorInfo& tensor) const { owner_.at(&tensor)->release(tensor); }
 
 uint64_t GgufModelFiles::total_tensor_bytes() const {
   uint64_t total = 0;

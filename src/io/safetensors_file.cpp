@@ -1,6 +1,4 @@
 #include <ATen/ATen.h>
-#include <sys/mman.h>
-#include <unistd.h>
 
 #include "torchllm/error.h"
 #include "torchllm/mapped_file.h"
@@ -41,12 +39,7 @@ at::Tensor SafetensorsFile::view(const TensorEntry& entry) const {
 }
 
 void SafetensorsFile::release(const TensorEntry& entry) const {
-  const long page = ::sysconf(_SC_PAGESIZE);
-  uintptr_t first = reinterpret_cast<uintptr_t>(data(entry));
-  uintptr_t last = first + (entry.end - entry.begin);
-  first = (first + page - 1) / page * page;  // only whole pages that no neighbour shares
-  last = last / page * page;
-  if (last > first) ::madvise(reinterpret_cast<void*>(first), last - first, MADV_DONTNEED);
+  file_->release(data(entry), static_cast<size_t>(entry.end - entry.begin));
 }
 
 }  // namespace torchllm
