@@ -280,6 +280,10 @@ void attend_group(const PagedDecodeArgs& a, int64_t row, int64_t kv_head, int64_
   // first key)`. Two tiles: while one is computed, the next one's rows are already on their way from memory
   // (see prefetch_rows).
   auto walk = [&](const T* pool, auto&& use) {
+    // [num_blocks, kv_heads, block_size, head_dim]: this head's row `offset` of the row's block `block`.
+    const auto row_at = [&](int64_t block, int64_t offset) {
+      return pool + ((table[block] * a.kv_heads + kv_head) * block_size + offset) * head_dim;
+    };
     const T* rows[2][kTile];
     int filling = 0, n = 0;
     int64_t tile_start[2] = {0, 0};
@@ -290,8 +294,7 @@ void attend_group(const PagedDecodeArgs& a, int64_t row, int64_t kv_head, int64_
             ahead_offset = first - ahead_block * block_size;
     auto prefetch_ahead = [&] {
       if (ahead_pos >= length) return;
-      const T* r =
-          pool + ((table[ahead_block] * a.kv_heads + kv_head) * block_size + ahead_offset) * head_dim;
+      const T* r = row_at(ahead_block, ahead_offset);
       prefetch_rows(&r, 1, head_dim * sizeof(T));
       ++ahead_pos;
       if (++ahead_offset == block_size) {
@@ -303,11 +306,10 @@ void attend_group(const PagedDecodeArgs& a, int64_t row, int64_t kv_head, int64_
     for (int64_t pos = first; pos < length;) {
       const int64_t block = pos / block_size, offset = pos - block * block_size;
       const int64_t count = min_i64(block_size - offset, length - pos);
-      // [num_blocks, kv_heads, block_size, head_dim]: this head's rows of the block, from `offset`.
-      const int64_t start = ((table[block] * a.kv_heads + kv_head) * block_size + offset) * head_dim;
+      const T* start = row_at(block, offset);  // the block's rows of this head lie head_dim apart
       for (int64_t i = 0; i < count; ++i) {
         if (n == 0) tile_start[filling] = key;
-        rows[filling][n] = pool + start + i * head_dim;
+        rows[filling][n] = start + i * head_dim;
         prefetch_ahead();
         ++key;
         if (++n == kTile) {
