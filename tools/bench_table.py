@@ -152,13 +152,17 @@ def main():
                 later.append((shape, f"{t.upper()} batch {b} ²", gib(wb or lbytes), "-", "-", "-",
                               times(l_tg, l_one), times(tg, one_tg), ratio(tg, l_tg),
                               fraction(tg, r and r.get("weight_bytes"), gb_s, b), fraction(l_tg, lbytes, gb_s, b)))
-            ld = load(d / f"llama.{shape}.{t}.depth.json")
-            dr = torchllm_row(load(d / f"torchllm.{shape}.{t}.depth.json"))
-            l_dtg = llama_rate(ld, 0, n, depth)
-            t_dtg = dr and dr.get("decode_tok_s")
-            later.append((shape, f"{t.upper()} depth {depth} ³", gib(wb or lbytes), "-", "-", "-", rate(l_dtg),
-                          rate(t_dtg), ratio(t_dtg, l_dtg), fraction(t_dtg, dr and dr.get("weight_bytes"), gb_s),
-                          fraction(l_dtg, lbytes, gb_s)))
+            l_tg0 = llama_rate(lb, 0, n)
+            for suffix, label in (("depth", f"depth {depth} ³"), ("depth-q8", f"depth {depth}, KV q8_0 ⁴")):
+                ld = load(d / f"llama.{shape}.{t}.{suffix}.json")
+                dr = torchllm_row(load(d / f"torchllm.{shape}.{t}.{suffix}.json"))
+                if not ld and not dr:
+                    continue
+                l_dtg = llama_rate(ld, 0, n, depth)
+                t_dtg = dr and dr.get("decode_tok_s")
+                later.append((shape, f"{t.upper()} {label}", gib(wb or lbytes), "-", "-", "-",
+                              times(l_dtg, l_tg0), times(t_dtg, t_tg), ratio(t_dtg, l_dtg),
+                              fraction(t_dtg, dr and dr.get("weight_bytes"), gb_s), fraction(l_dtg, lbytes, gb_s)))
         for cells in later:
             line(*cells)
     print()
@@ -175,7 +179,10 @@ def main():
           f"one's batch 1 at the same prompt: llama.cpp llama-batched-bench -npp {batch_prompt} -ntg {n} -npl "
           f"1,{','.join(map(str, batches))} (its S_TG), torchllm bench -p {batch_prompt} -n {n} -b N; bound × N.")
     print(f"³ llama.cpp: llama-bench -p 0 -n {n} -d {depth} (tg{n} after a {depth}-token context). torchllm bench "
-          f"has no depth option: approximated by -p {depth} -n {n} (decode of {n} after a {depth}-token prompt).")
+          f"has no depth option: approximated by -p {depth} -n {n} (decode of {n} after a {depth}-token prompt). "
+          f"In parentheses: the multiple of the same tool's tg{n} at depth 0 (the type's first row).")
+    print(f"⁴ as ³ with the KV cache stored as q8_0: llama-bench -ctk q8_0 -ctv q8_0 -fa on, torchllm bench "
+          f"--cache-type q8_0.")
 
 
 if __name__ == "__main__":

@@ -20,6 +20,7 @@
 #    for BF16 and Q4_K_M (EXTRA_TYPES) also
 #      llama-bench ... -p 0 -n N -d D                                      (decode at depth D)
 #      torchllm bench ... -p D -n N -b 1                                   (no depth option: a D-token prompt)
+#      the two above again with the KV cache in q8_0: llama-bench -ctk q8_0 -ctv q8_0 -fa on, torchllm --cache-type q8_0
 #      llama-batched-bench -m FILE -npp BATCH_PROMPT -ntg N -npl 1,4,16 -t THREADS -c CONTEXT   (batched decode)
 #      torchllm bench ... -p BATCH_PROMPT -n N -b 1,4,16
 #    and per shape torchllm bench --shape SHAPE --dtype bf16 -p P,1 -n N -b 1 (random weights, the safetensors path);
@@ -197,6 +198,9 @@ for pass in $(seq 1 "$passes"); do
       if [[ " $extra_types " == *" $type "* ]]; then
         llama_bench "$dir/llama.$shape.$type.depth.json" "$f" -p 0 -n "$N" -d "$D"
         torchllm_bench "$dir/torchllm.$shape.$type.depth.json" -m "$f" -p "$D" -n "$N" -b 1
+        # The same with both KV caches as q8_0 (llama.cpp quantizes V only with flash attention).
+        llama_bench "$dir/llama.$shape.$type.depth-q8.json" "$f" -p 0 -n "$N" -d "$D" -ctk q8_0 -ctv q8_0 -fa on
+        torchllm_bench "$dir/torchllm.$shape.$type.depth-q8.json" -m "$f" -p "$D" -n "$N" -b 1 --cache-type q8_0
         llama_batched_bench "$dir/llama.$shape.$type.batch.jsonl" "$f"
         torchllm_bench "$dir/torchllm.$shape.$type.batch.json" -m "$f" -p "$batch_prompt" -n "$N" -b "1,$batches"
       fi

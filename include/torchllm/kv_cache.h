@@ -3,9 +3,19 @@
 #include <ATen/Tensor.h>
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 namespace torchllm {
+
+// How the cache stores keys and values: in the model's dtype, or (on a CPU) as q8_0 rows of int8 values with
+// a float32 scale per 32 (model/kernels/kv_q8_0.h): 0.56 of bf16's bytes, so twice the tokens in the same
+// memory and half the bytes a long context's decode step reads, at a small cost in accuracy (--cache-type).
+enum class KvCacheType { kModel, kQ8_0 };
+// "auto" (or empty) -> kModel, "q8_0" -> kQ8_0; anything else is Error(kInvalidArgument) naming the choices.
+KvCacheType parse_kv_cache_type(const std::string& name);
+// "q8_0", or the model dtype's name ("bf16", "fp16", "fp32") for kModel.
+std::string kv_cache_type_name(KvCacheType type, c10::ScalarType model_dtype);
 
 // The paged K/V pool of every layer: `num_blocks` blocks of `block_size` positions, allocated once and
 // written in place, and a block table per sequence slot that maps its positions to blocks (block b of a
@@ -20,16 +30,21 @@ namespace torchllm {
 // Two memory layouts per block behind the same view: head-major ([kv_heads, block_size, head_dim], each
 // head's keys contiguous, what CPU matrix products and the paged CPU decode kernel want) and sequence-major
 // ([block_size, kv_heads, head_dim], what flash attention's variable-length kernel reads in place on CUDA).
+// A q8_0 cache is head-major, its pools uint8 with rows of kv_q8_row_bytes(head_dim) bytes in place of
+// head_dim elements.
 class KvCache {
  public:
   KvCache(int64_t num_layers, int64_t num_blocks, int64_t block_size, int64_t max_batch, int64_t max_seq,
-          int64_t kv_heads, int64_t head_dim, const at::TensorOptions& options, bool head_major = false);
+          int64_t kv_heads, int64_t head_dim, const at::TensorOptions& options, bool head_major = false,
+          KvCacheType type = KvCacheType::kModel);
 
   // [num_blocks + 1, kv_heads, block_size, head_dim] whatever the layout (a transposed view when
-  // sequence-major)
+  // sequence-major); for q8_0, [num_blocks + 1, kv_heads, block_size, kv_q8_row_bytes(head_dim)] uint8
   at::Tensor keys(int64_t layer) const { return view(keys_[layer]); }
   at::Tensor values(int64_t layer) const { return view(values_[layer]); }
   bool head_major() const { return head_major_; }
+  KvCacheType type() const { return type_; }
+  int64_t head_dim() const { return head_dim_; }
 
   int64_t max_batch() const { return max_batch_; }
   int64_t max_seq() const { return max_seq_; }
@@ -62,6 +77,8 @@ class KvCache {
   int64_t max_seq_;
   int64_t blocks_per_slot_;
   bool head_major_;
+  KvCacheType type_;
+  int64_t head_dim_;
   bool identity_ = false;
   bool tables_changed_ = true;
   std::vector<at::Tensor> keys_;

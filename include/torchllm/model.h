@@ -36,6 +36,8 @@ struct LoadOptions {
   // On a CPU, quantize a Hugging Face checkpoint's (or --shape's random) projections at load to this ggml
   // type ("q8_0", "q4_0", "q4_k", ...; --quantize) and compute on the blocks; empty: keep them dense.
   std::string quantize;
+  // How the KV cache stores keys and values: "auto" (the dtype) or "q8_0" (CPU only; --cache-type).
+  std::string kv_cache_type = "auto";
 };
 
 // One sequence's part of a forward pass: `tokens` go to positions [start, start + tokens.size()) of cache
@@ -79,7 +81,9 @@ int64_t checkpoint_parameter_count(const ModelConfig& config);
 // unexpected tensor is Error(kCorruptInput). Reads only headers.
 void check_checkpoint_tensors(const Checkpoint& checkpoint, const ModelConfig& config);
 
-uint64_t kv_bytes_per_token(const ModelConfig& config, c10::ScalarType dtype);
+// The K/V bytes one token takes in every layer's cache of `type` (kModel: elements of dtype).
+uint64_t kv_bytes_per_token(const ModelConfig& config, c10::ScalarType dtype,
+                            KvCacheType type = KvCacheType::kModel);
 
 class Transformer {
  public:
@@ -97,6 +101,11 @@ class Transformer {
   const Architecture& architecture() const { return arch_; }
   c10::Device device() const { return device_; }
   c10::ScalarType dtype() const { return dtype_; }
+  // What make_cache and make_paged_cache store K/V as (LoadOptions::kv_cache_type).
+  KvCacheType kv_cache_type() const { return kv_cache_type_; }
+  uint64_t kv_bytes_per_token() const {
+    return torchllm::kv_bytes_per_token(config_, dtype_, kv_cache_type_);
+  }
   int64_t parameter_count() const;
   uint64_t weight_bytes() const;
 
@@ -161,6 +170,7 @@ class Transformer {
   mutable at::Tensor rope_cos_;  // [positions, head_dim] in dtype_, grown by make_cache
   mutable at::Tensor rope_sin_;
   bool cuda_graphs_ = true;
+  KvCacheType kv_cache_type_ = KvCacheType::kModel;
 };
 
 }  // namespace torchllm

@@ -61,6 +61,11 @@ void run_bench(const BenchOptions& o) {
   const std::string device = device_name(model->device());
   const double bandwidth = o.bandwidth_gb_s > 0 ? o.bandwidth_gb_s : known_bandwidth_gb_s(device);
   const uint64_t weight_bytes = model->weight_bytes();
+  const std::string kv_type = kv_cache_type_name(model->kv_cache_type(), model->dtype());
+  // The dtype column, with the KV cache's type where it is not the dtype
+  const std::string dtype_column =
+      std::string(dtype_name(model->dtype())) +
+      (model->kv_cache_type() == KvCacheType::kModel ? std::string() : ", KV " + kv_type);
 
   nlohmann::ordered_json rows = nlohmann::ordered_json::array();
   if (!o.json) {
@@ -79,6 +84,7 @@ void run_bench(const BenchOptions& o) {
         nlohmann::ordered_json row = {{"model", name},
                                       {"device", device},
                                       {"dtype", dtype_name(model->dtype())},
+                                      {"kv_cache_type", kv_type},
                                       {"batch", batch},
                                       {"prompt_tokens", prompt},
                                       {"gen_tokens", gen},
@@ -102,7 +108,7 @@ void run_bench(const BenchOptions& o) {
         std::snprintf(
             line, sizeof(line),
             "| %s | %s | %s | %lld | %lld | %lld | %.1f | %.1f ± %.1f | %.1f | %s | %s | %s |", name.c_str(),
-            (device + (r.cuda_graphs ? " (CUDA graphs)" : "")).c_str(), dtype_name(model->dtype()),
+            (device + (r.cuda_graphs ? " (CUDA graphs)" : "")).c_str(), dtype_column.c_str(),
             static_cast<long long>(batch), static_cast<long long>(prompt), static_cast<long long>(gen),
             r.prefill_tok_s, r.decode_tok_s, r.decode_tok_s_stddev, r.ttft_ms, gib(r.peak_mem_bytes).c_str(),
             gib(weight_bytes).c_str(),

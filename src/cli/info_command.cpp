@@ -184,7 +184,9 @@ void run_info(const InfoOptions& options) {
       {"device", device.str()},
       {"dtype", dtype_name(dtype)},
       {"weight_bytes", weight_bytes},
-      {"kv_bytes_per_token", kv_bytes_per_token(config, dtype)},
+      {"kv_cache_type", kv_cache_type_name(parse_kv_cache_type(options.model.load.kv_cache_type), dtype)},
+      {"kv_bytes_per_token",
+       kv_bytes_per_token(config, dtype, parse_kv_cache_type(options.model.load.kv_cache_type))},
       {"context_length", config.max_position_embeddings},
       {"default_context", GenerationOptions().resolved_context(config.max_position_embeddings, std::cerr)},
   };

@@ -43,6 +43,11 @@ void ModelOptions::add_to(CLI::App& command) {
   command.add_option("--quantize", load.quantize,
                      "On the CPU, quantize a Hugging Face checkpoint's projections at load to a ggml type "
                      "(q8_0, q4_0, q4_1, q5_0, q5_1, q4_K, q5_K, q6_K) and compute on the blocks");
+  command
+      .add_option("--cache-type", load.kv_cache_type,
+                  "How the KV cache stores keys and values: auto (in --dtype) | q8_0 (CPU only: int8 with a "
+                  "float32 scale per 32 values, 0.56x bf16's memory, as llama.cpp's -ctk/-ctv q8_0)")
+      ->capture_default_str();
 }
 
 std::string ModelOptions::resolved_model_dir() const {

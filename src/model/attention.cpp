@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "model/decode_attention.h"
+#include "model/kv_quantization.h"
 #include "model/torch_compat.h"
 
 namespace torchllm {
@@ -99,8 +100,11 @@ at::Tensor AttentionPlan::attend(const at::Tensor& q, const at::Tensor& key_pool
     const int64_t offset = s.key_begin % block_size_;
     // [1, kv_heads, len, head_dim]: the live key range, in place when it lies in one block
     auto keys_of = [&](const at::Tensor& pool) {
-      if (!s.blocks.defined()) return pool[s.first_block].narrow(1, offset, len).unsqueeze(0);
-      return gather_blocks(pool, s.blocks.unsqueeze(0), offset + len).narrow(2, offset, len);
+      if (!s.blocks.defined()) {
+        return readable_kv(pool[s.first_block].narrow(1, offset, len).unsqueeze(0), q.scalar_type());
+      }
+      return readable_kv(gather_blocks(pool, s.blocks.unsqueeze(0), offset + len).narrow(2, offset, len),
+                         q.scalar_type());
     };
     at::Tensor qs = q.narrow(0, s.row, s.count).unsqueeze(0).transpose(1, 2);  // [1, heads, count, head_dim]
     c10::optional<at::Tensor> mask;
@@ -118,8 +122,9 @@ at::Tensor AttentionPlan::attend(const at::Tensor& q, const at::Tensor& key_pool
       o = paged_decode_attention(qd, key_pool, value_pool, g.tables, g.lengths, window_.value_or(0));
     } else {
       auto gather = [&](const at::Tensor& pool) {  // [batch, kv_heads, key_len, head_dim]
-        if (g.in_place) return pool.narrow(0, g.first_slot, count).narrow(2, 0, g.key_len);
-        return gather_blocks(pool, g.tables, g.key_len);
+        if (g.in_place)
+          return readable_kv(pool.narrow(0, g.first_slot, count).narrow(2, 0, g.key_len), q.scalar_type());
+        return readable_kv(gather_blocks(pool, g.tables, g.key_len), q.scalar_type());
       };
       o = compat::attention(qd.unsqueeze(2), gather(key_pool), gather(value_pool), g.mask, false)
               .squeeze(2);  // [batch, q_heads, head_dim]

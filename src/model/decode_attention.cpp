@@ -7,6 +7,7 @@
 #include <cstring>
 #include <string>
 
+#include "model/kv_quantization.h"
 #include "model/torch_compat.h"
 
 namespace torchllm {
@@ -44,7 +45,7 @@ bool paged_kernel_applies(const at::Tensor& q, const at::Tensor& pool) {
     return choice != nullptr && std::strcmp(choice, "sdpa") == 0;
   }();
   return !disabled && paged_decode_attention_applies(q) && pool.is_contiguous() &&
-         pool.scalar_type() == q.scalar_type();
+         (pool.scalar_type() == q.scalar_type() || holds_q8_rows(pool));
 }
 
 DecodeAttention::DecodeAttention(const at::Tensor& tables, const at::Tensor& lengths, int64_t key_len,
@@ -145,8 +146,8 @@ at::Tensor DecodeAttention::gathered(const at::Tensor& q, const at::Tensor& key_
   }
   auto gather = [&](const at::Tensor& pool) {  // [rows, kv_heads, key_len, head_dim]
     if (one_block_per_slot_ && first_slot_ >= 0)
-      return pool.narrow(0, first_slot_, rows).narrow(2, 0, key_len_);
-    return gather_blocks(pool, tables_, key_len_);
+      return readable_kv(pool.narrow(0, first_slot_, rows).narrow(2, 0, key_len_), q.scalar_type());
+    return readable_kv(gather_blocks(pool, tables_, key_len_), q.scalar_type());
   };
   at::Tensor o = compat::attention(q.unsqueeze(2), gather(key_pool), gather(value_pool), mask_,
                                    false);  // [rows, q_heads, 1, head_dim]

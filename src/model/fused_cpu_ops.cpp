@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "model/kernels/bf16_bits.h"
+#include "model/kernels/kv_q8_0.h"
 #include "torchllm/error.h"
 
 namespace torchllm {
@@ -89,18 +90,24 @@ void qk_rope_store(const at::Tensor& qkv, const QkvLayout& l, const at::Tensor& 
   const T* sin_rows = sin.data_ptr<T>();
   const T* qw = q_norm.defined() ? q_norm.data_ptr<T>() : nullptr;
   const T* kw = k_norm.defined() ? k_norm.data_ptr<T>() : nullptr;
-  T* keys = key_pool.data_ptr<T>();
-  T* values = value_pool.data_ptr<T>();
+  // A q8_0 cache's pools are uint8 rows (kv_q8_0.h): k and v are rounded to T as a cache of T would hold
+  // them, then quantized.
+  const bool q8 = key_pool.scalar_type() == at::kByte;
+  T* keys = q8 ? nullptr : key_pool.data_ptr<T>();
+  T* values = q8 ? nullptr : value_pool.data_ptr<T>();
+  uint8_t* key_rows = q8 ? key_pool.data_ptr<uint8_t>() : nullptr;
+  uint8_t* value_rows = q8 ? value_pool.data_ptr<uint8_t>() : nullptr;
   const int64_t* block = blocks.data_ptr<int64_t>();
   const int64_t* offset = offsets.data_ptr<int64_t>();
   T* q = q_out.data_ptr<T>();
-  // [blocks, kv_heads, block_size, head_dim] strides of each pool (head_dim's is 1)
+  // [blocks, kv_heads, block_size, head_dim (or row bytes)] strides of each pool (the last one's is 1)
   const int64_t ks0 = key_pool.stride(0), ks1 = key_pool.stride(1), ks2 = key_pool.stride(2);
   const int64_t vs0 = value_pool.stride(0), vs1 = value_pool.stride(1), vs2 = value_pool.stride(2);
   // Items are (token, head) pairs, q heads first: one token's heads are worth splitting over the threads.
   const int64_t heads = l.heads + l.kv_heads;
   at::parallel_for(0, tokens * heads, kHeadGrain, [&](int64_t begin, int64_t end) {
     std::vector<float> y(static_cast<size_t>(d));
+    std::vector<T> rotated(q8 ? static_cast<size_t>(d) : 0);
     auto prepare = [&](const T* head, const T* norm_weight) {  // y = the head, normed when it has a norm
       if (norm_weight) {
         rms_norm_row(head, norm_weight, y.data(), d, eps);
@@ -119,11 +126,20 @@ void qk_rope_store(const at::Tensor& qkv, const QkvLayout& l, const at::Tensor& 
         continue;
       }
       const int64_t kv = h - l.heads;
-      prepare(row + h * d, kw);
-      rotate_half_row(y.data(), c, s, keys + block[t] * ks0 + kv * ks1 + offset[t] * ks2, d);
+      const int64_t k_at = block[t] * ks0 + kv * ks1 + offset[t] * ks2;
+      const int64_t v_at = block[t] * vs0 + kv * vs1 + offset[t] * vs2;
       const T* v = row + (heads + kv) * d;
-      T* v_dst = values + block[t] * vs0 + kv * vs1 + offset[t] * vs2;
-      for (int64_t i = 0; i < d; ++i) v_dst[i] = v[i];
+      prepare(row + h * d, kw);
+      if (!q8) {
+        rotate_half_row(y.data(), c, s, keys + k_at, d);
+        for (int64_t i = 0; i < d; ++i) values[v_at + i] = v[i];
+        continue;
+      }
+      rotate_half_row(y.data(), c, s, rotated.data(), d);
+      for (int64_t i = 0; i < d; ++i) y[i] = load(rotated[i]);
+      quantize_kv_row_q8(y.data(), d, key_rows + k_at);
+      for (int64_t i = 0; i < d; ++i) y[i] = load(v[i]);
+      quantize_kv_row_q8(y.data(), d, value_rows + v_at);
     }
   });
 }
@@ -264,9 +280,11 @@ at::Tensor fused_qk_rope_store(const at::Tensor& qkv, const QkvLayout& layout, c
             "a q/k norm weight wants [head_dim]");
   }
   for (const at::Tensor* pool : {&key_pool, &value_pool}) {
-    require(pool->is_cpu() && pool->scalar_type() == qkv.scalar_type() && pool->dim() == 4 &&
-                pool->size(1) == layout.kv_heads && pool->size(3) == d && pool->stride(3) == 1,
-            "the pools want [blocks, kv_heads, block_size, head_dim] in qkv's dtype");
+    const bool q8 = pool->scalar_type() == at::kByte && kv_q8_fits(d);
+    require(pool->is_cpu() && (pool->scalar_type() == qkv.scalar_type() || q8) && pool->dim() == 4 &&
+                pool->size(1) == layout.kv_heads && pool->size(3) == (q8 ? kv_q8_row_bytes(d) : d) &&
+                pool->stride(3) == 1 && pool->scalar_type() == key_pool.scalar_type(),
+            "the pools want [blocks, kv_heads, block_size, head_dim] in qkv's dtype, or q8_0 rows");
   }
   const at::Tensor block_ids = blocks.to(at::kLong).contiguous();
   const at::Tensor block_offsets = offsets.to(at::kLong).contiguous();

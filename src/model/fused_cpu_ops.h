@@ -28,7 +28,8 @@ struct QkvLayout {
 // each RMS-normed per head by q_norm / k_norm [head_dim] when those are defined (Qwen3), then rotated by
 // apply_rope's "rotate half" with cos/sin [tokens, 1, head_dim]; k and v are stored into the layer's pools
 // [blocks, kv_heads, block_size, head_dim] (any strides) at block blocks[t], offset offsets[t] (int64
-// [tokens]). Returns q [tokens, heads, head_dim].
+// [tokens]); uint8 pools [blocks, kv_heads, block_size, kv_q8_row_bytes(head_dim)] get q8_0 rows of the
+// values rounded to the dtype. Returns q [tokens, heads, head_dim].
 at::Tensor fused_qk_rope_store(const at::Tensor& qkv, const QkvLayout& layout, const at::Tensor& q_norm,
                                const at::Tensor& k_norm, double eps, const at::Tensor& cos,
                                const at::Tensor& sin, const at::Tensor& key_pool,

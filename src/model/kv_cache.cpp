@@ -4,29 +4,61 @@
 
 #include <string>
 
+#include "model/kernels/kv_q8_0.h"
 #include "torchllm/error.h"
 
 namespace torchllm {
 
+KvCacheType parse_kv_cache_type(const std::string& name) {
+  if (name.empty() || name == "auto" || name == "bf16" || name == "fp16" || name == "f16" || name == "fp32" ||
+      name == "f32") {
+    return KvCacheType::kModel;
+  }
+  if (name == "q8_0") return KvCacheType::kQ8_0;
+  throw Error::invalid_argument("unknown KV cache type '" + name +
+                                "': use auto (the model's dtype) or q8_0 (int8 with a scale per 32 values)");
+}
+
+std::string kv_cache_type_name(KvCacheType type, c10::ScalarType model_dtype) {
+  if (type == KvCacheType::kQ8_0) return "q8_0";
+  if (model_dtype == at::kBFloat16) return "bf16";
+  if (model_dtype == at::kHalf) return "fp16";
+  return "fp32";
+}
+
 KvCache::KvCache(int64_t num_layers, int64_t num_blocks, int64_t block_size, int64_t max_batch,
                  int64_t max_seq, int64_t kv_heads, int64_t head_dim, const at::TensorOptions& options,
-                 bool head_major)
+                 bool head_major, KvCacheType type)
     : num_blocks_(num_blocks),
       block_size_(block_size),
       max_batch_(max_batch),
       max_seq_(max_seq),
       blocks_per_slot_((max_seq + block_size - 1) / std::max<int64_t>(block_size, 1)),
       head_major_(head_major),
+      type_(type),
+      head_dim_(head_dim),
       table_lengths_(static_cast<size_t>(std::max<int64_t>(max_batch, 0) + 1), 0) {
   if (max_batch <= 0 || max_seq <= 0 || num_blocks <= 0 || block_size <= 0)
     throw Error::invalid_argument("KV cache needs a positive batch, length, block count and block size");
+  const bool q8 = type == KvCacheType::kQ8_0;
+  if (q8 && (!options.device().is_cpu() || !head_major)) {
+    throw Error::invalid_argument("a q8_0 KV cache is for CPUs only: use --cache-type auto on " +
+                                  options.device().str());
+  }
+  if (q8 && !kv_q8_fits(head_dim)) {
+    throw Error::invalid_argument("a q8_0 KV cache needs a head size that is a multiple of 32, not " +
+                                  std::to_string(head_dim) + ": use --cache-type auto");
+  }
+  const int64_t row = q8 ? kv_q8_row_bytes(head_dim) : head_dim;
+  const at::TensorOptions pool_options = q8 ? options.dtype(at::kByte) : options;
   for (int64_t l = 0; l < num_layers; ++l) {
-    // Zeroed so that never-written positions are finite even where a mask excludes them.
-    const std::vector<int64_t> shape =
-        head_major ? std::vector<int64_t>{num_blocks + 1, kv_heads, block_size, head_dim}
-                   : std::vector<int64_t>{num_blocks + 1, block_size, kv_heads, head_dim};
-    keys_.push_back(at::zeros(shape, options));
-    values_.push_back(at::zeros(shape, options));
+    // Zeroed so that never-written positions are finite even where a mask excludes them (a zero q8_0 row is
+    // zeros with scale 0).
+    const std::vector<int64_t> shape = head_major
+                                           ? std::vector<int64_t>{num_blocks + 1, kv_heads, block_size, row}
+                                           : std::vector<int64_t>{num_blocks + 1, block_size, kv_heads, row};
+    keys_.push_back(at::zeros(shape, pool_options));
+    values_.push_back(at::zeros(shape, pool_options));
   }
   const at::TensorOptions longs = at::TensorOptions().dtype(at::kLong);
   const bool on_cpu = options.device().is_cpu();

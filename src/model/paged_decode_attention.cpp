@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "model/kernels/kv_q8_0.h"
 #include "model/kernels/paged_attention.h"
 #include "torchllm/error.h"
 
@@ -18,7 +19,9 @@ bool supported_dtype(at::ScalarType dtype) {
   return dtype == at::kFloat || dtype == at::kBFloat16 || dtype == at::kHalf;
 }
 
+// The pools' element type: q8_0 rows for uint8 pools, else q's (= the pools') dtype.
 KvElement element_of(at::ScalarType dtype) {
+  if (dtype == at::kByte) return KvElement::kQ8_0;
   if (dtype == at::kBFloat16) return KvElement::kBF16;
   if (dtype == at::kHalf) return KvElement::kF16;
   return KvElement::kF32;
@@ -34,13 +37,21 @@ void check_shapes(const at::Tensor& q, const at::Tensor& key_pool, const at::Ten
         "up to " +
         std::to_string(kPagedDecodeMaxHeadDim));
   }
+  const bool q8 = key_pool.scalar_type() == at::kByte;
+  const at::ScalarType pool_dtype = q8 ? at::kByte : q.scalar_type();
   if (key_pool.dim() != 4 || key_pool.sizes() != value_pool.sizes() || !key_pool.is_contiguous() ||
-      !value_pool.is_contiguous() || key_pool.scalar_type() != q.scalar_type() ||
-      value_pool.scalar_type() != q.scalar_type() || !key_pool.is_cpu() || !value_pool.is_cpu()) {
-    fail("wants contiguous key and value pools [num_blocks, kv_heads, block_size, head_dim] in q's dtype");
+      !value_pool.is_contiguous() || key_pool.scalar_type() != pool_dtype ||
+      value_pool.scalar_type() != pool_dtype || !key_pool.is_cpu() || !value_pool.is_cpu()) {
+    fail(
+        "wants contiguous key and value pools [num_blocks, kv_heads, block_size, head_dim] in q's dtype, or "
+        "uint8 q8_0 rows [num_blocks, kv_heads, block_size, kv_q8_row_bytes(head_dim)]");
   }
-  const int64_t rows = q.size(0), q_heads = q.size(1), kv_heads = key_pool.size(1);
-  if (key_pool.size(3) != q.size(2) || kv_heads < 1 || q_heads % kv_heads != 0 || key_pool.size(2) < 1) {
+  const int64_t rows = q.size(0), q_heads = q.size(1), head_dim = q.size(2), kv_heads = key_pool.size(1);
+  if (q8 && !kv_q8_fits(head_dim)) {
+    fail("q8_0 pools want head_dim a multiple of 32, not " + std::to_string(head_dim));
+  }
+  const int64_t row_size = q8 ? kv_q8_row_bytes(head_dim) : head_dim;
+  if (key_pool.size(3) != row_size || kv_heads < 1 || q_heads % kv_heads != 0 || key_pool.size(2) < 1) {
     fail("the pools' head_dim or KV heads do not fit q");
   }
   if (block_tables.dim() != 2 || block_tables.size(0) != rows || block_tables.scalar_type() != at::kLong ||
@@ -95,7 +106,7 @@ at::Tensor paged_decode_attention(const at::Tensor& q, const at::Tensor& key_poo
   args.out = out.data_ptr<float>();
   args.keys = key_pool.data_ptr();
   args.values = value_pool.data_ptr();
-  args.element = element_of(q.scalar_type());
+  args.element = element_of(key_pool.scalar_type());
   args.rows = rows;
   args.q_heads = q_heads;
   args.kv_heads = kv_heads;

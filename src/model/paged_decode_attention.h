@@ -18,7 +18,9 @@ constexpr int64_t kPagedDecodeMaxHeadDim = 512;
 bool paged_decode_attention_applies(const at::Tensor& q);
 
 // q [rows, q_heads, head_dim]; key_pool, value_pool [num_blocks, kv_heads, block_size, head_dim] contiguous,
-// q's dtype (q_heads a multiple of kv_heads; query head h reads KV head h / (q_heads / kv_heads));
+// q's dtype, or uint8 [num_blocks, kv_heads, block_size, kv_q8_row_bytes(head_dim)] holding q8_0 rows
+// (kernels/kv_q8_0.h; head_dim a multiple of 32), read as float32 whatever q's dtype
+// (q_heads a multiple of kv_heads; query head h reads KV head h / (q_heads / kv_heads));
 // block_tables [rows, max_blocks] int64 (any strides); lengths [rows] int64. Row r attends to its positions
 // [max(0, lengths[r] - window), lengths[r]) (window 0: from 0), position p in block block_tables[r][p /
 // block_size] at offset p % block_size, with scale 1 / sqrt(head_dim). Scores, softmax and sums are

@@ -10,6 +10,8 @@
 #include "model/decode_attention.h"
 #include "model/fused_cpu_ops.h"
 #include "model/kernels/block_dot.h"
+#include "model/kernels/kv_q8_0.h"
+#include "model/kv_quantization.h"
 #include "model/quantize_at_load.h"
 #include "model/rope.h"
 #include "model/weights.h"
@@ -45,9 +47,39 @@ at::Tensor to_device_longs(const std::vector<int64_t>& values, const c10::Device
 
 }  // namespace
 
-uint64_t kv_bytes_per_token(const ModelConfig& c, c10::ScalarType dtype) {
-  return 2ull * c.num_layers * c.num_kv_heads * c.head_dim * c10::elementSize(dtype);
+uint64_t kv_bytes_per_token(const ModelConfig& c, c10::ScalarType dtype, KvCacheType type) {
+  const uint64_t row = type == KvCacheType::kQ8_0 ? static_cast<uint64_t>(kv_q8_row_bytes(c.head_dim))
+                                                  : c.head_dim * c10::elementSize(dtype);
+  return 2ull * c.num_layers * c.num_kv_heads * row;
 }
+
+namespace {
+
+// LoadOptions::kv_cache_type, checked before any weight is read.
+KvCacheType checked_kv_cache_type(const LoadOptions& options, const ModelConfig& config,
+                                  const c10::Device& device) {
+  const KvCacheType type = parse_kv_cache_type(options.kv_cache_type);
+  // llama.cpp's names of the float types (f16, f32) besides ours
+  const std::string& name = options.kv_cache_type;
+  const std::string spec = name == "f16" ? "fp16" : name == "f32" ? "fp32" : name;
+  if (type == KvCacheType::kModel && !name.empty() && name != "auto" &&
+      resolve_dtype(spec, device) != resolve_dtype(options.dtype, device)) {
+    throw Error::invalid_argument("--cache-type " + name + " differs from the compute dtype " +
+                                  dtype_name(resolve_dtype(options.dtype, device)) +
+                                  ": K/V are kept in the compute dtype (set --dtype), or use q8_0");
+  }
+  if (type == KvCacheType::kQ8_0 && !device.is_cpu()) {
+    throw Error::invalid_argument("--cache-type q8_0 is for CPUs only: on " + device.str() +
+                                  " use --cache-type auto");
+  }
+  if (type == KvCacheType::kQ8_0 && !kv_q8_fits(config.head_dim)) {
+    throw Error::invalid_argument("--cache-type q8_0 needs a head size that is a multiple of 32; " +
+                                  config.architecture + " has " + std::to_string(config.head_dim));
+  }
+  return type;
+}
+
+}  // namespace
 
 Transformer::Transformer(const ModelConfig& config, const Architecture& arch, c10::Device device,
                          c10::ScalarType dtype)
@@ -121,8 +153,10 @@ std::unique_ptr<Transformer> Transformer::with_weights(const ModelConfig& config
   const Architecture& arch = find_architecture(config.architecture);
   const c10::Device device = resolve_device(options.device);
   const c10::ScalarType dtype = resolve_dtype(options.dtype, device);
+  const KvCacheType kv_type = checked_kv_cache_type(options, config, device);
   std::unique_ptr<Transformer> model(new Transformer(config, arch, device, dtype));
   model->cuda_graphs_ = options.cuda_graphs;
+  model->kv_cache_type_ = kv_type;
   const double bytes = dense_fraction * static_cast<double>(checkpoint_parameter_count(config)) *
                        static_cast<double>(c10::elementSize(dtype));
   allocate_checked(device, bytes, std::string("the weights in ") + dtype_name(dtype),
@@ -138,8 +172,10 @@ std::unique_ptr<Transformer> Transformer::random(const ModelConfig& config, cons
   const Architecture& arch = find_architecture(config.architecture);
   const c10::Device device = resolve_device(options.device);
   const c10::ScalarType dtype = resolve_dtype(options.dtype, device);
+  const KvCacheType kv_type = checked_kv_cache_type(options, config, device);
   std::unique_ptr<Transformer> model(new Transformer(config, arch, device, dtype));
   model->cuda_graphs_ = options.cuda_graphs;
+  model->kv_cache_type_ = kv_type;
   model->weights_ = std::make_unique<Weights>(
       Weights{random_weight_set(config, arch, at::TensorOptions().dtype(dtype).device(device), seed)});
   model->quantize_at_load(options);
@@ -201,8 +237,8 @@ KvCache Transformer::make_paged_cache(int64_t num_blocks, int64_t block_size, in
   c10::InferenceMode guard;
   // The RoPE tables are computed in float32 before the cast: count their peak as four float32 tables.
   const double rope_bytes = 4.0 * 4 * config_.head_dim * static_cast<double>(max_seq);
-  const double bytes = static_cast<double>(kv_bytes_per_token(config_, dtype_)) *
-                           static_cast<double>(num_blocks + 1) * static_cast<double>(block_size) +
+  const double bytes = static_cast<double>(kv_bytes_per_token()) * static_cast<double>(num_blocks + 1) *
+                           static_cast<double>(block_size) +
                        rope_bytes;
   std::optional<KvCache> cache;
   if (arch_.gpt2_block && max_seq > config_.max_position_embeddings) {
@@ -220,7 +256,7 @@ KvCache Transformer::make_paged_cache(int64_t num_blocks, int64_t block_size, in
                      cache.emplace(config_.num_layers, num_blocks, block_size, max_batch, max_seq,
                                    config_.num_kv_heads, config_.head_dim,
                                    at::TensorOptions().dtype(dtype_).device(device_),
-                                   /*head_major=*/device_.is_cpu());
+                                   /*head_major=*/device_.is_cpu(), kv_cache_type_);
                    });
   return std::move(*cache);
 }
@@ -350,8 +386,10 @@ at::Tensor Transformer::run_layers(at::Tensor x, const at::Tensor& cos, const at
         k = apply_rope(k, cos, sin);
       }
       using at::indexing::Slice;
-      keys.index_put_({block_t, Slice(), offset_t}, k);  // k [tokens, kv_heads, head_dim]
-      values.index_put_({block_t, Slice(), offset_t}, v);
+      const bool q8 = holds_q8_rows(keys);  // the pools take [tokens, kv_heads, row bytes]
+      keys.index_put_({block_t, Slice(), offset_t},
+                      q8 ? quantize_kv_rows(k) : k);  // k [tokens, kv_heads, head_dim]
+      values.index_put_({block_t, Slice(), offset_t}, q8 ? quantize_kv_rows(v) : v);
     }
     at::Tensor attn = attend(q, keys, values);  // [tokens, heads, head_dim]
     x = x + w.o.apply(attn.reshape({tokens, q_rows}), w.o_bias);

@@ -90,7 +90,8 @@ std::string ModelService::capacity() const {
   return "up to " + std::to_string(slots_) + " sequences of " + std::to_string(context_) +
          " tokens, KV cache " + std::to_string(o.kv_blocks) + " blocks of " +
          std::to_string(o.kv_block_size) + " tokens (" + std::to_string(tokens) + " tokens, " +
-         binary_size(static_cast<uint64_t>(tokens) * kv_bytes_per_token_) + "), prefix caching " +
+         binary_size(static_cast<uint64_t>(tokens) * kv_bytes_per_token_) + ", " +
+         kv_cache_type_name(model_->kv_cache_type(), model_->dtype()) + "), prefix caching " +
          (o.prefix_caching ? "on" : "off");
 }
 
@@ -113,7 +114,7 @@ ModelService::ModelService(const ServerOptions& options) {
   if (context_ < 2) throw Error::invalid_argument("--context must be at least 2");
   if (options.parallel < 1) throw Error::invalid_argument("--parallel must be at least 1");
   slots_ = options.parallel;
-  kv_bytes_per_token_ = kv_bytes_per_token(config, model_->dtype());
+  kv_bytes_per_token_ = model_->kv_bytes_per_token();
   fingerprint_ = fingerprint_of(std::string("torchllm 0.1.0|") + name_ + "|" + config.architecture + "|" +
                                 c10::toString(model_->dtype()) + "|" + model_->device().str() + "|" +
                                 std::to_string(context_));

@@ -162,6 +162,29 @@ for f in "$work/err"; do
   [ "$(wc -l <"$f")" -le 1 ] || { echo "FAIL error is more than one line"; cat "$f"; failures=$((failures + 1)); }
 done
 
+# --cache-type q8_0: the KV cache as int8 rows with a scale per 32 values (CPU); the tiny model's greedy
+# text follows the float cache's (its clear choices survive the quantization), info and --json say so.
+check "q8_0 cache" 0 "${run[@]}" "hello world" --temperature 0 --max-tokens 24 --ignore-eos --cache-type q8_0 --json
+[ "$(json_field "$work/out" "len(d['tokens'])")" = 24 ] || { echo "FAIL q8_0 cache: not 24 tokens"; failures=$((failures + 1)); }
+python3 - "$work/greedy.json" "$work/out" <<'PY' || failures=$((failures + 1))
+import json, sys
+a, b = (json.load(open(p)) for p in sys.argv[1:3])
+same = 0
+for x, y in zip(a["tokens"], b["tokens"]):
+    if x != y: break
+    same += 1
+# The first tokens, before any near tie, are the float cache's.
+if same < 4: sys.exit(f"FAIL q8_0 cache: only {same} tokens agree with the float cache")
+print(f"ok   q8_0 cache: {same} of 24 greedy tokens equal the float cache's")
+PY
+check "info q8_0" 0 "$torchllm" info -m "$model" --device cpu --dtype bf16 --cache-type q8_0 --json
+[ "$(json_field "$work/out" "d['kv_cache_type'], d['kv_bytes_per_token'] // (d['layers'] * d['kv_heads'])")" = "q8_0 72" ] ||
+  { echo "FAIL info q8_0: $(cat "$work/out")"; failures=$((failures + 1)); }
+check "unknown cache type" 2 "${run[@]}" "x" --cache-type q4_0
+error_line "unknown cache type message" "use auto (the model's dtype) or q8_0"
+check "cache type unlike the dtype" 2 "${run[@]}" "x" --cache-type f16
+error_line "cache type unlike the dtype message" "K/V are kept in the compute dtype"
+
 # Ctrl-C stops the generation: what was generated is kept, the exit code is 130.
 "${run[@]/$model/$long_model}" "hello" --ignore-eos --context 200000 >"$work/out" 2>"$work/err" &
 pid=$!

@@ -103,13 +103,14 @@ def prefix_caching(model):
     s = Server(model, "--kv-block-size", str(BLOCK))
     try:
         ready = re.search(r"ready: .*up to (\d+) sequences of (\d+) tokens, KV cache (\d+) blocks of (\d+) tokens "
-                          r"\((\d+) tokens, [0-9.]+ [MG]iB\), prefix caching on", s.log_text())
+                          r"\((\d+) tokens, [0-9.]+ [MG]iB, (\w+)\), prefix caching on", s.log_text())
         check("ready line: sequences, context, KV blocks, prefix caching", ready is not None, s.log_text())
         if ready:
             check("ready line: --parallel defaults to 64", ready.group(1) == "64", ready.group(0))
             check("ready line: the block size", ready.group(4) == str(BLOCK), ready.group(0))
             check("ready line: blocks x block size tokens",
                   int(ready.group(3)) * BLOCK == int(ready.group(5)), ready.group(0))
+            check("ready line: the KV cache type (the dtype)", ready.group(6) in ("bf16", "fp32"), ready.group(0))
 
         first = chat(s)
         check("first request: prompt_tokens_details.cached_tokens is 0", cached(first) == 0, first)
@@ -186,13 +187,35 @@ def explicit_budget(model):
     # 300 KiB holds fewer blocks than that cap (2 x 16 x 4) but more than one sequence of 256 tokens.
     s = Server(model, "--kv-cache-memory", "300KiB", "--parallel", "2")
     try:
-        ready = re.search(r"KV cache (\d+) blocks of 16 tokens \((\d+) tokens, ([0-9.]+) [KM]iB\)", s.log_text())
+        ready = re.search(r"KV cache (\d+) blocks of 16 tokens \((\d+) tokens, ([0-9.]+) [KM]iB, \w+\)", s.log_text())
         check("--kv-cache-memory 300KiB: the budget sizes the pool",
               ready is not None and 16 <= int(ready.group(1)) < 128, s.log_text())
         usage = chat(s)
         check("--kv-cache-memory: serves", usage["completion_tokens"] == 4, usage)
     finally:
         s.stop()
+
+
+def q8_cache(model):
+    # --cache-type q8_0: 36 bytes per 32-value row instead of 64 (bf16), so the same budget holds 1.78x the
+    # blocks; requests are served from it.
+    blocks = {}
+    for kind in ("auto", "q8_0"):
+        s = Server(model, "--kv-cache-memory", "300KiB", "--parallel", "2", "--dtype", "bf16", "--cache-type", kind)
+        try:
+            ready = re.search(r"KV cache (\d+) blocks of 16 tokens \((\d+) tokens, [0-9.]+ [KM]iB, (\w+)\)",
+                              s.log_text())
+            check(f"--cache-type {kind}: the ready line names it", ready is not None and
+                  ready.group(3) == ("q8_0" if kind == "q8_0" else "bf16"), s.log_text())
+            blocks[kind] = int(ready.group(1)) if ready else 0
+            usage = chat(s)
+            check(f"--cache-type {kind}: serves", usage["completion_tokens"] == 4, usage)
+            again = chat(s)
+            check(f"--cache-type {kind}: prefix-cache hits", cached(again) > 0, again)
+        finally:
+            s.stop()
+    check("--cache-type q8_0: 1.7-1.8x the blocks in the same budget",
+          blocks.get("auto", 0) > 0 and 1.7 <= blocks.get("q8_0", 0) / blocks["auto"] <= 1.8, blocks)
 
 
 def usage_errors(model):
@@ -234,6 +257,7 @@ def main():
     prefix_caching(model)
     no_prefix_cache(model)
     explicit_budget(model)
+    q8_cache(model)
     usage_errors(model)
 
 

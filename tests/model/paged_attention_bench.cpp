@@ -1,12 +1,14 @@
 // Decode attention straight from a paged KV pool (paged_decode_attention) against the libtorch path it
 // replaces (DecodeAttention::gathered: each row's K/V gathered into [rows, kv_heads, len, head_dim] and
 // compat::attention with a bool mask), at Qwen-like shapes: 16 query heads over 8 KV heads of 128.
-// Prints the time per call (best of several) and the K/V bytes read per second.
+// Prints the time per call (best of several), the K/V pool bytes read per second and the keys (positions
+// of one row, all KV heads) per second.
 //
-//   paged_attention_bench [--quick] [--threads N] [--paged-only] [--cold] [--rows N]
+//   paged_attention_bench [--quick] [--threads N] [--paged-only] [--cold] [--rows N] [--length N] [--q8]
 //     --quick: lengths 512 and 2048 only; --threads: 2 by default; --paged-only: skip the libtorch path;
 //     --cold: each call reads from DRAM, as a model's layers do (see kColdBytes), not from the L3 cache;
-//     --rows: that batch only (1, 8 and 32 by default)
+//     --rows: that batch only (1, 8 and 32 by default); --length: that length only;
+//     --q8: q8_0 pools (kv_q8_0.h) instead of bf16 ones (no libtorch path to compare with)
 //   TORCHLLM_SIMD=avx2 paged_attention_bench          (a lower kernel)
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
@@ -21,6 +23,7 @@
 #include <vector>
 
 #include "best_seconds.h"
+#include "model/kernels/kv_q8_0.h"
 #include "model/kernels/simd_level.h"
 #include "model/paged_decode_attention.h"
 #include "model/torch_compat.h"
@@ -37,18 +40,38 @@ double best_seconds(const std::function<void()>& call) {
 // have their own), and each timed call walks all copies: every read then comes from DRAM.
 constexpr double kColdBytes = 256e6;
 
+// float32 [num_blocks, kv_heads, block_size, head_dim] -> its q8_0 rows, uint8 [..., kv_q8_row_bytes].
+at::Tensor quantize_pool(const at::Tensor& x) {
+  const int64_t row_bytes = torchllm::kv_q8_row_bytes(kHeadDim);
+  at::Tensor out = at::empty({x.size(0), x.size(1), x.size(2), row_bytes}, at::kByte);
+  const float* src = x.data_ptr<float>();
+  uint8_t* dst = out.data_ptr<uint8_t>();
+  for (int64_t r = 0; r < x.numel() / kHeadDim; ++r) {
+    torchllm::quantize_kv_row_q8(src + r * kHeadDim, kHeadDim, dst + r * row_bytes);
+  }
+  return out;
+}
+
+// dtype: the pools' (q's for uint8, q8_0 pools, is bfloat16).
 void run(at::ScalarType dtype, int64_t rows, int64_t length, bool whole_block, bool paged_only, bool cold) {
+  const bool q8 = dtype == at::kByte;
   const int64_t block_size = whole_block ? length : 16;
   const int64_t blocks_per_row = (length + block_size - 1) / block_size;
   const int64_t num_blocks = rows * blocks_per_row;
-  const double bytes = 2.0 * rows * kKvHeads * length * kHeadDim * at::elementSize(dtype);
+  const int64_t row_bytes = q8 ? torchllm::kv_q8_row_bytes(kHeadDim) : kHeadDim * at::elementSize(dtype);
+  const double bytes = 2.0 * rows * kKvHeads * length * row_bytes;
   const int64_t copies = cold ? static_cast<int64_t>(kColdBytes / bytes) + 1 : 1;
-  const at::Tensor q = at::randn({rows, kQHeads, kHeadDim}).to(dtype);  // [rows, q_heads, head_dim]
-  // [num_blocks, kv_heads, block_size, head_dim] each, rows' blocks scattered over the pool
+  const at::Tensor q =
+      at::randn({rows, kQHeads, kHeadDim}).to(q8 ? at::kBFloat16 : dtype);  // [rows, q_heads, head_dim]
+  auto make_pool = [&] {  // [num_blocks, kv_heads, block_size, head_dim] (q8_0: row_bytes)
+    const at::Tensor x = at::randn({num_blocks, kKvHeads, block_size, kHeadDim});
+    return q8 ? quantize_pool(x) : x.to(dtype);
+  };
+  // rows' blocks scattered over the pool
   std::vector<at::Tensor> key_pools, value_pools;
   for (int64_t c = 0; c < copies; ++c) {
-    key_pools.push_back(at::randn({num_blocks, kKvHeads, block_size, kHeadDim}).to(dtype));
-    value_pools.push_back(at::randn({num_blocks, kKvHeads, block_size, kHeadDim}).to(dtype));
+    key_pools.push_back(make_pool());
+    value_pools.push_back(make_pool());
   }
   const at::Tensor tables = at::randperm(num_blocks, at::kLong).view({rows, blocks_per_row});
   const at::Tensor lengths = at::full({rows}, length, at::kLong);  // [rows]
@@ -71,7 +94,7 @@ void run(at::ScalarType dtype, int64_t rows, int64_t length, bool whole_block, b
   const at::Tensor mask = (at::arange(length, at::kLong).view({1, length}) < lengths.view({rows, 1}))
                               .view({rows, 1, 1, length});  // [rows, 1, 1, len]
   double gathered = 0.0;
-  if (!paged_only) {
+  if (!paged_only && !q8) {
     std::vector<at::Tensor> key_caches, value_caches;
     for (int64_t c = 0; c < copies; ++c) {
       key_caches.push_back(slot_cache(key_pools[c]));
@@ -88,17 +111,19 @@ void run(at::ScalarType dtype, int64_t rows, int64_t length, bool whole_block, b
         copies;
   }
 
-  std::printf("| %-4s | %4lld | %5lld | %5lld | %9.3f | %7.1f | %9.3f | %7.1f | %5.2fx |\n",
-              dtype == at::kFloat ? "f32" : "bf16", static_cast<long long>(rows),
+  std::printf("| %-4s | %4lld | %5lld | %5lld | %9.3f | %7.1f | %7.2f | %9.3f | %7.1f | %5.2fx |\n",
+              q8 ? "q8_0" : (dtype == at::kFloat ? "f32" : "bf16"), static_cast<long long>(rows),
               static_cast<long long>(length), static_cast<long long>(block_size), paged * 1e3,
-              bytes / paged / 1e9, gathered * 1e3, bytes / gathered / 1e9, gathered / paged);
+              bytes / paged / 1e9, rows * length / paged / 1e6, gathered * 1e3, bytes / gathered / 1e9,
+              gathered / paged);
   std::fflush(stdout);
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  bool quick = false, paged_only = false, cold = false;
+  bool quick = false, paged_only = false, cold = false, q8 = false;
+  int64_t only_length = 0;
   std::vector<int64_t> row_counts = {1, 8, 32};
   int threads = 2;
   for (int i = 1; i < argc; ++i) {
@@ -109,14 +134,18 @@ int main(int argc, char** argv) {
       paged_only = true;
     } else if (arg == "--cold") {
       cold = true;
+    } else if (arg == "--q8") {
+      q8 = true;
+    } else if (arg == "--length" && i + 1 < argc) {
+      only_length = std::atoll(argv[++i]);
     } else if (arg == "--rows" && i + 1 < argc) {
       row_counts = {std::atoll(argv[++i])};
     } else if (arg == "--threads" && i + 1 < argc) {
       threads = std::atoi(argv[++i]);
     } else {
-      std::fprintf(
-          stderr,
-          "usage: paged_attention_bench [--quick] [--threads N] [--paged-only] [--cold] [--rows N]\n");
+      std::fprintf(stderr,
+                   "usage: paged_attention_bench [--quick] [--threads N] [--paged-only] [--cold] [--rows N] "
+                   "[--length N] [--q8]\n");
       return 2;
     }
   }
@@ -126,11 +155,14 @@ int main(int argc, char** argv) {
               torchllm::simd_level_name(torchllm::cpu_simd_level()), at::get_num_threads(),
               static_cast<long long>(kQHeads), static_cast<long long>(kKvHeads),
               static_cast<long long>(kHeadDim));
-  std::printf("| type | rows | len   | block | paged ms  | GB/s    | gather ms | GB/s    | speedup |\n");
-  std::printf("|------|------|-------|-------|-----------|---------|-----------|---------|---------|\n");
+  std::printf(
+      "| type | rows | len   | block | paged ms  | GB/s    | Mkeys/s | gather ms | GB/s    | speedup |\n");
+  std::printf(
+      "|------|------|-------|-------|-----------|---------|---------|-----------|---------|---------|\n");
   std::vector<int64_t> lengths = {512, 2048};
   if (!quick) lengths.push_back(8192);
-  for (const at::ScalarType dtype : {at::kBFloat16, at::kFloat}) {
+  if (only_length > 0) lengths = {only_length};
+  for (const at::ScalarType dtype : {q8 ? at::kByte : at::kBFloat16, at::kFloat}) {
     for (const bool whole_block : {false, true}) {
       for (const int64_t rows : row_counts) {
         for (const int64_t length : lengths) run(dtype, rows, length, whole_block, paged_only, cold);

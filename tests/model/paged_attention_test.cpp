@@ -1,5 +1,6 @@
 // Paged decode attention (kernels/paged_attention.h and its libtorch wrapper) on every ISA level this CPU
-// has, against attention computed in float64 from the keys and values gathered out of the pool.
+// has, against attention computed in float64 from the keys and values gathered out of the pool; q8_0 pools
+// against float32 pools holding the values they read back as.
 #include "model/kernels/paged_attention.h"
 
 #include <ATen/ATen.h>
@@ -7,11 +8,13 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <cstring>
 #include <limits>
 #include <string>
 #include <vector>
 
+#include "model/kernels/kv_q8_0.h"
 #include "model/paged_decode_attention.h"
 #include "torchllm/error.h"
 
@@ -26,7 +29,9 @@ std::vector<SimdLevel> available_levels() {
   return levels;
 }
 
+// uint8 pools hold q8_0 rows.
 std::string dtype_name(at::ScalarType dtype) {
+  if (dtype == at::kByte) return "q8_0";
   return dtype == at::kFloat ? "f32" : (dtype == at::kBFloat16 ? "bf16" : "f16");
 }
 
@@ -95,6 +100,7 @@ PagedCase make_case(const Heads& heads, int64_t block_size, const std::vector<in
 }
 
 KvElement element_of(at::ScalarType dtype) {
+  if (dtype == at::kByte) return KvElement::kQ8_0;
   return dtype == at::kFloat ? KvElement::kF32
                              : (dtype == at::kBFloat16 ? KvElement::kBF16 : KvElement::kF16);
 }
@@ -351,6 +357,213 @@ TEST(PagedAttention, AppliesToCpuFloatTypesAndWholeVectors) {
   EXPECT_FALSE(paged_decode_attention_applies(at::zeros({1, 4, 12})));
   EXPECT_FALSE(paged_decode_attention_applies(at::zeros({1, 4, kPagedDecodeMaxHeadDim + 8})));
   EXPECT_FALSE(paged_decode_attention_applies(at::zeros({4, 64})));
+}
+
+// --- q8_0 pools ---------------------------------------------------------------------------------------
+
+// float32 pool [..., head_dim] -> q8_0 rows, uint8 [..., kv_q8_row_bytes(head_dim)]. A row of NaN (unused
+// by make_case) becomes int8 values with NaN scales, so that a kernel reading it still returns NaN.
+at::Tensor quantize_pool(const at::Tensor& pool) {
+  const int64_t head_dim = pool.size(-1), row_bytes = kv_q8_row_bytes(head_dim);
+  std::vector<int64_t> sizes(pool.sizes().begin(), pool.sizes().end());
+  sizes.back() = row_bytes;
+  at::Tensor out = at::empty(sizes, at::kByte);
+  const at::Tensor x = pool.contiguous();
+  const float* src = x.data_ptr<float>();
+  uint8_t* dst = out.data_ptr<uint8_t>();
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  for (int64_t r = 0; r < x.numel() / head_dim; ++r) {
+    uint8_t* row = dst + r * row_bytes;
+    if (!std::isnan(src[r * head_dim])) {
+      quantize_kv_row_q8(src + r * head_dim, head_dim, row);
+      continue;
+    }
+    for (int64_t i = 0; i < head_dim; ++i) row[i] = static_cast<uint8_t>((r * 37 + i * 11) % 255);
+    for (int64_t b = 0; b < head_dim / kKvQ8Block; ++b) std::memcpy(row + head_dim + 4 * b, &nan, 4);
+  }
+  return out;
+}
+
+// q8_0 rows, uint8 [..., row_bytes] -> the float32 values they hold [..., head_dim].
+at::Tensor dequantize_pool(const at::Tensor& pool, int64_t head_dim) {
+  const int64_t row_bytes = kv_q8_row_bytes(head_dim);
+  std::vector<int64_t> sizes(pool.sizes().begin(), pool.sizes().end());
+  sizes.back() = head_dim;
+  at::Tensor out = at::empty(sizes, at::kFloat);
+  const uint8_t* src = pool.data_ptr<uint8_t>();
+  float* dst = out.data_ptr<float>();
+  for (int64_t r = 0; r < pool.numel() / row_bytes; ++r) {
+    dequantize_kv_row_q8(src + r * row_bytes, head_dim, dst + r * head_dim);
+  }
+  return out;
+}
+
+// A float32 case's pools as q8_0 rows (dtype kByte), and the float32 case of what those rows read back as:
+// the same q, tables and lengths.
+struct Q8Cases {
+  PagedCase q8, dequantized;
+};
+
+Q8Cases q8_cases(const PagedCase& f32) {
+  Q8Cases cases{f32, f32};
+  cases.q8.dtype = at::kByte;
+  cases.q8.keys = quantize_pool(f32.keys);
+  cases.q8.values = quantize_pool(f32.values);
+  cases.dequantized.keys = dequantize_pool(cases.q8.keys, f32.heads.head_dim);
+  cases.dequantized.values = dequantize_pool(cases.q8.values, f32.heads.head_dim);
+  return cases;
+}
+
+// q * d in float32 is the same float whether the kernel computes it or the pool holds it, and q8_0 rounds
+// no score or probability: each ISA's q8_0 kernel gives its float32 kernel's floats on the dequantized pools.
+TEST(PagedAttention, Q8_0EqualsFloat32OnDequantizedPoolsOnEveryLevel) {
+  at::manual_seed(21);
+  const std::vector<Heads> heads = {
+      {4, 4, 64},    // G = 1
+      {8, 4, 128},   // G = 2
+      {16, 2, 64},   // G = 8
+      {12, 1, 128},  // G = 12: 8 and 4
+  };
+  const std::vector<int64_t> lengths = {0, 1, 31, 100, 257, 600};  // and 600 is one whole block
+  for (const int64_t block_size : {1, 16, 600}) {
+    for (const Heads& h : heads) {
+      const Q8Cases cases = q8_cases(make_case(h, block_size, lengths, at::kFloat));
+      for (const int64_t window : {0, 17, 300}) {
+        for (const SimdLevel level : available_levels()) {
+          const PagedDecodeFn kernel = paged_decode_function(level);
+          const at::Tensor out = run_kernel(kernel, cases.q8, window);
+          const at::Tensor expected = run_kernel(kernel, cases.dequantized, window);
+          EXPECT_TRUE(at::equal(out, expected))
+              << cases.q8.describe() << " window " << window << " on " << simd_level_name(level) << ": worst "
+              << (out - expected).abs().max().item<float>();
+        }
+      }
+    }
+  }
+}
+
+// The float32 kernel the q8_0 one is compared with is itself right on those pools (not, say, NaN on both).
+TEST(PagedAttention, Q8_0DequantizedPoolsMatchFloat64Reference) {
+  at::manual_seed(22);
+  const Q8Cases cases = q8_cases(make_case({8, 2, 128}, 16, {5, 77, 300}, at::kFloat));
+  const at::Tensor out = run_kernel(paged_decode_function(cpu_simd_level()), cases.q8, 0);
+  expect_near_reference(out, reference(cases.dequantized, 0), kFloat32Tolerance, "q8_0");
+}
+
+// The wrapper takes uint8 pools of q8_0 rows with q in any of its dtypes: the kernel's float32 result on
+// them, rounded once to q's dtype.
+TEST(PagedAttention, WrapperTakesQ8_0PoolsForEveryQType) {
+  at::manual_seed(23);
+  const Q8Cases cases = q8_cases(make_case({16, 8, 128}, 16, {1, 17, 130, 512}, at::kFloat));
+  for (const at::ScalarType dtype : {at::kFloat, at::kBFloat16, at::kHalf}) {
+    for (const int64_t window : {0, 50}) {
+      const at::Tensor q = cases.q8.q.to(dtype);
+      const at::Tensor out = paged_decode_attention(q, cases.q8.keys, cases.q8.values, cases.q8.tables,
+                                                    cases.q8.lengths, window);
+      ASSERT_EQ(out.scalar_type(), dtype);
+      const at::Tensor expected =  // float32
+          paged_decode_attention(q.to(at::kFloat), cases.dequantized.keys, cases.dequantized.values,
+                                 cases.q8.tables, cases.q8.lengths, window);
+      const std::string what = dtype_name(dtype) + " q window " + std::to_string(window);
+      const at::Tensor excess = (out.to(at::kDouble) - expected.to(at::kDouble)).abs() -
+                                dtype_tolerance(expected.to(at::kDouble), dtype);
+      EXPECT_LE(excess.max().item<double>(), 0.0) << what;
+      EXPECT_TRUE(at::equal(out, expected.to(dtype))) << what;
+    }
+  }
+}
+
+TEST(PagedAttention, WrapperRejectsQ8_0PoolsThatDoNotFit) {
+  const at::Tensor tables = at::zeros({1, 1}, at::kLong), lengths = at::ones({1}, at::kLong);
+  auto pools = [](int64_t row_bytes) { return at::zeros({2, 2, 16, row_bytes}, at::kByte); };
+  // head_dim 40: a multiple of 8, not of 32.
+  const at::Tensor q40 = at::zeros({1, 4, 40});
+  EXPECT_THROW(paged_decode_attention(q40, pools(44), pools(44), tables, lengths, 0), Error);
+  const at::Tensor q = at::zeros({1, 4, 64}, at::kBFloat16);
+  EXPECT_NO_THROW(paged_decode_attention(q, pools(72), pools(72), tables, lengths, 0));
+  // Rows of head_dim bytes, not kv_q8_row_bytes(head_dim).
+  EXPECT_THROW(paged_decode_attention(q, pools(64), pools(64), tables, lengths, 0), Error);
+  // Both pools q8_0 or neither.
+  EXPECT_THROW(
+      paged_decode_attention(q, pools(72), at::zeros({2, 2, 16, 64}, at::kBFloat16), tables, lengths, 0),
+      Error);
+  try {
+    paged_decode_attention(q40, pools(44), pools(44), tables, lengths, 0);
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("paged_decode_attention: q8_0 pools want head_dim a multiple of 32"),
+              std::string::npos)
+        << e.what();
+  }
+}
+
+// --- q8_0 rows (kv_q8_0.h): properties of quantize_kv_row_q8
+// ------------------------------------------------
+
+struct Q8Row {
+  std::vector<uint8_t> bytes;
+  int8_t q(int64_t i) const { return static_cast<int8_t>(bytes[i]); }
+  float d(int64_t head_dim, int64_t block) const {
+    float d;
+    std::memcpy(&d, bytes.data() + head_dim + 4 * block, 4);
+    return d;
+  }
+};
+
+Q8Row quantize(const std::vector<float>& x) {
+  const int64_t head_dim = static_cast<int64_t>(x.size());
+  Q8Row row{std::vector<uint8_t>(static_cast<size_t>(kv_q8_row_bytes(head_dim)))};
+  quantize_kv_row_q8(x.data(), head_dim, row.bytes.data());
+  return row;
+}
+
+std::vector<float> dequantize(const Q8Row& row, int64_t head_dim) {
+  std::vector<float> out(static_cast<size_t>(head_dim));
+  dequantize_kv_row_q8(row.bytes.data(), head_dim, out.data());
+  return out;
+}
+
+// Each value reads back within half a step d of its block (up to float32 rounding of x / d and q * d), and
+// each nonzero block uses the whole int8 range: some |q| is 127, none more.
+TEST(PagedKvQ8Row, RoundTripWithinHalfAStepAndFullRange) {
+  at::manual_seed(24);
+  const int64_t head_dim = 256;
+  for (const double magnitude : {1e-30, 1e-3, 1.0, 3e4, 1e30}) {
+    for (int trial = 0; trial < 20; ++trial) {
+      const at::Tensor xs = at::randn({head_dim}) * magnitude;
+      const std::vector<float> x(xs.data_ptr<float>(), xs.data_ptr<float>() + head_dim);
+      const Q8Row row = quantize(x);
+      const std::vector<float> back = dequantize(row, head_dim);
+      for (int64_t b = 0; b < head_dim / kKvQ8Block; ++b) {
+        const float d = row.d(head_dim, b);
+        ASSERT_GT(d, 0.0f) << magnitude;
+        int max_q = 0;
+        for (int64_t i = b * kKvQ8Block; i < (b + 1) * kKvQ8Block; ++i) {
+          EXPECT_LE(std::fabs(x[i] - back[i]), 0.5 * d * (1 + 1e-4)) << magnitude << " at " << i;
+          EXPECT_NE(row.q(i), -128) << i;
+          max_q = std::max(max_q, std::abs(static_cast<int>(row.q(i))));
+        }
+        EXPECT_EQ(max_q, 127) << magnitude << " block " << b;
+      }
+    }
+  }
+}
+
+TEST(PagedKvQ8Row, ZeroBlockGivesZeroScaleAndZeros) {
+  const int64_t head_dim = 96;
+  std::vector<float> x(head_dim, 0.0f);
+  for (int64_t i = 64; i < 96; ++i) x[i] = -0.25f * static_cast<float>(i - 70);  // block 2 only
+  x[5] = -0.0f;
+  const Q8Row row = quantize(x);
+  const std::vector<float> back = dequantize(row, head_dim);
+  for (int64_t b = 0; b < 2; ++b) EXPECT_EQ(row.d(head_dim, b), 0.0f) << b;
+  for (int64_t i = 0; i < 64; ++i) {
+    EXPECT_EQ(row.q(i), 0) << i;
+    EXPECT_EQ(back[i], 0.0f) << i;
+  }
+  EXPECT_GT(row.d(head_dim, 2), 0.0f);
+  EXPECT_EQ(row.q(95), -127);  // the largest magnitude, -6.25
+  EXPECT_EQ(row.q(70), 0);
+  EXPECT_EQ(back[95], -6.25f);
 }
 
 }  // namespace

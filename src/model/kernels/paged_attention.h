@@ -14,12 +14,16 @@
 
 namespace torchllm {
 
-enum class KvElement { kF32, kBF16, kF16 };
+// The pools' element type. kBF16 and kF16 round each score and probability to that type (as the reference
+// does); kF32 and kQ8_0 keep them float32 throughout. kQ8_0: q8_0 rows (kv_q8_0.h), each read as float32
+// q * d; head_dim a multiple of 32.
+enum class KvElement { kF32, kBF16, kF16, kQ8_0 };
 
 struct PagedDecodeArgs {
   const float* q = nullptr;  // [rows, q_heads, head_dim] float32, contiguous
   float* out = nullptr;      // [rows, q_heads, head_dim] float32, contiguous
-  // The pools of one layer: [num_blocks, kv_heads, block_size, head_dim] contiguous, elements of `element`.
+  // The pools of one layer: [num_blocks, kv_heads, block_size, head_dim] contiguous, elements of `element`;
+  // for kQ8_0 [num_blocks, kv_heads, block_size, kv_q8_row_bytes(head_dim)] bytes.
   const void* keys = nullptr;
   const void* values = nullptr;
   KvElement element = KvElement::kF32;

@@ -16,6 +16,7 @@ struct Avx2Ops {
   static Vec set1(float x) { return _mm256_set1_ps(x); }
   static Vec add(Vec a, Vec b) { return _mm256_add_ps(a, b); }
   static Vec sub(Vec a, Vec b) { return _mm256_sub_ps(a, b); }
+  static Vec mul(Vec a, Vec b) { return _mm256_mul_ps(a, b); }
   static Vec max(Vec a, Vec b) { return _mm256_max_ps(a, b); }
   static Vec fmadd(Vec a, Vec b, Vec c) { return _mm256_fmadd_ps(a, b, c); }
   // exp in float64 (kExpTaylor), 4 lanes at a time.
@@ -57,6 +58,9 @@ struct Avx2Ops {
   // F16C's conversion is exact, as fp16_to_fp32 (the scalar kernel's) for every half.
   static Vec load(const F16* p) {
     return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+  }
+  static Vec load(const Q8* p) {
+    return _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p))));
   }
 };
 

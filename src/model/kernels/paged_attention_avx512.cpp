@@ -15,6 +15,7 @@ struct Avx512Ops {
   static Vec set1(float x) { return _mm512_set1_ps(x); }
   static Vec add(Vec a, Vec b) { return _mm512_add_ps(a, b); }
   static Vec sub(Vec a, Vec b) { return _mm512_sub_ps(a, b); }
+  static Vec mul(Vec a, Vec b) { return _mm512_mul_ps(a, b); }
   static Vec max(Vec a, Vec b) { return _mm512_max_ps(a, b); }
   static Vec fmadd(Vec a, Vec b, Vec c) { return _mm512_fmadd_ps(a, b, c); }
   // exp in float64 (kExpTaylor), 8 lanes at a time.
@@ -61,6 +62,9 @@ struct Avx512Ops {
   // Exact, as fp16_to_fp32 (the scalar kernel's) for every half.
   static Vec load(const F16* p) {
     return _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
+  }
+  static Vec load(const Q8* p) {
+    return _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p))));
   }
 };
 

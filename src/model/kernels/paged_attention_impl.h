@@ -6,11 +6,11 @@
 // for the whole program would run on CPUs without AVX-512 (see block_dot.h).
 //
 // An `Ops` supplies a float32 vector `Vec` of `kWidth` lanes and static functions: zero(), set1(float),
-// add(a, b), sub(a, b), max(a, b), fmadd(a, b, c) = a * b + c, exp(Vec) (as exact as libm expf),
+// add(a, b), sub(a, b), mul(a, b), max(a, b), fmadd(a, b, c) = a * b + c, exp(Vec) (as exact as libm expf),
 // reduce(Vec) and reduce_max(Vec) -> the sum and the maximum of the lanes, reduce_tile(const Vec v[kTile],
 // float out[kTile]) -> out[t] the sum of v[t]'s lanes, store(float*, Vec), and load(p) of kWidth consecutive
-// elements for p a `const float*`, `const Bf16*` or `const F16*`, widened to float32. kWidth 1 with Vec =
-// float is the scalar reference.
+// elements for p a `const float*`, `const Bf16*`, `const F16*` or `const Q8*` (the int8 values only, not
+// scaled), widened to float32. kWidth 1 with Vec = float is the scalar reference.
 
 #include <cstdint>
 #include <cstring>
@@ -18,6 +18,7 @@
 #include <immintrin.h>
 #endif
 
+#include "model/kernels/kv_q8_0.h"
 #include "model/kernels/paged_attention.h"
 #include "model/quant/fp16.h"
 
@@ -31,6 +32,26 @@ struct Bf16 {
 struct F16 {
   uint16_t bits;
 };
+// One byte of a q8_0 row (kv_q8_0.h): an int8 value, or a byte of a scale. A row of Q8 is
+// q8_row_bytes(head_dim) of them.
+struct Q8 {
+  int8_t value;
+};
+template <class T>
+constexpr bool kIsQ8 = false;
+template <>
+constexpr bool kIsQ8<Q8> = true;
+
+// kv_q8_row_bytes as this file's own function (internal linkage, see the top).
+constexpr int64_t q8_row_bytes(int64_t head_dim) { return head_dim + head_dim / kKvQ8Block * 4; }
+static_assert(q8_row_bytes(128) == kv_q8_row_bytes(128));
+
+// The elements of T from one row of a pool to the next (the pools' last dimension).
+template <class T>
+int64_t row_stride(int64_t head_dim) {
+  if constexpr (kIsQ8<T>) return q8_row_bytes(head_dim);
+  return head_dim;
+}
 
 // A float32 rounded to the KV element type and widened back: what a matrix product or a cast in that type
 // returns (round to nearest even; NaN kept).
@@ -53,6 +74,11 @@ inline float round_to<Bf16>(float x) {
 template <>
 inline float round_to<F16>(float x) {
   return fp16_to_fp32(fp32_to_fp16(x));
+}
+// q8_0 pools are read as float32 (q * d): nothing is rounded, as for float32 pools.
+template <>
+inline float round_to<Q8>(float x) {
+  return x;
 }
 
 // Query heads computed together from one read of their KV head's keys and values: their 8 score or output
@@ -110,6 +136,22 @@ typename Ops::Vec load_partial(const T* p, int64_t lanes) {
   return Ops::load(padded);
 }
 
+// Elements [c W, c W + W) of a row as float32, W = Ops::kWidth (whole, never past the row). A q8_0 row's
+// int8 values times their block's d: a chunk never spans two blocks (W divides 32), and q * d rounded once to
+// float32 is exactly what dequantize_kv_row_q8 gives.
+template <class Ops, class T>
+typename Ops::Vec load_chunk(const T* row, int64_t c, int64_t head_dim) {
+  constexpr int64_t W = Ops::kWidth;
+  if constexpr (kIsQ8<T>) {
+    float d;
+    std::memcpy(&d, row + head_dim + c * W / kKvQ8Block * 4, sizeof d);
+    return Ops::mul(Ops::load(row + c * W), Ops::set1(d));
+  } else {
+    (void)head_dim;
+    return Ops::load(row + c * W);
+  }
+}
+
 // Asks for the n rows of `bytes` at rows[] to be brought into L1, one tile ahead of their use: without it
 // the loads of each tile waited on memory (the hardware prefetcher restarts at every block, and follows two
 // streams per head, keys and values). Locality 3 (prefetcht0) measured no worse than 0-2 here.
@@ -117,7 +159,13 @@ template <class T>
 void prefetch_rows(const T* const* rows, int n, int64_t bytes) {
   for (int t = 0; t < n; ++t) {
     const char* p = reinterpret_cast<const char*>(rows[t]);
-    for (int64_t off = 0; off < bytes; off += 64) __builtin_prefetch(p + off, 0, kPrefetchLocality);
+    if constexpr (kIsQ8<T>) {
+      // q8_0 rows (144 bytes for head_dim 128) do not start on a cache line: each line they touch.
+      const char* line = p - (reinterpret_cast<uintptr_t>(p) & 63);
+      for (; line < p + bytes; line += 64) __builtin_prefetch(line, 0, kPrefetchLocality);
+    } else {
+      for (int64_t off = 0; off < bytes; off += 64) __builtin_prefetch(p + off, 0, kPrefetchLocality);
+    }
   }
 }
 
@@ -136,7 +184,7 @@ void score_tile(GroupState<Ops, G>& st, const T* const* keys, int n, int64_t hea
                 float* const* scores) {
   using Vec = typename Ops::Vec;
   constexpr int64_t W = Ops::kWidth;
-  const int64_t full = head_dim / W, rest = head_dim % W;
+  const int64_t full = head_dim / W, rest = kIsQ8<T> ? 0 : head_dim % W;  // q8_0: head_dim % 32 == 0
   Vec sums[G][kTile];
   for (int t = 0; t < kTile; ++t) {
     Vec d[G];
@@ -145,7 +193,7 @@ void score_tile(GroupState<Ops, G>& st, const T* const* keys, int n, int64_t hea
     if (t < n) {
       const T* k = keys[t];
       for (int64_t c = 0; c < full; ++c) {
-        const Vec kv = Ops::load(k + c * W);
+        const Vec kv = load_chunk<Ops>(k, c, head_dim);
 #pragma GCC unroll 8
         for (int g = 0; g < G; ++g) d[g] = Ops::fmadd(Ops::load(st.q[g] + c * W), kv, d[g]);
       }
@@ -214,7 +262,7 @@ void accumulate_tile(GroupState<Ops, G>& st, const T* const* values, int n, int6
   using Vec = typename Ops::Vec;
   constexpr int64_t W = Ops::kWidth;
   constexpr int kSplit = G <= 4 ? 2 : 1;
-  const int64_t full = head_dim / W, rest = head_dim % W;
+  const int64_t full = head_dim / W, rest = kIsQ8<T> ? 0 : head_dim % W;  // q8_0: head_dim % 32 == 0
   const int64_t chunks = full + (rest != 0 ? 1 : 0);
   for (int64_t c = 0; c < chunks; ++c) {
     const bool partial = c == full;
@@ -229,16 +277,16 @@ void accumulate_tile(GroupState<Ops, G>& st, const T* const* values, int n, int6
       for (; t + 2 <= n; t += 2) {
 #pragma GCC unroll 2
         for (int s = 0; s < 2; ++s) {
-          const T* v = values[t + s] + c * W;
-          const Vec vv = partial ? load_partial<Ops>(v, rest) : Ops::load(v);
+          const Vec vv = partial ? load_partial<Ops>(values[t + s] + c * W, rest)
+                                 : load_chunk<Ops>(values[t + s], c, head_dim);
 #pragma GCC unroll 8
           for (int g = 0; g < G; ++g) o[s][g] = Ops::fmadd(Ops::set1(p[g][t + s]), vv, o[s][g]);
         }
       }
     }
     for (; t < n; ++t) {
-      const T* v = values[t] + c * W;
-      const Vec vv = partial ? load_partial<Ops>(v, rest) : Ops::load(v);
+      const Vec vv =
+          partial ? load_partial<Ops>(values[t] + c * W, rest) : load_chunk<Ops>(values[t], c, head_dim);
 #pragma GCC unroll 8
       for (int g = 0; g < G; ++g) o[0][g] = Ops::fmadd(Ops::set1(p[g][t]), vv, o[0][g]);
     }
@@ -275,14 +323,16 @@ void attend_group(const PagedDecodeArgs& a, int64_t row, int64_t kv_head, int64_
   float* scores[G];  // [G][keys] in the caller's scratch
   for (int g = 0; g < G; ++g) scores[g] = a.scratch + g * keys;
 
+  // The pools are [num_blocks, kv_heads, block_size, stride]: head_dim elements, or a q8_0 row's bytes.
+  const int64_t stride = row_stride<T>(head_dim);
   // Walks the row's rows of one pool by pointer in tiles of kTile, so that a tile spans blocks (block_size 1
   // costs no more per key than 256 in the math) and a block larger than a tile is cut; `use(tile, count,
   // first key)`. Two tiles: while one is computed, the next one's rows are already on their way from memory
   // (see prefetch_rows).
   auto walk = [&](const T* pool, auto&& use) {
-    // [num_blocks, kv_heads, block_size, head_dim]: this head's row `offset` of the row's block `block`.
+    // This head's row `offset` of the row's block `block`.
     const auto row_at = [&](int64_t block, int64_t offset) {
-      return pool + ((table[block] * a.kv_heads + kv_head) * block_size + offset) * head_dim;
+      return pool + ((table[block] * a.kv_heads + kv_head) * block_size + offset) * stride;
     };
     const T* rows[2][kTile];
     int filling = 0, n = 0;
@@ -295,7 +345,7 @@ void attend_group(const PagedDecodeArgs& a, int64_t row, int64_t kv_head, int64_
     auto prefetch_ahead = [&] {
       if (ahead_pos >= length) return;
       const T* r = row_at(ahead_block, ahead_offset);
-      prefetch_rows(&r, 1, head_dim * sizeof(T));
+      prefetch_rows(&r, 1, stride * static_cast<int64_t>(sizeof(T)));
       ++ahead_pos;
       if (++ahead_offset == block_size) {
         ++ahead_block;
@@ -306,14 +356,14 @@ void attend_group(const PagedDecodeArgs& a, int64_t row, int64_t kv_head, int64_
     for (int64_t pos = first; pos < length;) {
       const int64_t block = pos / block_size, offset = pos - block * block_size;
       const int64_t count = min_i64(block_size - offset, length - pos);
-      const T* start = row_at(block, offset);  // the block's rows of this head lie head_dim apart
+      const T* start = row_at(block, offset);  // the block's rows of this head lie stride apart
       for (int64_t i = 0; i < count; ++i) {
         if (n == 0) tile_start[filling] = key;
-        rows[filling][n] = start + i * head_dim;
+        rows[filling][n] = start + i * stride;
         prefetch_ahead();
         ++key;
         if (++n == kTile) {
-          prefetch_rows(rows[filling], n, head_dim * sizeof(T));
+          prefetch_rows(rows[filling], n, stride * static_cast<int64_t>(sizeof(T)));
           if (pending) use(rows[filling ^ 1], kTile, tile_start[filling ^ 1]);
           pending = true;
           filling ^= 1;
@@ -393,6 +443,9 @@ void paged_decode_range(const PagedDecodeArgs& a, int64_t begin, int64_t end) {
         break;
       case KvElement::kF16:
         attend_item<Ops, F16>(a, item);
+        break;
+      case KvElement::kQ8_0:
+        attend_item<Ops, Q8>(a, item);
         break;
     }
   }

@@ -14,6 +14,7 @@ struct ScalarOps {
   static Vec set1(float x) { return x; }
   static Vec add(Vec a, Vec b) { return a + b; }
   static Vec sub(Vec a, Vec b) { return a - b; }
+  static Vec mul(Vec a, Vec b) { return a * b; }
   static Vec max(Vec a, Vec b) { return a > b ? a : b; }
   static Vec fmadd(Vec a, Vec b, Vec c) { return a * b + c; }
   static Vec exp(Vec x) { return __builtin_expf(x); }
@@ -31,6 +32,7 @@ struct ScalarOps {
     return value;
   }
   static Vec load(const F16* p) { return fp16_to_fp32(p->bits); }
+  static Vec load(const Q8* p) { return static_cast<float>(p->value); }
 };
 
 }  // namespace
