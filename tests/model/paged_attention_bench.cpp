@@ -5,10 +5,12 @@
 // of one row, all KV heads) per second.
 //
 //   paged_attention_bench [--quick] [--threads N] [--paged-only] [--cold] [--rows N] [--length N] [--q8]
+//                         [--group G] [--head-dim D]
 //     --quick: lengths 512 and 2048 only; --threads: 2 by default; --paged-only: skip the libtorch path;
 //     --cold: each call reads from DRAM, as a model's layers do (see kColdBytes), not from the L3 cache;
 //     --rows: that batch only (1, 8 and 32 by default); --length: that length only;
-//     --q8: q8_0 pools (kv_q8_0.h) instead of bf16 ones (no libtorch path to compare with)
+//     --q8: q8_0 pools (kv_q8_0.h) instead of bf16 ones (no libtorch path to compare with);
+//     --group: query heads per KV head (2 by default); --head-dim: 128 by default (q8_0: a multiple of 32)
 //   TORCHLLM_SIMD=avx2 paged_attention_bench          (a lower kernel)
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
@@ -30,7 +32,8 @@
 
 namespace {
 
-constexpr int64_t kQHeads = 16, kKvHeads = 8, kHeadDim = 128;
+constexpr int64_t kKvHeads = 8;
+int64_t g_q_heads = 16, g_head_dim = 128;  // --group, --head-dim
 
 double best_seconds(const std::function<void()>& call) {
   return torchllm::bench::best_seconds(call, 0.5, 200);
@@ -42,12 +45,12 @@ constexpr double kColdBytes = 256e6;
 
 // float32 [num_blocks, kv_heads, block_size, head_dim] -> its q8_0 rows, uint8 [..., kv_q8_row_bytes].
 at::Tensor quantize_pool(const at::Tensor& x) {
-  const int64_t row_bytes = torchllm::kv_q8_row_bytes(kHeadDim);
+  const int64_t row_bytes = torchllm::kv_q8_row_bytes(g_head_dim);
   at::Tensor out = at::empty({x.size(0), x.size(1), x.size(2), row_bytes}, at::kByte);
   const float* src = x.data_ptr<float>();
   uint8_t* dst = out.data_ptr<uint8_t>();
-  for (int64_t r = 0; r < x.numel() / kHeadDim; ++r) {
-    torchllm::quantize_kv_row_q8(src + r * kHeadDim, kHeadDim, dst + r * row_bytes);
+  for (int64_t r = 0; r < x.numel() / g_head_dim; ++r) {
+    torchllm::quantize_kv_row_q8(src + r * g_head_dim, g_head_dim, dst + r * row_bytes);
   }
   return out;
 }
@@ -58,13 +61,13 @@ void run(at::ScalarType dtype, int64_t rows, int64_t length, bool whole_block, b
   const int64_t block_size = whole_block ? length : 16;
   const int64_t blocks_per_row = (length + block_size - 1) / block_size;
   const int64_t num_blocks = rows * blocks_per_row;
-  const int64_t row_bytes = q8 ? torchllm::kv_q8_row_bytes(kHeadDim) : kHeadDim * at::elementSize(dtype);
+  const int64_t row_bytes = q8 ? torchllm::kv_q8_row_bytes(g_head_dim) : g_head_dim * at::elementSize(dtype);
   const double bytes = 2.0 * rows * kKvHeads * length * row_bytes;
   const int64_t copies = cold ? static_cast<int64_t>(kColdBytes / bytes) + 1 : 1;
   const at::Tensor q =
-      at::randn({rows, kQHeads, kHeadDim}).to(q8 ? at::kBFloat16 : dtype);  // [rows, q_heads, head_dim]
+      at::randn({rows, g_q_heads, g_head_dim}).to(q8 ? at::kBFloat16 : dtype);  // [rows, q_heads, head_dim]
   auto make_pool = [&] {  // [num_blocks, kv_heads, block_size, head_dim] (q8_0: row_bytes)
-    const at::Tensor x = at::randn({num_blocks, kKvHeads, block_size, kHeadDim});
+    const at::Tensor x = at::randn({num_blocks, kKvHeads, block_size, g_head_dim});
     return q8 ? quantize_pool(x) : x.to(dtype);
   };
   // rows' blocks scattered over the pool
@@ -86,9 +89,9 @@ void run(at::ScalarType dtype, int64_t rows, int64_t length, bool whole_block, b
   // Today's path on a slot cache [slots, kv_heads, max_seq, head_dim] of the same size: gather the rows'
   // slots (index_select copies them), mask by length, attend.
   auto slot_cache = [&](const at::Tensor& pool) {
-    return pool.view({rows, blocks_per_row, kKvHeads, block_size, kHeadDim})
+    return pool.view({rows, blocks_per_row, kKvHeads, block_size, g_head_dim})
         .permute({0, 2, 1, 3, 4})
-        .reshape({rows, kKvHeads, length, kHeadDim});
+        .reshape({rows, kKvHeads, length, g_head_dim});
   };
   const at::Tensor slots = at::randperm(rows, at::kLong);
   const at::Tensor mask = (at::arange(length, at::kLong).view({1, length}) < lengths.view({rows, 1}))
@@ -140,12 +143,16 @@ int main(int argc, char** argv) {
       only_length = std::atoll(argv[++i]);
     } else if (arg == "--rows" && i + 1 < argc) {
       row_counts = {std::atoll(argv[++i])};
+    } else if (arg == "--group" && i + 1 < argc) {
+      g_q_heads = kKvHeads * std::atoll(argv[++i]);
+    } else if (arg == "--head-dim" && i + 1 < argc) {
+      g_head_dim = std::atoll(argv[++i]);
     } else if (arg == "--threads" && i + 1 < argc) {
       threads = std::atoi(argv[++i]);
     } else {
       std::fprintf(stderr,
                    "usage: paged_attention_bench [--quick] [--threads N] [--paged-only] [--cold] [--rows N] "
-                   "[--length N] [--q8]\n");
+                   "[--length N] [--q8] [--group G] [--head-dim D]\n");
       return 2;
     }
   }
@@ -153,8 +160,8 @@ int main(int argc, char** argv) {
   at::manual_seed(1);
   std::printf("kernel %s, %d threads; q_heads %lld, kv_heads %lld, head_dim %lld\n",
               torchllm::simd_level_name(torchllm::cpu_simd_level()), at::get_num_threads(),
-              static_cast<long long>(kQHeads), static_cast<long long>(kKvHeads),
-              static_cast<long long>(kHeadDim));
+              static_cast<long long>(g_q_heads), static_cast<long long>(kKvHeads),
+              static_cast<long long>(g_head_dim));
   std::printf(
       "| type | rows | len   | block | paged ms  | GB/s    | Mkeys/s | gather ms | GB/s    | speedup |\n");
   std::printf(

@@ -12,6 +12,7 @@ namespace {
 struct Avx2Ops {
   using Vec = __m256;
   static constexpr int64_t kWidth = 8;
+  static constexpr int kAccumulators = 8;  // of 16 registers
   static Vec zero() { return _mm256_setzero_ps(); }
   static Vec set1(float x) { return _mm256_set1_ps(x); }
   static Vec add(Vec a, Vec b) { return _mm256_add_ps(a, b); }
@@ -48,12 +49,31 @@ struct Avx2Ops {
     return _mm_cvtss_f32(_mm_max_ss(pairs, _mm_movehdup_ps(pairs)));
   }
   static void reduce_tile(const Vec* v, float* out) { _mm256_storeu_ps(out, sum_eight(v)); }
+  static Vec mul_f64(Vec v, double x) {
+    const __m256d xs = _mm256_set1_pd(x);
+    const __m128 lo = _mm256_cvtpd_ps(_mm256_mul_pd(_mm256_cvtps_pd(_mm256_castps256_ps128(v)), xs));
+    const __m128 hi = _mm256_cvtpd_ps(_mm256_mul_pd(_mm256_cvtps_pd(_mm256_extractf128_ps(v, 1)), xs));
+    return _mm256_insertf128_ps(_mm256_castps128_ps256(lo), hi, 1);
+  }
+  static Vec round_bf16(Vec v) {
+    const __m256i u = _mm256_castps_si256(v);
+    const __m256i odd = _mm256_and_si256(_mm256_srli_epi32(u, 16), _mm256_set1_epi32(1));
+    const __m256i rounded =
+        _mm256_and_si256(_mm256_add_epi32(_mm256_add_epi32(u, _mm256_set1_epi32(0x7fff)), odd),
+                         _mm256_set1_epi32(static_cast<int>(0xffff0000u)));
+    return _mm256_blendv_ps(_mm256_castsi256_ps(rounded), v, _mm256_cmp_ps(v, v, _CMP_UNORD_Q));
+  }
   static void store(float* p, Vec v) { _mm256_storeu_ps(p, v); }
   static Vec load(const float* p) { return _mm256_loadu_ps(p); }
   // bfloat16 is the top half of a float32: widen each to 32 bits and shift it up.
   static Vec load(const Bf16* p) {
     const __m256i wide = _mm256_cvtepu16_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
     return _mm256_castsi256_ps(_mm256_slli_epi32(wide, 16));
+  }
+  static void load_pair(const Bf16* p, Vec& even, Vec& odd) {
+    const __m256i x = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
+    even = _mm256_castsi256_ps(_mm256_slli_epi32(x, 16));
+    odd = _mm256_castsi256_ps(_mm256_and_si256(x, _mm256_set1_epi32(static_cast<int>(0xffff0000u))));
   }
   // F16C's conversion is exact, as fp16_to_fp32 (the scalar kernel's) for every half.
   static Vec load(const F16* p) {

@@ -11,6 +11,7 @@ namespace {
 struct Avx512Ops {
   using Vec = __m512;
   static constexpr int64_t kWidth = 16;
+  static constexpr int kAccumulators = 16;  // of 32 registers
   static Vec zero() { return _mm512_setzero_ps(); }
   static Vec set1(float x) { return _mm512_set1_ps(x); }
   static Vec add(Vec a, Vec b) { return _mm512_add_ps(a, b); }
@@ -52,12 +53,34 @@ struct Avx512Ops {
     const __m128 pairs = _mm_add_ps(quad, _mm_movehl_ps(quad, quad));
     return _mm_cvtss_f32(_mm_add_ss(pairs, _mm_movehdup_ps(pairs)));
   }
+  static Vec mul_f64(Vec v, double x) {
+    const __m512d xs = _mm512_set1_pd(x);
+    const __m256 lo = _mm512_cvtpd_ps(_mm512_mul_pd(_mm512_cvtps_pd(_mm512_castps512_ps256(v)), xs));
+    const __m256 hi = _mm512_cvtpd_ps(
+        _mm512_mul_pd(_mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1))), xs));
+    return _mm512_castpd_ps(
+        _mm512_insertf64x4(_mm512_castpd256_pd512(_mm256_castps_pd(lo)), _mm256_castps_pd(hi), 1));
+  }
+  static Vec round_bf16(Vec v) {
+    const __m512i u = _mm512_castps_si512(v);
+    const __m512i odd = _mm512_and_si512(_mm512_srli_epi32(u, 16), _mm512_set1_epi32(1));
+    const __m512i rounded =
+        _mm512_and_si512(_mm512_add_epi32(_mm512_add_epi32(u, _mm512_set1_epi32(0x7fff)), odd),
+                         _mm512_set1_epi32(static_cast<int>(0xffff0000u)));
+    const __mmask16 nan = _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q);
+    return _mm512_castsi512_ps(_mm512_mask_blend_epi32(nan, rounded, u));
+  }
   static void store(float* p, Vec v) { _mm512_storeu_ps(p, v); }
   static Vec load(const float* p) { return _mm512_loadu_ps(p); }
   // bfloat16 is the top half of a float32: widen each to 32 bits and shift it up.
   static Vec load(const Bf16* p) {
     const __m512i wide = _mm512_cvtepu16_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
     return _mm512_castsi512_ps(_mm512_slli_epi32(wide, 16));
+  }
+  static void load_pair(const Bf16* p, Vec& even, Vec& odd) {
+    const __m512i x = _mm512_loadu_si512(p);
+    even = _mm512_castsi512_ps(_mm512_slli_epi32(x, 16));
+    odd = _mm512_castsi512_ps(_mm512_and_si512(x, _mm512_set1_epi32(static_cast<int>(0xffff0000u))));
   }
   // Exact, as fp16_to_fp32 (the scalar kernel's) for every half.
   static Vec load(const F16* p) {

@@ -10,7 +10,11 @@
 // reduce(Vec) and reduce_max(Vec) -> the sum and the maximum of the lanes, reduce_tile(const Vec v[kTile],
 // float out[kTile]) -> out[t] the sum of v[t]'s lanes, store(float*, Vec), and load(p) of kWidth consecutive
 // elements for p a `const float*`, `const Bf16*`, `const F16*` or `const Q8*` (the int8 values only, not
-// scaled), widened to float32. kWidth 1 with Vec = float is the scalar reference.
+// scaled), widened to float32; load_pair(const Bf16* p, Vec& even, Vec& odd): the 2 kWidth elements at p, the
+// even-numbered ones into `even` and the odd-numbered ones into `odd` (one load, one operation each: see
+// Paired); mul_f64(v, x): each lane times the double x, rounded to float32; round_bf16(v): round_to<Bf16> of
+// each lane. kAccumulators: how many Vec the tile loops may keep as sums. kWidth 1 with Vec = float is the
+// scalar reference.
 
 #include <cstdint>
 #include <cstring>
@@ -41,6 +45,14 @@ template <class T>
 constexpr bool kIsQ8 = false;
 template <>
 constexpr bool kIsQ8<Q8> = true;
+template <class T>
+constexpr bool kIsF16 = false;
+template <>
+constexpr bool kIsF16<F16> = true;
+template <class T>
+constexpr bool kIsBf16 = false;
+template <>
+constexpr bool kIsBf16<Bf16> = true;
 
 // kv_q8_row_bytes as this file's own function (internal linkage, see the top).
 constexpr int64_t q8_row_bytes(int64_t head_dim) { return head_dim + head_dim / kKvQ8Block * 4; }
@@ -87,20 +99,17 @@ constexpr int kMaxGroup = static_cast<int>(kPagedScratchGroup);
 // The largest head_dim: the queries and accumulators of a group live on the stack (2 x 8 x 512 floats,
 // 32 KB).
 constexpr int64_t kMaxHeadDim = 512;
-// Keys scored before their values are read, and the prefetch distance (see prefetch_rows): the softmax
-// bookkeeping (a maximum, maybe a rescale) is paid once per tile. Measured on one thread of a Zen 4 with
-// head_dim 128 and rows in DRAM: 8 keys read bf16 at 16-27 GB/s, against 15-23 for 4, 9-21 for 16 and 8-14
-// for 32 (a tile further ahead is evicted from L1 before its turn); the same or better for f32.
+// Keys scored (or values weighted) per call of score_tile (accumulate_tile): the horizontal sums of the
+// scores go a tile at a time (reduce_tile).
 constexpr int kTile = 8;
 
 // __builtin_prefetch's locality: 3 = every cache level (prefetcht0).
 constexpr int kPrefetchLocality = 3;
-// How many keys ahead of the tile being filled each row is also prefetched, following the block table (see
+// How many keys past the tile about to be used their rows are prefetched, following the block table (see
 // walk in attend_group): with 16-token blocks a block's rows of one head are only 4 KB (bf16, head_dim 128)
-// and the hardware prefetcher starts over at each, so the tile-ahead prefetch alone left the loads waiting on
-// DRAM. Measured on one thread of a Zen 5, rows from DRAM, 2048 keys bf16 in 16-token blocks: 12 GB/s without
-// it, 17-19 with 16 to 48 (32: 8 KB bf16, 16 KB f32 ahead, within L1), 16-18 at 64-128; whole-sequence
-// blocks gained as well (22 -> 24-27). Locality 3 measured better than 0-2 for it.
+// and the hardware prefetcher starts over at each. Measured on one thread of a Zen 5, 2048 keys in 16-token
+// blocks from DRAM, bf16 / q8_0 ns per key and KV head: 26 / 19 at 32, 29 / 26 at 16, 30 / 18 at 64; from L3
+// it still saves 10-20%.
 constexpr int kPrefetchAhead = 32;
 
 // exp's Taylor coefficients 1/k!, k = 10 down to 0: on |r| <= ln 2 / 2 within 3e-13 of exp(r), so that a
@@ -152,21 +161,14 @@ typename Ops::Vec load_chunk(const T* row, int64_t c, int64_t head_dim) {
   }
 }
 
-// Asks for the n rows of `bytes` at rows[] to be brought into L1, one tile ahead of their use: without it
-// the loads of each tile waited on memory (the hardware prefetcher restarts at every block, and follows two
-// streams per head, keys and values). Locality 3 (prefetcht0) measured no worse than 0-2 here.
-template <class T>
-void prefetch_rows(const T* const* rows, int n, int64_t bytes) {
-  for (int t = 0; t < n; ++t) {
-    const char* p = reinterpret_cast<const char*>(rows[t]);
-    if constexpr (kIsQ8<T>) {
-      // q8_0 rows (144 bytes for head_dim 128) do not start on a cache line: each line they touch.
-      const char* line = p - (reinterpret_cast<uintptr_t>(p) & 63);
-      for (; line < p + bytes; line += 64) __builtin_prefetch(line, 0, kPrefetchLocality);
-    } else {
-      for (int64_t off = 0; off < bytes; off += 64) __builtin_prefetch(p + off, 0, kPrefetchLocality);
-    }
-  }
+// Paired: a bf16 is the top half of a float32, so one load of 2 W of them gives the W even-numbered ones
+// (shifted up) and the W odd-numbered ones (masked) in one operation each, half of widening each chunk. The
+// queries and sums are then kept in that order, each 2 W of head_dim as its even then its odd elements:
+// element i of head_dim sits at paired_index(i).
+template <int64_t W>
+int64_t paired_index(int64_t i) {
+  const int64_t base = i / (2 * W) * (2 * W), j = i - base;
+  return base + (j & 1) * W + j / 2;
 }
 
 // The state of one group of G query heads across the keys of one row.
@@ -176,35 +178,83 @@ struct GroupState {
   float acc[G][kMaxHeadDim];  // [G, head_dim] the sum of p * v so far
 };
 
+// The largest power of two <= budget, at least 1 and at most cap: how many keys (or chunks of head_dim) the
+// tile loops below work on at once, so that their G x that many accumulators fit Ops::kAccumulators.
+constexpr int power_of_two_within(int budget, int cap) {
+  int p = 1;
+  while (p * 2 <= budget && p * 2 <= cap) p *= 2;
+  return p;
+}
+
 // Scores s = round(q . k) * scale of the tile's n keys for the G queries, into scores[g][0, n): the dot
-// product rounded to the element type as the reference's matrix product in that type rounds it. Each key's
-// lanes are summed with the tile's other keys (reduce_tile), not one horizontal sum per key.
-template <class Ops, class T, int G>
+// product rounded to the element type as the reference's matrix product in that type rounds it. Keys go kKeys
+// at a time, chunk by chunk of head_dim: G x kKeys independent sums (the FMA latency hidden), each query
+// chunk loaded once for them. Each sum still adds its key's chunks in order; each key's lanes are summed with
+// the tile's other keys (reduce_tile), not one horizontal sum per key.
+template <class Ops, class T, int G, bool kPaired>
 void score_tile(GroupState<Ops, G>& st, const T* const* keys, int n, int64_t head_dim, float scale,
                 float* const* scores) {
   using Vec = typename Ops::Vec;
   constexpr int64_t W = Ops::kWidth;
+  constexpr int kKeys = power_of_two_within(Ops::kAccumulators / G, kTile);
   const int64_t full = head_dim / W, rest = kIsQ8<T> ? 0 : head_dim % W;  // q8_0: head_dim % 32 == 0
   Vec sums[G][kTile];
-  for (int t = 0; t < kTile; ++t) {
-    Vec d[G];
+  int t0 = 0;
+  for (; t0 < n; t0 += kKeys) {
+    const T* k[kKeys];  // past the tile's n keys its last again, the sums unused
 #pragma GCC unroll 8
-    for (int g = 0; g < G; ++g) d[g] = Ops::zero();
-    if (t < n) {
-      const T* k = keys[t];
-      for (int64_t c = 0; c < full; ++c) {
-        const Vec kv = load_chunk<Ops>(k, c, head_dim);
+    for (int j = 0; j < kKeys; ++j) k[j] = keys[t0 + j < n ? t0 + j : n - 1];
+    Vec d[G][kKeys];
 #pragma GCC unroll 8
-        for (int g = 0; g < G; ++g) d[g] = Ops::fmadd(Ops::load(st.q[g] + c * W), kv, d[g]);
+    for (int g = 0; g < G; ++g) {
+#pragma GCC unroll 8
+      for (int j = 0; j < kKeys; ++j) d[g][j] = Ops::zero();
+    }
+    if constexpr (kPaired) {
+      for (int64_t c = 0; c < full; c += 2) {
+        Vec q[2][G];
+#pragma GCC unroll 8
+        for (int g = 0; g < G; ++g) {
+          q[0][g] = Ops::load(st.q[g] + c * W);
+          q[1][g] = Ops::load(st.q[g] + (c + 1) * W);
+        }
+#pragma GCC unroll 8
+        for (int j = 0; j < kKeys; ++j) {
+          Vec even, odd;
+          Ops::load_pair(k[j] + c * W, even, odd);
+#pragma GCC unroll 8
+          for (int g = 0; g < G; ++g) d[g][j] = Ops::fmadd(q[1][g], odd, Ops::fmadd(q[0][g], even, d[g][j]));
+        }
       }
-      if (rest != 0) {
-        const Vec kv = load_partial<Ops>(k + full * W, rest);
+    } else {
+      for (int64_t c = 0; c < full; ++c) {
+        Vec q[G];
 #pragma GCC unroll 8
-        for (int g = 0; g < G; ++g) d[g] = Ops::fmadd(Ops::load(st.q[g] + full * W), kv, d[g]);
+        for (int g = 0; g < G; ++g) q[g] = Ops::load(st.q[g] + c * W);
+#pragma GCC unroll 8
+        for (int j = 0; j < kKeys; ++j) {
+          const Vec kv = load_chunk<Ops>(k[j], c, head_dim);
+#pragma GCC unroll 8
+          for (int g = 0; g < G; ++g) d[g][j] = Ops::fmadd(q[g], kv, d[g][j]);
+        }
+      }
+    }
+    if (rest != 0) {
+#pragma GCC unroll 8
+      for (int j = 0; j < kKeys; ++j) {
+        const Vec kv = load_partial<Ops>(k[j] + full * W, rest);
+#pragma GCC unroll 8
+        for (int g = 0; g < G; ++g) d[g][j] = Ops::fmadd(Ops::load(st.q[g] + full * W), kv, d[g][j]);
       }
     }
 #pragma GCC unroll 8
-    for (int g = 0; g < G; ++g) sums[g][t] = d[g];
+    for (int g = 0; g < G; ++g) {
+#pragma GCC unroll 8
+      for (int j = 0; j < kKeys; ++j) sums[g][t0 + j] = d[g][j];
+    }
+  }
+  for (; t0 < kTile; ++t0) {
+    for (int g = 0; g < G; ++g) sums[g][t0] = Ops::zero();
   }
   for (int g = 0; g < G; ++g) {
     float dots[kTile];
@@ -250,51 +300,81 @@ void softmax_row(float* s, int64_t n) {
     sum += s[t];
   }
   const double inverse = 1.0 / sum;
-  for (int64_t t = 0; t < n; ++t) s[t] = round_to<T>(static_cast<float>(s[t] * inverse));
+  int64_t t = 0;
+  if constexpr (!kIsF16<T>) {  // fp16's rounding stays scalar (fp32_to_fp16)
+    for (; t < full; t += W) {
+      Vec v = Ops::mul_f64(Ops::load(s + t), inverse);
+      if constexpr (kIsBf16<T>) v = Ops::round_bf16(v);
+      Ops::store(s + t, v);
+    }
+  }
+  for (; t < n; ++t) s[t] = round_to<T>(static_cast<float>(s[t] * inverse));
 }
 
-// acc += sum over the tile of p * v, p[g][t] the probabilities of the tile's keys. Vector by vector of
-// head_dim, so that each head's sums stay in registers across the tile's keys; small groups keep two sums per
-// head (even and odd keys) to hide the FMA latency.
-template <class Ops, class T, int G>
+// acc += p * v for the tile's keys in order, p[g][t] the probabilities of the tile's keys, on chunks [c, c +
+// P) of head_dim: the G x P sums stay in registers across the keys (G x P independent FMA chains), and each
+// key's P chunks are loaded once for the G heads.
+template <class Ops, class T, int G, int P, bool kPaired>
+void accumulate_panel(GroupState<Ops, G>& st, const T* const* values, int n, int64_t c, int64_t head_dim,
+                      const float* const* p) {
+  using Vec = typename Ops::Vec;
+  constexpr int64_t W = Ops::kWidth;
+  Vec o[G][P];
+#pragma GCC unroll 8
+  for (int g = 0; g < G; ++g) {
+#pragma GCC unroll 16
+    for (int i = 0; i < P; ++i) o[g][i] = Ops::load(st.acc[g] + (c + i) * W);
+  }
+  for (int t = 0; t < n; ++t) {
+    Vec v[P];
+    if constexpr (kPaired) {
+#pragma GCC unroll 8
+      for (int i = 0; i < P; i += 2) Ops::load_pair(values[t] + (c + i) * W, v[i], v[i + 1]);
+    } else {
+#pragma GCC unroll 16
+      for (int i = 0; i < P; ++i) v[i] = load_chunk<Ops>(values[t], c + i, head_dim);
+    }
+#pragma GCC unroll 8
+    for (int g = 0; g < G; ++g) {
+      const Vec pg = Ops::set1(p[g][t]);
+#pragma GCC unroll 16
+      for (int i = 0; i < P; ++i) o[g][i] = Ops::fmadd(pg, v[i], o[g][i]);
+    }
+  }
+#pragma GCC unroll 8
+  for (int g = 0; g < G; ++g) {
+#pragma GCC unroll 16
+    for (int i = 0; i < P; ++i) Ops::store(st.acc[g] + (c + i) * W, o[g][i]);
+  }
+}
+
+// The whole chunks [c, full) in panels of P, then of P / 2, ... 1 (paired: 2, full being even).
+template <class Ops, class T, int G, int P, bool kPaired>
+void accumulate_chunks(GroupState<Ops, G>& st, const T* const* values, int n, int64_t c, int64_t full,
+                       int64_t head_dim, const float* const* p) {
+  for (; c + P <= full; c += P) accumulate_panel<Ops, T, G, P, kPaired>(st, values, n, c, head_dim, p);
+  if constexpr (P > (kPaired ? 2 : 1)) {
+    accumulate_chunks<Ops, T, G, P / 2, kPaired>(st, values, n, c, full, head_dim, p);
+  }
+}
+
+// acc += sum over the tile of p * v, the keys added one after another to each element's sum.
+template <class Ops, class T, int G, bool kPaired>
 void accumulate_tile(GroupState<Ops, G>& st, const T* const* values, int n, int64_t head_dim,
                      const float* const* p) {
   using Vec = typename Ops::Vec;
   constexpr int64_t W = Ops::kWidth;
-  constexpr int kSplit = G <= 4 ? 2 : 1;
+  constexpr int kChunks = power_of_two_within(Ops::kAccumulators / G, 16);
   const int64_t full = head_dim / W, rest = kIsQ8<T> ? 0 : head_dim % W;  // q8_0: head_dim % 32 == 0
-  const int64_t chunks = full + (rest != 0 ? 1 : 0);
-  for (int64_t c = 0; c < chunks; ++c) {
-    const bool partial = c == full;
-    Vec o[kSplit][G];
-#pragma GCC unroll 8
-    for (int g = 0; g < G; ++g) {
-      o[0][g] = Ops::load(st.acc[g] + c * W);
-      if constexpr (kSplit == 2) o[1][g] = Ops::zero();
+  accumulate_chunks<Ops, T, G, kChunks, kPaired>(st, values, n, 0, full, head_dim, p);
+  if (rest != 0) {
+    Vec o[G];
+    for (int g = 0; g < G; ++g) o[g] = Ops::load(st.acc[g] + full * W);
+    for (int t = 0; t < n; ++t) {
+      const Vec vv = load_partial<Ops>(values[t] + full * W, rest);
+      for (int g = 0; g < G; ++g) o[g] = Ops::fmadd(Ops::set1(p[g][t]), vv, o[g]);
     }
-    int t = 0;
-    if constexpr (kSplit == 2) {
-      for (; t + 2 <= n; t += 2) {
-#pragma GCC unroll 2
-        for (int s = 0; s < 2; ++s) {
-          const Vec vv = partial ? load_partial<Ops>(values[t + s] + c * W, rest)
-                                 : load_chunk<Ops>(values[t + s], c, head_dim);
-#pragma GCC unroll 8
-          for (int g = 0; g < G; ++g) o[s][g] = Ops::fmadd(Ops::set1(p[g][t + s]), vv, o[s][g]);
-        }
-      }
-    }
-    for (; t < n; ++t) {
-      const Vec vv =
-          partial ? load_partial<Ops>(values[t] + c * W, rest) : load_chunk<Ops>(values[t], c, head_dim);
-#pragma GCC unroll 8
-      for (int g = 0; g < G; ++g) o[0][g] = Ops::fmadd(Ops::set1(p[g][t]), vv, o[0][g]);
-    }
-#pragma GCC unroll 8
-    for (int g = 0; g < G; ++g) {
-      if constexpr (kSplit == 2) o[0][g] = Ops::add(o[0][g], o[1][g]);
-      Ops::store(st.acc[g] + c * W, o[0][g]);
-    }
+    for (int g = 0; g < G; ++g) Ops::store(st.acc[g] + full * W, o[g]);
   }
 }
 
@@ -302,7 +382,7 @@ void accumulate_tile(GroupState<Ops, G>& st, const T* const* values, int n, int6
 // blocks: every key's score (into `scores`), the softmax, then every value weighted by its probability. Not
 // an online softmax: with the whole row's scores known first, each probability is rounded where the
 // reference rounds it (bf16 / fp16 models), and the sums are those of the reference's softmax.
-template <class Ops, class T, int G>
+template <class Ops, class T, int G, bool kPaired>
 void attend_group(const PagedDecodeArgs& a, int64_t row, int64_t kv_head, int64_t head0) {
   constexpr int64_t W = Ops::kWidth;
   const int64_t head_dim = a.head_dim, block_size = a.block_size;
@@ -311,9 +391,10 @@ void attend_group(const PagedDecodeArgs& a, int64_t row, int64_t kv_head, int64_
   for (int g = 0; g < G; ++g) {
     const float* q = a.q + (row * a.q_heads + head0 + g) * head_dim;
     for (int64_t i = 0; i < padded_dim; ++i) {
-      st.q[g][i] = i < head_dim ? q[i] : 0.0f;
+      st.q[g][i] = 0.0f;
       st.acc[g][i] = 0.0f;
     }
+    for (int64_t i = 0; i < head_dim; ++i) st.q[g][kPaired ? paired_index<W>(i) : i] = q[i];
   }
 
   const int64_t* table = a.block_tables + row * a.table_stride;
@@ -325,73 +406,85 @@ void attend_group(const PagedDecodeArgs& a, int64_t row, int64_t kv_head, int64_
 
   // The pools are [num_blocks, kv_heads, block_size, stride]: head_dim elements, or a q8_0 row's bytes.
   const int64_t stride = row_stride<T>(head_dim);
+  const int64_t row_bytes = stride * static_cast<int64_t>(sizeof(T));
   // Walks the row's rows of one pool by pointer in tiles of kTile, so that a tile spans blocks (block_size 1
   // costs no more per key than 256 in the math) and a block larger than a tile is cut; `use(tile, count,
-  // first key)`. Two tiles: while one is computed, the next one's rows are already on their way from memory
-  // (see prefetch_rows).
+  // first key)`.
   auto walk = [&](const T* pool, auto&& use) {
     // This head's row `offset` of the row's block `block`.
     const auto row_at = [&](int64_t block, int64_t offset) {
       return pool + ((table[block] * a.kv_heads + kv_head) * block_size + offset) * stride;
     };
-    const T* rows[2][kTile];
-    int filling = 0, n = 0;
-    int64_t tile_start[2] = {0, 0};
-    bool pending = false;  // the other tile is full and not yet used
-    int64_t key = 0;
-    // The row kPrefetchAhead keys ahead of the one being added, walked block by block without a division.
-    int64_t ahead_pos = first, ahead_block = first / block_size,
-            ahead_offset = first - ahead_block * block_size;
-    auto prefetch_ahead = [&] {
-      if (ahead_pos >= length) return;
-      const T* r = row_at(ahead_block, ahead_offset);
-      prefetch_rows(&r, 1, stride * static_cast<int64_t>(sizeof(T)));
-      ++ahead_pos;
-      if (++ahead_offset == block_size) {
-        ++ahead_block;
-        ahead_offset = 0;
+    // The rows of the positions [ahead, until) asked into L1, a block's run of them (contiguous) at a time.
+    int64_t ahead = first, ahead_block = first / block_size, ahead_offset = first - ahead_block * block_size;
+    auto prefetch_until = [&](int64_t until) {
+      while (ahead < until) {
+        const int64_t count = min_i64(block_size - ahead_offset, until - ahead);
+        const char* p = reinterpret_cast<const char*>(row_at(ahead_block, ahead_offset));
+        const char* end = p + count * row_bytes;
+        for (p -= reinterpret_cast<uintptr_t>(p) & 63; p < end; p += 64) {
+          __builtin_prefetch(p, 0, kPrefetchLocality);
+        }
+        ahead += count;
+        ahead_offset += count;
+        if (ahead_offset == block_size) {
+          ++ahead_block;
+          ahead_offset = 0;
+        }
       }
     };
-    for (int i = 0; i < kPrefetchAhead; ++i) prefetch_ahead();
+    prefetch_until(min_i64(length, first + kPrefetchAhead));
+    const T* rows[kTile];
+    int n = 0;
+    int64_t tile_start = 0;
     for (int64_t pos = first; pos < length;) {
       const int64_t block = pos / block_size, offset = pos - block * block_size;
       const int64_t count = min_i64(block_size - offset, length - pos);
-      const T* start = row_at(block, offset);  // the block's rows of this head lie stride apart
-      for (int64_t i = 0; i < count; ++i) {
-        if (n == 0) tile_start[filling] = key;
-        rows[filling][n] = start + i * stride;
-        prefetch_ahead();
-        ++key;
-        if (++n == kTile) {
-          prefetch_rows(rows[filling], n, stride * static_cast<int64_t>(sizeof(T)));
-          if (pending) use(rows[filling ^ 1], kTile, tile_start[filling ^ 1]);
-          pending = true;
-          filling ^= 1;
+      const T* r = row_at(block, offset);  // the block's rows of this head lie stride apart
+      for (int64_t left = count; left > 0;) {
+        const int take = static_cast<int>(min_i64(left, kTile - n));
+        for (int i = 0; i < take; ++i) rows[n + i] = r + i * stride;
+        r += take * stride;
+        left -= take;
+        if ((n += take) == kTile) {
+          prefetch_until(min_i64(length, first + tile_start + kTile + kPrefetchAhead));
+          use(rows, kTile, tile_start);
+          tile_start += kTile;
           n = 0;
         }
       }
       pos += count;
     }
-    if (pending) use(rows[filling ^ 1], kTile, tile_start[filling ^ 1]);
-    if (n > 0) use(rows[filling], n, tile_start[filling]);
+    if (n > 0) use(rows, n, tile_start);
   };
 
   walk(static_cast<const T*>(a.keys), [&](const T* const* tile, int n, int64_t key) {
     float* at[G];
     for (int g = 0; g < G; ++g) at[g] = scores[g] + key;
-    score_tile<Ops, T, G>(st, tile, n, head_dim, a.scale, at);
+    score_tile<Ops, T, G, kPaired>(st, tile, n, head_dim, a.scale, at);
   });
   for (int g = 0; g < G; ++g) softmax_row<Ops, T>(scores[g], keys);
   walk(static_cast<const T*>(a.values), [&](const T* const* tile, int n, int64_t key) {
     const float* at[G];
     for (int g = 0; g < G; ++g) at[g] = scores[g] + key;
-    accumulate_tile<Ops, T, G>(st, tile, n, head_dim, at);
+    accumulate_tile<Ops, T, G, kPaired>(st, tile, n, head_dim, at);
   });
 
   for (int g = 0; g < G; ++g) {
     float* out = a.out + (row * a.q_heads + head0 + g) * head_dim;
-    for (int64_t i = 0; i < head_dim; ++i) out[i] = st.acc[g][i];  // zeros for a row without keys
+    for (int64_t i = 0; i < head_dim; ++i) {
+      out[i] = st.acc[g][kPaired ? paired_index<W>(i) : i];  // zeros for a row without keys
+    }
   }
+}
+
+// bf16 rows read in pairs of chunks (Paired) where head_dim is whole pairs and the sums of two chunks fit.
+template <class Ops, class T, int G>
+void attend_group(const PagedDecodeArgs& a, int64_t row, int64_t kv_head, int64_t head0) {
+  if constexpr (kIsBf16<T> && Ops::kAccumulators / G >= 2) {
+    if (a.head_dim % (2 * Ops::kWidth) == 0) return attend_group<Ops, T, G, true>(a, row, kv_head, head0);
+  }
+  attend_group<Ops, T, G, false>(a, row, kv_head, head0);
 }
 
 template <class Ops, class T>

@@ -10,6 +10,7 @@ namespace {
 struct ScalarOps {
   using Vec = float;
   static constexpr int64_t kWidth = 1;
+  static constexpr int kAccumulators = 8;
   static Vec zero() { return 0.0f; }
   static Vec set1(float x) { return x; }
   static Vec add(Vec a, Vec b) { return a + b; }
@@ -23,6 +24,8 @@ struct ScalarOps {
   static void reduce_tile(const Vec* v, float* out) {
     for (int t = 0; t < kTile; ++t) out[t] = v[t];
   }
+  static Vec mul_f64(Vec v, double x) { return static_cast<float>(v * x); }
+  static Vec round_bf16(Vec v) { return round_to<Bf16>(v); }
   static void store(float* p, Vec v) { *p = v; }
   static Vec load(const float* p) { return *p; }
   static Vec load(const Bf16* p) {
@@ -30,6 +33,10 @@ struct ScalarOps {
     float value;
     std::memcpy(&value, &wide, sizeof value);
     return value;
+  }
+  static void load_pair(const Bf16* p, Vec& even, Vec& odd) {
+    even = load(p);
+    odd = load(p + 1);
   }
   static Vec load(const F16* p) { return fp16_to_fp32(p->bits); }
   static Vec load(const Q8* p) { return static_cast<float>(p->value); }
