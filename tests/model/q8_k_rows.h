@@ -1,6 +1,6 @@
 #pragma once
 
-// Q8_K activation rows for the K-kernel tests.
+// Q8_K activation rows for the K-kernel tests, and K-quant rows repacked into row groups.
 
 #include <cstdint>
 #include <cstring>
@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "model/kernels/block_layouts.h"
+#include "model/kernels/row_groups.h"
 
 namespace torchllm {
 namespace {
@@ -37,6 +38,17 @@ inline uint32_t float_bits(float v) {
   uint32_t b;
   std::memcpy(&b, &v, sizeof b);
   return b;
+}
+
+// 16 * group_count rows of `type`, `stride` bytes apart, repacked into consecutive row groups.
+inline std::vector<uint8_t> repack_groups(GgmlType type, const std::vector<uint8_t>& rows, int64_t stride,
+                                          int64_t n, int64_t group_count) {
+  const int64_t group_bytes = row_group_bytes(type, n);
+  std::vector<uint8_t> groups(static_cast<size_t>(group_count * group_bytes));
+  for (int64_t g = 0; g < group_count; ++g) {
+    repack_x16(type, rows.data() + g * kGroupRows * stride, stride, n, groups.data() + g * group_bytes);
+  }
+  return groups;
 }
 
 }  // namespace

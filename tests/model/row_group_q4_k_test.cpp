@@ -49,13 +49,7 @@ std::vector<uint8_t> q4_k_rows(int64_t n, int64_t rows, int64_t stride, bool ext
 // 16 * group_count rows `stride` bytes apart, as consecutive row groups.
 std::vector<uint8_t> repack(const std::vector<uint8_t>& rows, int64_t stride, int64_t group_count,
                             int64_t n) {
-  const int64_t group_bytes = row_group_bytes(GgmlType::kQ4_K, n);
-  std::vector<uint8_t> groups(static_cast<size_t>(group_count * group_bytes));
-  for (int64_t g = 0; g < group_count; ++g) {
-    repack_x16(GgmlType::kQ4_K, rows.data() + g * kGroupRows * stride, stride, n,
-               groups.data() + g * group_bytes);
-  }
-  return groups;
+  return repack_groups(GgmlType::kQ4_K, rows, stride, n, group_count);
 }
 
 TEST(RowGroupQ4K, GroupBytesAreTheUnpackedScalesMore) {

@@ -40,12 +40,7 @@ std::vector<uint8_t> random_rows(int64_t n, int64_t rows, std::mt19937& rng) {
 
 // 16 * group_count rows repacked into consecutive groups.
 std::vector<uint8_t> repack(const std::vector<uint8_t>& rows, int64_t n, int64_t group_count) {
-  std::vector<uint8_t> groups(static_cast<size_t>(group_count * row_group_bytes(GgmlType::kQ6_K, n)));
-  for (int64_t g = 0; g < group_count; ++g) {
-    repack_x16(GgmlType::kQ6_K, rows.data() + g * kGroupRows * row_bytes(n), row_bytes(n), n,
-               groups.data() + g * row_group_bytes(GgmlType::kQ6_K, n));
-  }
-  return groups;
+  return repack_groups(GgmlType::kQ6_K, rows, row_bytes(n), n, group_count);
 }
 
 TEST(RowGroupQ6K, GroupIsItsRowsAndThePadding) {
