@@ -25,6 +25,7 @@
 #      torchllm bench ... -p BATCH_PROMPT -n N -b 1,4,16
 #    and per shape torchllm bench --shape SHAPE --dtype bf16 -p P,1 -n N -b 1 (random weights, the safetensors path);
 #    then tools/bench_table.py prints the pass's table (also saved as WORK_DIR/results/TIME/passK.md).
+# 4. tools/bench_targets.py: each of issue 23's targets per pass, their median and whether it is met (targets.md).
 #
 # Environment: SHAPES (default "qwen3-0.6b llama3.2-1b"), TYPES (default "bf16 f16 q8_0 q4_0 q4_k_m"), EXTRA_TYPES
 # (default "bf16 q4_k_m"), THREADS (default nproc: the CPUs this process may use), PASSES, TORCHLLM (default
@@ -212,3 +213,6 @@ for pass in $(seq 1 "$passes"); do
     --pass "$pass" | tee "$results/pass$pass.md"
   echo
 done
+# Every target on the median of the passes (tools/bench_targets.py).
+"$py" "$here/bench_targets.py" "$results"/pass*/ --shapes "$shapes" --types "$types" --extra-types "$extra_types" \
+  --batches "$batches" -p "$P" -n "$N" | tee "$results/targets.md"
