@@ -43,8 +43,6 @@ class KvCache {
   at::Tensor keys(int64_t layer) const { return view(keys_[layer]); }
   at::Tensor values(int64_t layer) const { return view(values_[layer]); }
   bool head_major() const { return head_major_; }
-  KvCacheType type() const { return type_; }
-  int64_t head_dim() const { return head_dim_; }
 
   int64_t max_batch() const { return max_batch_; }
   int64_t max_seq() const { return max_seq_; }
@@ -77,8 +75,6 @@ class KvCache {
   int64_t max_seq_;
   int64_t blocks_per_slot_;
   bool head_major_;
-  KvCacheType type_;
-  int64_t head_dim_;
   bool identity_ = false;
   bool tables_changed_ = true;
   std::vector<at::Tensor> keys_;

@@ -159,6 +159,7 @@ void run_info(const InfoOptions& options) {
   }
   const c10::Device device = resolve_device(options.model.load.device);
   const c10::ScalarType dtype = resolve_dtype(options.model.load.dtype, device);
+  const KvCacheType kv_type = parse_kv_cache_type(options.model.load.kv_cache_type);
   const int64_t parameters = checkpoint_parameter_count(config);
   const uint64_t weight_bytes = static_cast<uint64_t>(parameters) * c10::elementSize(dtype);
   nlohmann::ordered_json info = {
@@ -184,9 +185,8 @@ void run_info(const InfoOptions& options) {
       {"device", device.str()},
       {"dtype", dtype_name(dtype)},
       {"weight_bytes", weight_bytes},
-      {"kv_cache_type", kv_cache_type_name(parse_kv_cache_type(options.model.load.kv_cache_type), dtype)},
-      {"kv_bytes_per_token",
-       kv_bytes_per_token(config, dtype, parse_kv_cache_type(options.model.load.kv_cache_type))},
+      {"kv_cache_type", kv_cache_type_name(kv_type, dtype)},
+      {"kv_bytes_per_token", kv_bytes_per_token(config, dtype, kv_type)},
       {"context_length", config.max_position_embeddings},
       {"default_context", GenerationOptions().resolved_context(config.max_position_embeddings, std::cerr)},
   };

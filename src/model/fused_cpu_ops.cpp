@@ -15,6 +15,7 @@
 
 #include "model/kernels/bf16_bits.h"
 #include "model/kernels/kv_q8_0.h"
+#include "model/kv_quantization.h"
 #include "torchllm/error.h"
 
 namespace torchllm {
@@ -92,7 +93,7 @@ void qk_rope_store(const at::Tensor& qkv, const QkvLayout& l, const at::Tensor& 
   const T* kw = k_norm.defined() ? k_norm.data_ptr<T>() : nullptr;
   // A q8_0 cache's pools are uint8 rows (kv_q8_0.h): k and v are rounded to T as a cache of T would hold
   // them, then quantized.
-  const bool q8 = key_pool.scalar_type() == at::kByte;
+  const bool q8 = holds_q8_rows(key_pool);
   T* keys = q8 ? nullptr : key_pool.data_ptr<T>();
   T* values = q8 ? nullptr : value_pool.data_ptr<T>();
   uint8_t* key_rows = q8 ? key_pool.data_ptr<uint8_t>() : nullptr;
@@ -280,7 +281,7 @@ at::Tensor fused_qk_rope_store(const at::Tensor& qkv, const QkvLayout& layout, c
             "a q/k norm weight wants [head_dim]");
   }
   for (const at::Tensor* pool : {&key_pool, &value_pool}) {
-    const bool q8 = pool->scalar_type() == at::kByte && kv_q8_fits(d);
+    const bool q8 = holds_q8_rows(*pool) && kv_q8_fits(d);
     require(pool->is_cpu() && (pool->scalar_type() == qkv.scalar_type() || q8) && pool->dim() == 4 &&
                 pool->size(1) == layout.kv_heads && pool->size(3) == (q8 ? kv_q8_row_bytes(d) : d) &&
                 pool->stride(3) == 1 && pool->scalar_type() == key_pool.scalar_type(),

@@ -35,8 +35,6 @@ KvCache::KvCache(int64_t num_layers, int64_t num_blocks, int64_t block_size, int
       max_seq_(max_seq),
       blocks_per_slot_((max_seq + block_size - 1) / std::max<int64_t>(block_size, 1)),
       head_major_(head_major),
-      type_(type),
-      head_dim_(head_dim),
       table_lengths_(static_cast<size_t>(std::max<int64_t>(max_batch, 0) + 1), 0) {
   if (max_batch <= 0 || max_seq <= 0 || num_blocks <= 0 || block_size <= 0)
     throw Error::invalid_argument("KV cache needs a positive batch, length, block count and block size");

@@ -39,7 +39,7 @@ at::Tensor quantize_kv_rows(const at::Tensor& rows) {
 }
 
 at::Tensor dequantize_kv_rows(const at::Tensor& rows, at::ScalarType dtype) {
-  const int64_t row_bytes = rows.size(-1), head_dim = row_bytes * 8 / 9;
+  const int64_t row_bytes = rows.size(-1), head_dim = kv_q8_head_dim(row_bytes);
   if (!holds_q8_rows(rows) || !rows.is_cpu() || !kv_q8_fits(head_dim) ||
       kv_q8_row_bytes(head_dim) != row_bytes) {
     throw Error::internal("dequantize_kv_rows wants CPU uint8 q8_0 rows, not rows of " +

@@ -10,6 +10,7 @@
 
 #include "model/kernels/kv_q8_0.h"
 #include "model/kernels/paged_attention.h"
+#include "model/kv_quantization.h"
 #include "torchllm/error.h"
 
 namespace torchllm {
@@ -37,7 +38,7 @@ void check_shapes(const at::Tensor& q, const at::Tensor& key_pool, const at::Ten
         "up to " +
         std::to_string(kPagedDecodeMaxHeadDim));
   }
-  const bool q8 = key_pool.scalar_type() == at::kByte;
+  const bool q8 = holds_q8_rows(key_pool);
   const at::ScalarType pool_dtype = q8 ? at::kByte : q.scalar_type();
   if (key_pool.dim() != 4 || key_pool.sizes() != value_pool.sizes() || !key_pool.is_contiguous() ||
       !value_pool.is_contiguous() || key_pool.scalar_type() != pool_dtype ||

@@ -57,15 +57,15 @@ namespace {
 
 // LoadOptions::kv_cache_type, checked before any weight is read.
 KvCacheType checked_kv_cache_type(const LoadOptions& options, const ModelConfig& config,
-                                  const c10::Device& device) {
+                                  const c10::Device& device, c10::ScalarType dtype) {
   const KvCacheType type = parse_kv_cache_type(options.kv_cache_type);
   // llama.cpp's names of the float types (f16, f32) besides ours
   const std::string& name = options.kv_cache_type;
   const std::string spec = name == "f16" ? "fp16" : name == "f32" ? "fp32" : name;
   if (type == KvCacheType::kModel && !name.empty() && name != "auto" &&
-      resolve_dtype(spec, device) != resolve_dtype(options.dtype, device)) {
+      resolve_dtype(spec, device) != dtype) {
     throw Error::invalid_argument("--cache-type " + name + " differs from the compute dtype " +
-                                  dtype_name(resolve_dtype(options.dtype, device)) +
+                                  dtype_name(dtype) +
                                   ": K/V are kept in the compute dtype (set --dtype), or use q8_0");
   }
   if (type == KvCacheType::kQ8_0 && !device.is_cpu()) {
@@ -153,7 +153,7 @@ std::unique_ptr<Transformer> Transformer::with_weights(const ModelConfig& config
   const Architecture& arch = find_architecture(config.architecture);
   const c10::Device device = resolve_device(options.device);
   const c10::ScalarType dtype = resolve_dtype(options.dtype, device);
-  const KvCacheType kv_type = checked_kv_cache_type(options, config, device);
+  const KvCacheType kv_type = checked_kv_cache_type(options, config, device, dtype);
   std::unique_ptr<Transformer> model(new Transformer(config, arch, device, dtype));
   model->cuda_graphs_ = options.cuda_graphs;
   model->kv_cache_type_ = kv_type;
@@ -172,7 +172,7 @@ std::unique_ptr<Transformer> Transformer::random(const ModelConfig& config, cons
   const Architecture& arch = find_architecture(config.architecture);
   const c10::Device device = resolve_device(options.device);
   const c10::ScalarType dtype = resolve_dtype(options.dtype, device);
-  const KvCacheType kv_type = checked_kv_cache_type(options, config, device);
+  const KvCacheType kv_type = checked_kv_cache_type(options, config, device, dtype);
   std::unique_ptr<Transformer> model(new Transformer(config, arch, device, dtype));
   model->cuda_graphs_ = options.cuda_graphs;
   model->kv_cache_type_ = kv_type;

@@ -19,6 +19,9 @@ constexpr int64_t kKvQ8Block = 32;
 // Bytes of one row of head_dim elements.
 constexpr int64_t kv_q8_row_bytes(int64_t head_dim) { return head_dim + head_dim / kKvQ8Block * 4; }
 
+// The head_dim of a row of row_bytes bytes (the inverse of kv_q8_row_bytes).
+constexpr int64_t kv_q8_head_dim(int64_t row_bytes) { return row_bytes * kKvQ8Block / (kKvQ8Block + 4); }
+
 // Whether a head of head_dim elements can be stored as q8_0 rows.
 constexpr bool kv_q8_fits(int64_t head_dim) { return head_dim > 0 && head_dim % kKvQ8Block == 0; }
 
