@@ -4,11 +4,13 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdlib>
 #include <limits>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "model/kernels/amx_support.h"
 #include "torchllm/error.h"
 
 namespace torchllm {
@@ -51,9 +53,9 @@ void expect_close(const at::Tensor& actual, const at::Tensor& expected, const at
 
 TEST(Bf16Gemv, MatchesFloat32LinearOnEveryPath) {
   at::manual_seed(7);
-  const std::vector<std::pair<int64_t, int64_t>> shapes = {{1024, 3072}, {1024, 4096}, {3072, 1024}, {64, 7},
-                                                           {32, 1},      {100, 13},    {31, 5},      {1, 3},
-                                                           {47, 129},    {1000, 37}};
+  const std::vector<std::pair<int64_t, int64_t>> shapes = {
+      {1024, 3072}, {1024, 4096}, {3072, 1024}, {64, 7},   {32, 1},   {100, 13}, {31, 5},
+      {1, 3},       {47, 129},    {1000, 37},   {128, 40}, {192, 48}, {96, 32}};
   for (const auto& [in, out] : shapes) {
     const at::Tensor weight = at::randn({out, in}).to(at::kBFloat16);  // [out, in]
     const at::Tensor bias = at::randn({out}).to(at::kBFloat16);        // [out]
@@ -74,6 +76,42 @@ TEST(Bf16Gemv, MatchesFloat32LinearOnEveryPath) {
   }
 }
 
+// AMX takes whole blocks of 16 weight rows when the input width is a multiple of 64 (AVX512_BF16 the rest),
+// any number of activation rows in chunks of 16 (the chunks share each block of weights), and a bias.
+TEST(Bf16Gemv, AmxTilesTheWeightAndTheActivationsWhereTheyFit) {
+  if (bf16_gemv_best_isa() < Bf16GemvIsa::kAmxBf16) GTEST_SKIP() << "this CPU or OS gives no AMX";
+  at::manual_seed(11);
+  const std::vector<std::pair<int64_t, int64_t>> shapes = {
+      {64, 16}, {64, 17}, {128, 31}, {2048, 80}, {1024, 3072}};
+  for (const auto& [in, out] : shapes) {
+    const at::Tensor weight = at::randn({out, in}).to(at::kBFloat16);  // [out, in]
+    const at::Tensor bias = at::randn({out}).to(at::kBFloat16);        // [out]
+    for (const int64_t rows : {1, 7, 15, 16, 17, 31, 32, 33, 48}) {
+      const at::Tensor x = at::randn({rows, in}).to(at::kBFloat16);  // [rows, in]
+      const at::Tensor expected = reference(x, weight, bias);
+      const std::string what =
+          "amx rows " + std::to_string(rows) + " in " + std::to_string(in) + " out " + std::to_string(out);
+      expect_close(bf16_gemv(x, weight, bias, Bf16GemvIsa::kAmxBf16), expected,
+                   tolerance(x, weight, expected), what);
+    }
+  }
+}
+
+// AMX is the best path exactly where amx_available() says it may run, and TORCHLLM_SIMD=avx512 (a ctest runs
+// this file so) turns it off.
+TEST(Bf16Gemv, AmxFollowsAvailabilityAndTheSimdCap) {
+  const char* cap = std::getenv("TORCHLLM_SIMD");
+  if (cap != nullptr && std::string(cap) == "avx512") {
+    EXPECT_FALSE(amx_available());
+  }
+  if (amx_available() && bf16_gemv_best_isa() >= Bf16GemvIsa::kAvx512Bf16) {
+    EXPECT_EQ(bf16_gemv_best_isa(), Bf16GemvIsa::kAmxBf16);
+    EXPECT_STREQ(bf16_gemv_isa_name(bf16_gemv_best_isa()), "amx");
+  } else {
+    EXPECT_NE(bf16_gemv_best_isa(), Bf16GemvIsa::kAmxBf16);
+  }
+}
+
 // The default path is the best one, and its results are those of that path exactly.
 TEST(Bf16Gemv, DefaultIsTheBestPath) {
   at::manual_seed(1);
@@ -91,14 +129,21 @@ TEST(Bf16Gemv, EdgeValues) {
         bf16_gemv(at::zeros({2, 0}, at::kBFloat16), at::zeros({5, 0}, at::kBFloat16), bias, isa);  // [2, 5]
     EXPECT_TRUE(at::equal(empty_in, bias.expand({2, 5}))) << bf16_gemv_isa_name(isa);
 
-    at::Tensor x = at::ones({1, 40}, at::kBFloat16);         // [1, 40]
-    at::Tensor weight = at::ones({3, 40}, at::kBFloat16);    // [3, 40]
-    weight[1][39] = std::numeric_limits<float>::infinity();  // in the tail chunk
-    weight[2][0] = std::numeric_limits<float>::quiet_NaN();
-    const at::Tensor y = bf16_gemv(x, weight, at::Tensor(), isa).to(at::kFloat);  // [1, 3]
-    EXPECT_EQ(y[0][0].item<float>(), 40.0f) << bf16_gemv_isa_name(isa);
-    EXPECT_TRUE(std::isinf(y[0][1].item<float>())) << bf16_gemv_isa_name(isa);
-    EXPECT_TRUE(std::isnan(y[0][2].item<float>())) << bf16_gemv_isa_name(isa);
+    // 40 inputs: a tail chunk; 128 inputs and 16 weight rows: an AMX tile where there is one.
+    for (const int64_t in : {40, 128}) {
+      at::Tensor x = at::ones({1, in}, at::kBFloat16);             // [1, in]
+      at::Tensor weight = at::ones({16, in}, at::kBFloat16);       // [16, in]
+      weight[1][in - 1] = std::numeric_limits<float>::infinity();  // in the last chunk
+      weight[2][0] = std::numeric_limits<float>::quiet_NaN();
+      weight[3][0] = -std::numeric_limits<float>::infinity();
+      weight[3][1] = std::numeric_limits<float>::infinity();                        // inf - inf
+      const at::Tensor y = bf16_gemv(x, weight, at::Tensor(), isa).to(at::kFloat);  // [1, 16]
+      const std::string what = std::string(bf16_gemv_isa_name(isa)) + " in " + std::to_string(in);
+      EXPECT_EQ(y[0][0].item<float>(), static_cast<float>(in)) << what;
+      EXPECT_TRUE(std::isinf(y[0][1].item<float>())) << what;
+      EXPECT_TRUE(std::isnan(y[0][2].item<float>())) << what;
+      EXPECT_TRUE(std::isnan(y[0][3].item<float>())) << what;
+    }
   }
 }
 
@@ -130,6 +175,7 @@ TEST(Bf16Gemv, MaxRowsPerPath) {
   EXPECT_EQ(bf16_gemv_max_rows(Bf16GemvIsa::kAvx2), 4);
   EXPECT_EQ(bf16_gemv_max_rows(Bf16GemvIsa::kAvx512), 4);
   EXPECT_EQ(bf16_gemv_max_rows(Bf16GemvIsa::kAvx512Bf16), kBf16GemvMaxRows);
+  EXPECT_EQ(bf16_gemv_max_rows(Bf16GemvIsa::kAmxBf16), kBf16GemvMaxRows);
 }
 
 TEST(Bf16Gemv, RejectsAMismatchedBias) {

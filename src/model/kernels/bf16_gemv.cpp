@@ -6,6 +6,7 @@
 #include <cstring>
 #include <string>
 
+#include "model/kernels/amx_support.h"
 #include "model/kernels/bf16_gemv_kernels.h"
 #include "model/kernels/simd_level.h"
 #include "torchllm/error.h"
@@ -22,7 +23,9 @@ Bf16GemvIsa detect_isa() {
     case SimdLevel::kAvx512:
 #if defined(__x86_64__) || defined(__i386__)
       __builtin_cpu_init();
-      if (__builtin_cpu_supports("avx512bf16")) return Bf16GemvIsa::kAvx512Bf16;
+      if (__builtin_cpu_supports("avx512bf16")) {
+        return amx_available() ? Bf16GemvIsa::kAmxBf16 : Bf16GemvIsa::kAvx512Bf16;
+      }
 #endif
       return Bf16GemvIsa::kAvx512;
   }
@@ -38,6 +41,7 @@ kernels::Bf16GemvFn kernel_for(Bf16GemvIsa isa) {
     case Bf16GemvIsa::kAvx512:
       return kernels::bf16_gemv_avx512;
     case Bf16GemvIsa::kAvx512Bf16:
+    case Bf16GemvIsa::kAmxBf16:  // the rows and inputs the tiles do not take
       return kernels::bf16_gemv_avx512bf16;
   }
   return kernels::bf16_gemv_scalar;
@@ -64,6 +68,27 @@ at::Tensor pair_layout(const at::Tensor& x, int64_t padded_in) {
   return pairs;
 }
 
+// x [rows, in] bfloat16 (in a multiple of 32) -> x_tiles (bf16_gemv_kernels.h): a transpose of bfloat16 pairs
+// (32-bit units) within each step of 32 inputs.
+at::Tensor tile_layout(const at::Tensor& x) {
+  constexpr int64_t kChunk = 16, kPairs = 16;
+  const int64_t rows = x.size(0), in = x.size(1), steps = in / 32;
+  at::Tensor tiles = at::empty({(rows + kChunk - 1) / kChunk * kChunk * in}, x.options());
+  const auto* src = reinterpret_cast<const uint32_t*>(x.data_ptr());  // [rows, in / 2] pairs
+  auto* dst = reinterpret_cast<uint32_t*>(tiles.data_ptr());
+  for (int64_t c = 0; c * kChunk < rows; ++c) {
+    const int64_t n = std::min(kChunk, rows - c * kChunk);
+    uint32_t* chunk = dst + c * kChunk * in / 2;
+    for (int64_t t = 0; t < n; ++t) {
+      const uint32_t* row = src + (c * kChunk + t) * in / 2;
+      for (int64_t s = 0; s < steps; ++s) {
+        for (int64_t p = 0; p < kPairs; ++p) chunk[(s * kPairs + p) * n + t] = row[s * kPairs + p];
+      }
+    }
+  }
+  return tiles;
+}
+
 }  // namespace
 
 Bf16GemvIsa bf16_gemv_best_isa() {
@@ -81,6 +106,8 @@ const char* bf16_gemv_isa_name(Bf16GemvIsa isa) {
       return "avx512";
     case Bf16GemvIsa::kAvx512Bf16:
       return "avx512bf16";
+    case Bf16GemvIsa::kAmxBf16:
+      return "amx";
   }
   return "scalar";
 }
@@ -93,6 +120,7 @@ int64_t bf16_gemv_max_rows(Bf16GemvIsa isa) {
     case Bf16GemvIsa::kAvx512:
       return 4;
     case Bf16GemvIsa::kAvx512Bf16:
+    case Bf16GemvIsa::kAmxBf16:
       return 16;
   }
   return 0;
@@ -150,6 +178,18 @@ at::Tensor bf16_gemv(const at::Tensor& x, const at::Tensor& weight, const at::Te
   // it costs little next to the stream; a 1024-wide projection of 3072 rows then splits across two threads.
   const int64_t grain = std::max<int64_t>(16, (int64_t{256} << 10) / std::max<int64_t>(1, in * 2));
   const kernels::Bf16GemvFn kernel = kernel_for(isa);
+  if (isa == Bf16GemvIsa::kAmxBf16 && in % 64 == 0) {
+    // Whole tiles of 16 weight rows on AMX; the last out % 16 rows with AVX512_BF16.
+    constexpr int64_t kTileRows = 16;
+    const at::Tensor tiles = tile_layout(xc);  // kept alive through the kernels
+    args.x_tiles = reinterpret_cast<const uint16_t*>(tiles.data_ptr());
+    const int64_t blocks = out / kTileRows;
+    at::parallel_for(0, blocks, std::max<int64_t>(1, grain / kTileRows), [&](int64_t begin, int64_t end) {
+      kernels::bf16_gemm_amx(args, begin * kTileRows, end * kTileRows);
+    });
+    if (blocks * kTileRows < out) kernel(args, blocks * kTileRows, out);
+    return y;
+  }
   at::parallel_for(0, out, grain, [&](int64_t begin, int64_t end) { kernel(args, begin, end); });
   return y;
 }

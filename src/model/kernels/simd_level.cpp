@@ -32,10 +32,10 @@ SimdLevel detect() {
       wanted = SimdLevel::kScalar;
     } else if (name == "avx2") {
       wanted = SimdLevel::kAvx2;
-    } else if (name == "avx512") {
+    } else if (name == "avx512" || name == "amx") {  // amx: AVX-512 and, where usable, AMX (amx_support.h)
       wanted = SimdLevel::kAvx512;
     } else if (!name.empty()) {
-      throw Error::invalid_argument("TORCHLLM_SIMD=" + name + ": expected scalar, avx2 or avx512");
+      throw Error::invalid_argument("TORCHLLM_SIMD=" + name + ": expected scalar, avx2, avx512 or amx");
     }
     if (wanted < level) level = wanted;
   }
