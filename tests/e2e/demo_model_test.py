@@ -26,6 +26,8 @@ expectations = json.load(open(os.path.join(model_dir, "expectations.json")))
 env = dict(os.environ, OMP_WAIT_POLICY="passive")
 env.pop("TORCHLLM_MODEL", None)
 failures = []
+# One bfloat16 step of a logit between 8 and 16 (two between 4 and 8): the gap a rounding difference can open.
+TIE_MARGIN = 0.0625
 
 
 def run(args, stdin=None, cwd=None):
@@ -57,27 +59,40 @@ def expectations_mode():
                stdin="".join(json.dumps(c["prompt"]) + "\n" for c in prompts)).splitlines()]
     check(ids == [c["prompt_ids"] for c in prompts], "the 20 prompts tokenize to the training script's ids")
     for dtype in ("fp32", "bf16"):
-        matched = prefix_matched = 0
+        matched, near_ties, far = 0, [], []
         for i, case in enumerate(prompts):
             out = json.loads(run(["run", "-m", model_dir, "--raw", "--device", "cpu", "--dtype", dtype, "--threads",
                                   "1", "--temperature", "0", "--max-tokens", str(new_tokens), "--ignore-eos",
-                                  "--json", case["prompt"]]))
+                                  "--json", "--logprobs", "20", case["prompt"]]))
             ours, theirs = out["tokens"], case[f"greedy_{dtype}"]
-            same = out["usage"]["prompt_tokens"] == len(case["prompt_ids"]) and ours == theirs
-            matched += same
-            prefix_matched += ours[:new_tokens // 2] == theirs[:new_tokens // 2]
-            if not same:
-                print(f"     prompt {i} {case['prompt']!r}: torchllm {ours} != training script {theirs}")
+            if out["usage"]["prompt_tokens"] == len(case["prompt_ids"]) and ours == theirs:
+                matched += 1
+                continue
+            print(f"     prompt {i} {case['prompt']!r}: torchllm {ours} != training script {theirs}")
+            # At the first token that differs: how far below our choice our model puts the script's choice.
+            at = next((k for k, (a, b) in enumerate(zip(ours, theirs)) if a != b), None)
+            if at is None:
+                far.append(f"prompt {i}: lengths differ")
+                continue
+            step = out["logprobs"][at]
+            theirs_logprob = next((t["logprob"] for t in step["top_logprobs"] if t["id"] == theirs[at]), None)
+            gap = None if theirs_logprob is None else step["logprob"] - theirs_logprob
+            (near_ties if gap is not None and gap <= TIE_MARGIN else far).append(
+                f"prompt {i} token {at}: gap {gap if gap is None else round(gap, 4)}")
         if dtype == "fp32":
             check(matched == len(prompts),
                   f"{dtype}: greedy equals the training script's model on {matched}/{len(prompts)} prompts")
             continue
-        # bf16 decode projections go through our GEMV, which sums in another order than PyTorch's GEMM (both
-        # round once from float32): a near tie late in a continuation may go the other way.
-        check(matched >= len(prompts) - 1 and prefix_matched == len(prompts),
+        # bf16 rounds every projection's float32 sums, and the logits, to bfloat16: two correct GEMMs that sum in
+        # another order (ours, or libtorch's own on another CPU than the one that made expectations.json) can
+        # round a logit the other way and turn a near tie. Each divergence must be such a tie: at its first
+        # differing token, the script's choice within TIE_MARGIN of ours in our own log-probabilities.
+        print(f"     near ties: {near_ties}")
+        check(not far, f"{dtype}: every divergence from the training script starts at a near tie (gap <= "
+                       f"{TIE_MARGIN}): {far if far else 'yes'}")
+        check(matched >= len(prompts) - 4,
               f"{dtype}: greedy equals the training script's model on {matched}/{len(prompts)} prompts "
-              f"(at least {len(prompts) - 1}), and on the first {new_tokens // 2} tokens of "
-              f"{prefix_matched}/{len(prompts)}")
+              f"(at least {len(prompts) - 4})")
 
 
 def additions_mode():
