@@ -2,6 +2,7 @@
 // compiler never emits AMX instructions on its own.
 #include "model/kernels/amx_support.h"
 
+#include <cerrno>
 #include <cstdlib>
 #include <cstring>
 #include <string>
@@ -56,9 +57,12 @@ bool tiles_work_in_child() {
     _exit(0);
   }
   int status = 0;
-  while (waitpid(child, &status, 0) < 0) {
-  }
-  return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+  pid_t waited;
+  do {
+    waited = waitpid(child, &status, 0);
+  } while (waited < 0 && errno == EINTR);
+  // Not reaped here (SIGCHLD ignored, ECHILD): no answer, so no AMX.
+  return waited == child && WIFEXITED(status) && WEXITSTATUS(status) == 0;
 }
 
 bool detect() {
