@@ -39,13 +39,15 @@ function checkCall(call) {
   schemas[call.function.name].parse(JSON.parse(call.function.arguments));
 }
 
+// One call (parallel_tool_calls false): with several allowed, random weights may keep adding calls until
+// max_tokens, and the finish reason is then 'length' (seen once in CI, sampling at the default temperature).
 test('tool_choice required: message.tool_calls with valid arguments, finish_reason tool_calls', async () => {
   const r = await client.chat.completions.create({model, messages, tools, tool_choice: 'required', max_tokens: 120,
-    ...noThinking});
+    parallel_tool_calls: false, ...noThinking});
   const choice = r.choices[0];
   assert.equal(choice.finish_reason, 'tool_calls');
   assert.equal(choice.message.content, null);
-  assert.ok(choice.message.tool_calls.length >= 1);
+  assert.equal(choice.message.tool_calls.length, 1);
   choice.message.tool_calls.forEach(checkCall);
 });
 
