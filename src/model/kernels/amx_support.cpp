@@ -3,9 +3,7 @@
 #include "model/kernels/amx_support.h"
 
 #include <cerrno>
-#include <cstdlib>
 #include <cstring>
-#include <string>
 
 #include "model/kernels/simd_level.h"
 
@@ -66,10 +64,9 @@ bool tiles_work_in_child() {
 }
 
 bool detect() {
-  if (const char* cap = std::getenv("TORCHLLM_SIMD")) {
-    if (*cap != '\0' && std::string(cap) != "amx") return false;
-  }
-  if (cpu_simd_level() < SimdLevel::kAvx512 || !cpu_reports_amx() || !os_enables_tiles()) return false;
+  if (!simd_cap_allows_amx() || cpu_simd_level() < SimdLevel::kAvx512 || !cpu_reports_amx() ||
+      !os_enables_tiles())
+    return false;
   if (syscall(SYS_arch_prctl, kArchReqXcompPerm, kXfeatureXtiledata) != 0) return false;
   return tiles_work_in_child();
 }

@@ -13,11 +13,11 @@ namespace torchllm {
 // The code paths, lowest first.
 enum class Bf16GemvIsa { kScalar = 0, kAvx2 = 1, kAvx512 = 2, kAvx512Bf16 = 3, kAmxBf16 = 4 };
 
-// The best path this CPU allows, capped by TORCHLLM_SIMD (scalar, avx2, avx512; avx512 includes the BF16 dot
-// products when the CPU has them). Detected once.
+// The best path this CPU allows, capped by TORCHLLM_SIMD (scalar, avx2, avx512, amx; avx512 includes the BF16
+// dot products when the CPU has them, amx also the AMX tiles). Detected once.
 Bf16GemvIsa bf16_gemv_best_isa();
 // "scalar", "avx2", "avx512", "avx512bf16", "amx" (AMX tiles for whole blocks of 16 weight rows when the
-// input width is a multiple of 32, AVX512_BF16 for the rest; amx_support.h).
+// input width is a multiple of 64, AVX512_BF16 for the rest; amx_support.h).
 const char* bf16_gemv_isa_name(Bf16GemvIsa isa);
 
 // The most activation rows for which bf16_gemv is known to beat at::linear on `isa` (2 threads on a shared

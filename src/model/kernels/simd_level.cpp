@@ -49,6 +49,11 @@ SimdLevel cpu_simd_level() {
   return level;
 }
 
+bool simd_cap_allows_amx() {
+  const char* cap = std::getenv("TORCHLLM_SIMD");
+  return cap == nullptr || *cap == '\0' || std::string(cap) == "amx";
+}
+
 const char* simd_level_name(SimdLevel level) {
   switch (level) {
     case SimdLevel::kScalar:
