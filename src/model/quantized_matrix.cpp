@@ -58,11 +58,15 @@ void QuantizedMatrix::repack_row_groups() {
   std::vector<int64_t> offset(parts_.size(), -1);
   int64_t total = 0;
   holds_all_rows_ = true;
+  prefill_by_dot_products_ = true;
   for (size_t p = 0; p < parts_.size(); ++p) {
     const Part& part = parts_[p];
-    const int64_t groups = has_row_groups(part.type, level) ? part.rows / kGroupRows : 0;
+    const int64_t groups = has_row_groups(part.type, level, columns_) ? part.rows / kGroupRows : 0;
     part_grouped_rows_.push_back(groups * kGroupRows);
     holds_all_rows_ = holds_all_rows_ && groups * kGroupRows == part.rows;
+    // Q8_0's row groups serve decode; a prompt multiplies faster with its weights dequantized (Qwen3-0.6B
+    // Q8_0 512-token prefill, 2-core Xeon: 345 tok/s by its row-group kernel, 672 through at::linear).
+    prefill_by_dot_products_ = prefill_by_dot_products_ && part.type != GgmlType::kQ8_0;
     if (groups == 0) continue;
     offset[p] = total;
     total += groups * row_group_bytes(part.type, columns_);
@@ -132,9 +136,9 @@ at::Tensor QuantizedMatrix::multiply(const at::Tensor& x) const {
     throw Error::invalid_argument("a quantized matrix multiplies CPU activations [tokens, " +
                                   std::to_string(columns_) + "]");
   }
-  // Every row in row groups: their kernels for every token count (a 512-token Qwen3-0.6B Q4_K_M prefill ran
-  // at 602-614 tok/s so, at 489 through the dequantized weights).
-  if (x.size(0) <= kDotProductMaxTokens || holds_all_rows_) return multiply_by_dot_products(x);
+  // Every row in K-quant row groups: their kernels for every token count (a 512-token Qwen3-0.6B Q4_K_M
+  // prefill ran at 602-614 tok/s so, at 489 through the dequantized weights, on a Zen 5).
+  if (x.size(0) <= kDotProductMaxTokens || prefills_by_dot_products()) return multiply_by_dot_products(x);
   return at::linear(x, dequantized(x.scalar_type()));
 }
 

@@ -17,9 +17,10 @@ namespace torchllm {
 // keeps alive): nothing is copied. A part may put its stored rows into other output positions (llama.cpp's
 // converter interleaved each q/k head's rows; the forward pass wants Hugging Face's order).
 //
-// Where this CPU has a row-group kernel for a part's type (Q4_K and Q6_K with AVX-512 VNNI, row_groups.h),
-// the part's rows are repacked once at construction into groups of 16 rows, which every token count reads
-// (the kernels keep 16 rows in a vector's lanes); the rows past the last whole group stay where they are.
+// Where this CPU has a row-group kernel for a part's type (Q4_K, Q6_K, Q8_0 with AVX-512 VNNI, row_groups.h),
+// the part's rows are repacked once at construction into groups of 16 rows, which decode reads, and prefill
+// too for the K types (the kernels keep 16 rows in a vector's lanes); the rows past the last whole group stay
+// where they are.
 class QuantizedMatrix {
  public:
   struct Part {
@@ -37,11 +38,15 @@ class QuantizedMatrix {
   // Whether every row was repacked into row groups: the parts' own data is then never read again (its pages
   // can be released).
   bool holds_all_rows() const { return holds_all_rows_; }
+  // Whether more than kDotProductMaxTokens tokens take the block dot products too (every row in K-quant row
+  // groups), not the dequantized weights.
+  bool prefills_by_dot_products() const { return holds_all_rows_ && prefill_by_dot_products_; }
   const std::vector<Part>& parts() const { return parts_; }
 
   // x [tokens, columns] (float, bf16 or fp16, CPU) @ this^T -> [tokens, rows] in x's dtype. A few tokens
-  // (decode), or any number when every row is in row groups, run the block dot products on the activation
-  // quantized once per token and format; more (prefill) multiply with the dequantized weights in x's dtype.
+  // (decode), or any number when every row is in K-quant row groups, run the block dot products on the
+  // activation quantized once per token and format; more (prefill) multiply with the dequantized weights in
+  // x's dtype.
   at::Tensor multiply(const at::Tensor& x) const;
 
   // Rows `ids` [n] dequantized to `dtype`: [n, columns] (an embedding lookup).
@@ -92,6 +97,7 @@ class QuantizedMatrix {
   std::vector<int64_t> part_grouped_rows_;     // rows of the part in its row groups (a multiple of 16)
   at::Tensor row_groups_;                      // [bytes] uint8: every part's row groups
   bool holds_all_rows_ = false;
+  bool prefill_by_dot_products_ = false;  // many tokens too take the row-group kernels (no Q8_0 part)
   std::vector<int64_t> part_activation_;  // offset of each part's activation format in a token's activations
   std::vector<GgmlType> formats_;         // the distinct activation formats, at offsets format_offset_
   std::vector<int64_t> format_offset_;

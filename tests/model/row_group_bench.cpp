@@ -1,11 +1,12 @@
-// The row-group K kernels (row_groups.h) against the kernels of the ggml layout (a measurement, not a test):
+// The row-group kernels (row_groups.h) against the kernels of the ggml layout (a measurement, not a test):
 // one thread runs a whole matrix (3072 rows of 1024 elements, 1024 of 3072, so the weights come from L2/L3)
 // against T tokens; --dram makes the matrices 48 times as tall (~85 MB of Q4_K), so that the weights come
-// from DRAM as in the model. "old" is what the ggml layout runs: T = 1, the rows kernel in runs of 32 rows;
-// T > 1, the several-token kernel row by row. (Before the row groups, a token tile -- 16 tokens in the lanes
-// -- served T >= 8 at about 250 GMAC/s; the row groups measured 1.1-1.3x it at 16 and 32 tokens.) "new" is
-// the row-group kernel in runs of 2 groups (32 rows), as the model calls it. Prints the best times, the int8
-// multiply-adds per second and new's speedup.
+// from DRAM as in the model. "old" is what the ggml layout runs: T = 1, the rows kernel in runs of 32 rows
+// (or, where the type has none, the one-row kernel row by row); T > 1, the several-token kernel row by row.
+// (Before the row groups, a token tile -- 16 tokens in the lanes -- served T >= 8 at about 250 GMAC/s; the
+// row groups measured 1.1-1.3x it at 16 and 32 tokens.) "new" is the row-group kernel in runs of 2 groups
+// (32 rows), as the model calls it. Prints the best times, the int8 multiply-adds per second and new's
+// speedup.
 //
 //   row_group_bench [--quick] [--dram]   (--quick: T = 1, 4, 16)
 #include <algorithm>
@@ -30,7 +31,8 @@ using torchllm::GgmlType;
 using torchllm::bench::BlockType;
 
 const BlockType kTypes[] = {{"q4_k", GgmlType::kQ4_K, {0, 2}},
-                            {"q6_k", GgmlType::kQ6_K, {offsetof(torchllm::BlockQ6_K, d)}}};
+                            {"q6_k", GgmlType::kQ6_K, {offsetof(torchllm::BlockQ6_K, d)}},
+                            {"q8_0", GgmlType::kQ8_0, {0}}};
 
 constexpr int64_t kChunkRows = 32;
 constexpr int64_t kChunkGroups = kChunkRows / torchllm::kGroupRows;
@@ -56,7 +58,7 @@ void bench(const BlockType& type, int64_t n, const std::vector<int64_t>& token_c
   std::mt19937 rng(7);
   const std::vector<uint8_t> w = torchllm::bench::random_weight_rows(type, rows, n, rng);
   const int64_t row_bytes = torchllm::quantized_row_bytes(type.type, n);
-  const int64_t stride = torchllm::quantized_row_bytes(GgmlType::kQ8_K, n);
+  const int64_t stride = torchllm::quantized_row_bytes(torchllm::activation_type(type.type), n);
 
   const int64_t group_count = rows / torchllm::kGroupRows;
   const int64_t group_bytes = torchllm::row_group_bytes(type.type, n);
@@ -68,13 +70,17 @@ void bench(const BlockType& type, int64_t n, const std::vector<int64_t>& token_c
 
   const auto rows_dot = torchllm::block_dot_rows_function(type.type, level);
   const auto many = torchllm::block_dot_many_function(type.type, level);
+  const auto single = torchllm::block_dot_function(type.type, level);
   const auto group_dot = torchllm::row_group_dot_function(type.type, level);
   std::vector<float> out(static_cast<size_t>(rows * 32));
   float sink = 0;
   for (const int64_t tokens : token_counts) {
-    const std::vector<uint8_t> a = torchllm::bench::random_activation_rows(GgmlType::kQ8_K, tokens, n, rng);
+    const std::vector<uint8_t> a =
+        torchllm::bench::random_activation_rows(torchllm::activation_type(type.type), tokens, n, rng);
     const double old_s = best_seconds([&] {
-      if (tokens == 1) {
+      if (tokens == 1 && !rows_dot) {
+        for (int64_t r = 0; r < rows; ++r) out[r] = single(w.data() + r * row_bytes, a.data(), n);
+      } else if (tokens == 1) {
         for (int64_t r = 0; r < rows; r += kChunkRows) {
           rows_dot(w.data() + r * row_bytes, row_bytes, a.data(), std::min(kChunkRows, rows - r), n,
                    out.data() + r);
@@ -121,8 +127,8 @@ int main(int argc, char** argv) {
   std::printf("SIMD level %s, one thread, weights from %s\n", torchllm::simd_level_name(level),
               scale == 1 ? "L2/L3" : "DRAM");
   for (const BlockType& type : kTypes) {
-    if (!torchllm::has_row_groups(type.type, level) || !torchllm::block_dot_rows_function(type.type, level)) {
-      std::printf("%s: no row-group or rows kernel at this level\n", type.name);
+    if (!torchllm::has_row_groups(type.type, level, 1024)) {
+      std::printf("%s: no row-group kernel at this level\n", type.name);
       continue;
     }
     for (const int64_t n : {1024, 3072}) bench(type, n, token_counts, scale);

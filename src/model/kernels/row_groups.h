@@ -1,9 +1,10 @@
 #pragma once
 
-// K-quant weights repacked at load into groups of 16 rows, for AVX-512 VNNI dot products that keep the 16
-// rows in the 16 int32 lanes of a vector: one dpbusd multiplies four consecutive weights of each of the 16
-// rows by the same four activation bytes of one token (a 32-bit broadcast). There are no horizontal sums, a
-// weight vector unpacked once serves every token of the call, and the memory read is the weights once.
+// K-quant and Q8_0 weights repacked at load into groups of 16 rows, for AVX-512 VNNI dot products that keep
+// the 16 rows in the 16 int32 lanes of a vector: one dpbusd multiplies four consecutive weights of each of
+// the 16 rows by the same four activation bytes of one token (a 32-bit broadcast). There are no horizontal
+// sums, a weight vector unpacked once serves every token of the call, and the memory read is the weights
+// once.
 //
 // A group's super-blocks follow each other: group g of a matrix of n columns starts at
 // g * (n / 256) * sizeof(Block..x16), and holds rows 16g..16g+15. Every byte of the 16 ggml blocks is kept (a
@@ -51,12 +52,21 @@ struct BlockQ6_Kx16 {
   uint8_t pad[32];                // zero: 53 whole cache lines, so no vector load straddles two
 };
 #pragma pack(pop)
+// Two consecutive blocks (64 elements) of 16 Q8_0 rows: 17 whole cache lines. Block k of the pair, group i:
+// bytes 4r..4r+3 of qs[k][i] are row r's ggml qs[4i..4i+3] with the sign bit flipped (q + 128: dpbusd's
+// weight operand is unsigned, and the kernel takes 128 * the activation block's sum back off).
+struct BlockQ8_0x16 {
+  uint8_t qs[2][8][4 * kGroupRows];
+  uint16_t d[2][kGroupRows];  // row r's fp16 d of block k
+};
 static_assert(sizeof(BlockQ4_Kx16) == 64 + 256 + 2048);
+static_assert(sizeof(BlockQ8_0x16) == 17 * 64);
 static_assert(sizeof(BlockQ6_Kx16) == 16 * sizeof(BlockQ6_K) + 32);
 
-// Whether `type` has a row-group layout and kernel at `level` (Q4_K and Q6_K with AVX-512 VNNI).
-bool has_row_groups(GgmlType type, SimdLevel level);
-// Bytes of one row group of n columns (a multiple of 256).
+// Whether rows of n columns of `type` have a row-group layout and kernel at `level` (Q4_K, Q6_K, and Q8_0
+// where n is a multiple of 64, with AVX-512 VNNI).
+bool has_row_groups(GgmlType type, SimdLevel level, int64_t n);
+// Bytes of one row group of n columns (a multiple of 256, or of 64 for Q8_0).
 int64_t row_group_bytes(GgmlType type, int64_t n);
 
 // 16 ggml rows of n columns, `row_bytes` apart, into one row group at `group`.
@@ -64,9 +74,9 @@ void repack_x16(GgmlType type, const uint8_t* rows, int64_t row_bytes, int64_t n
 // Row r (0..15) of a row group back as its ggml blocks (quantized_row_bytes(type, n) bytes at `row`).
 void unpack_row_x16(GgmlType type, const uint8_t* group, int64_t r, int64_t n, uint8_t* row);
 
-// `group_count` consecutive row groups of n columns against `tokens` (>= 1) Q8_K activation rows of n
-// elements, `activation_stride` bytes apart: out[t * out_stride + 16 * g + r] is row 16g + r's dot product
-// with token t.
+// `group_count` consecutive row groups of n columns against `tokens` (>= 1) activation rows (Q8_K, or Q8_0
+// for Q8_0 weights) of n elements, `activation_stride` bytes apart: out[t * out_stride + 16 * g + r] is row
+// 16g + r's dot product with token t.
 using RowGroupDotFn = void (*)(const uint8_t* groups, int64_t group_count, const uint8_t* activations,
                                int64_t activation_stride, int64_t tokens, int64_t n, float* out,
                                int64_t out_stride);
@@ -83,10 +93,15 @@ void repack_q4_k_x16(const uint8_t* rows, int64_t row_bytes, int64_t n, uint8_t*
 void unpack_row_q4_k_x16(const uint8_t* group, int64_t r, int64_t n, uint8_t* row);
 void repack_q6_k_x16(const uint8_t* rows, int64_t row_bytes, int64_t n, uint8_t* group);
 void unpack_row_q6_k_x16(const uint8_t* group, int64_t r, int64_t n, uint8_t* row);
+void repack_q8_0_x16(const uint8_t* rows, int64_t row_bytes, int64_t n, uint8_t* group);
+void unpack_row_q8_0_x16(const uint8_t* group, int64_t r, int64_t n, uint8_t* row);
 void row_group_dot_q4_k_avx512(const uint8_t* groups, int64_t group_count, const uint8_t* activations,
                                int64_t activation_stride, int64_t tokens, int64_t n, float* out,
                                int64_t out_stride);
 void row_group_dot_q6_k_avx512(const uint8_t* groups, int64_t group_count, const uint8_t* activations,
+                               int64_t activation_stride, int64_t tokens, int64_t n, float* out,
+                               int64_t out_stride);
+void row_group_dot_q8_0_avx512(const uint8_t* groups, int64_t group_count, const uint8_t* activations,
                                int64_t activation_stride, int64_t tokens, int64_t n, float* out,
                                int64_t out_stride);
 }  // namespace kernels
