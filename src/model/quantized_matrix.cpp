@@ -64,9 +64,11 @@ void QuantizedMatrix::repack_row_groups() {
     const int64_t groups = has_row_groups(part.type, level, columns_) ? part.rows / kGroupRows : 0;
     part_grouped_rows_.push_back(groups * kGroupRows);
     holds_all_rows_ = holds_all_rows_ && groups * kGroupRows == part.rows;
-    // Q8_0's row groups serve decode; a prompt multiplies faster with its weights dequantized (Qwen3-0.6B
-    // Q8_0 512-token prefill, 2-core Xeon: 345 tok/s by its row-group kernel, 672 through at::linear).
-    prefill_by_dot_products_ = prefill_by_dot_products_ && part.type != GgmlType::kQ8_0;
+    // Q8_0's and Q4_0's row groups serve decode; a prompt multiplies faster with their weights dequantized
+    // (Qwen3-0.6B Q8_0 512-token prefill, 2-core Xeon: 345 tok/s by its row-group kernel, 672 through
+    // at::linear).
+    prefill_by_dot_products_ =
+        prefill_by_dot_products_ && (part.type == GgmlType::kQ4_K || part.type == GgmlType::kQ6_K);
     if (groups == 0) continue;
     offset[p] = total;
     total += groups * row_group_bytes(part.type, columns_);

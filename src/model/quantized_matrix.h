@@ -17,10 +17,10 @@ namespace torchllm {
 // keeps alive): nothing is copied. A part may put its stored rows into other output positions (llama.cpp's
 // converter interleaved each q/k head's rows; the forward pass wants Hugging Face's order).
 //
-// Where this CPU has a row-group kernel for a part's type (Q4_K, Q6_K, Q8_0 with AVX-512 VNNI, row_groups.h),
-// the part's rows are repacked once at construction into groups of 16 rows, which decode reads, and prefill
-// too for the K types (the kernels keep 16 rows in a vector's lanes); the rows past the last whole group stay
-// where they are.
+// Where this CPU has a row-group kernel for a part's type (Q4_K, Q6_K, Q8_0 and Q4_0 with AVX-512 VNNI,
+// row_groups.h), the part's rows are repacked once at construction into groups of 16 rows, which decode
+// reads, and prefill too for the K types (the kernels keep 16 rows in a vector's lanes); the rows past the
+// last whole group stay where they are.
 class QuantizedMatrix {
  public:
   struct Part {
@@ -97,7 +97,7 @@ class QuantizedMatrix {
   std::vector<int64_t> part_grouped_rows_;     // rows of the part in its row groups (a multiple of 16)
   at::Tensor row_groups_;                      // [bytes] uint8: every part's row groups
   bool holds_all_rows_ = false;
-  bool prefill_by_dot_products_ = false;  // many tokens too take the row-group kernels (no Q8_0 part)
+  bool prefill_by_dot_products_ = false;  // many tokens too take the row-group kernels (K-quant parts only)
   std::vector<int64_t> part_activation_;  // offset of each part's activation format in a token's activations
   std::vector<GgmlType> formats_;         // the distinct activation formats, at offsets format_offset_
   std::vector<int64_t> format_offset_;

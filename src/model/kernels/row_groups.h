@@ -1,8 +1,8 @@
 #pragma once
 
-// K-quant and Q8_0 weights repacked at load into groups of 16 rows, for AVX-512 VNNI dot products that keep
-// the 16 rows in the 16 int32 lanes of a vector: one dpbusd multiplies four consecutive weights of each of
-// the 16 rows by the same four activation bytes of one token (a 32-bit broadcast). There are no horizontal
+// K-quant, Q8_0 and Q4_0 weights repacked at load into groups of 16 rows, for AVX-512 VNNI dot products that
+// keep the 16 rows in the 16 int32 lanes of a vector: one dpbusd multiplies four consecutive weights of each
+// of the 16 rows by the same four activation bytes of one token (a 32-bit broadcast). There are no horizontal
 // sums, a weight vector unpacked once serves every token of the call, and the memory read is the weights
 // once.
 //
@@ -59,14 +59,22 @@ struct BlockQ8_0x16 {
   uint8_t qs[2][8][4 * kGroupRows];
   uint16_t d[2][kGroupRows];  // row r's fp16 d of block k
 };
+// Two consecutive blocks (64 elements) of 16 Q4_0 rows: 9 whole cache lines. Block k, group i: bytes
+// 4r..4r+3 of qs[k][i] are row r's ggml qs[4i..4i+3], whose low nibbles are elements 4i + j and high nibbles
+// 16 + 4i + j (the kernel takes 8 * the activation block's sum off for the quants' -8).
+struct BlockQ4_0x16 {
+  uint8_t qs[2][4][4 * kGroupRows];
+  uint16_t d[2][kGroupRows];  // row r's fp16 d of block k
+};
 static_assert(sizeof(BlockQ4_Kx16) == 64 + 256 + 2048);
+static_assert(sizeof(BlockQ4_0x16) == 9 * 64);
 static_assert(sizeof(BlockQ8_0x16) == 17 * 64);
 static_assert(sizeof(BlockQ6_Kx16) == 16 * sizeof(BlockQ6_K) + 32);
 
 // Whether rows of n columns of `type` have a row-group layout and kernel at `level` (Q4_K, Q6_K, and Q8_0
-// where n is a multiple of 64, with AVX-512 VNNI).
+// and Q4_0 where n is a multiple of 64, with AVX-512 VNNI).
 bool has_row_groups(GgmlType type, SimdLevel level, int64_t n);
-// Bytes of one row group of n columns (a multiple of 256, or of 64 for Q8_0).
+// Bytes of one row group of n columns (a multiple of 256, or of 64 for Q8_0 and Q4_0).
 int64_t row_group_bytes(GgmlType type, int64_t n);
 
 // 16 ggml rows of n columns, `row_bytes` apart, into one row group at `group`.
@@ -95,6 +103,8 @@ void repack_q6_k_x16(const uint8_t* rows, int64_t row_bytes, int64_t n, uint8_t*
 void unpack_row_q6_k_x16(const uint8_t* group, int64_t r, int64_t n, uint8_t* row);
 void repack_q8_0_x16(const uint8_t* rows, int64_t row_bytes, int64_t n, uint8_t* group);
 void unpack_row_q8_0_x16(const uint8_t* group, int64_t r, int64_t n, uint8_t* row);
+void repack_q4_0_x16(const uint8_t* rows, int64_t row_bytes, int64_t n, uint8_t* group);
+void unpack_row_q4_0_x16(const uint8_t* group, int64_t r, int64_t n, uint8_t* row);
 void row_group_dot_q4_k_avx512(const uint8_t* groups, int64_t group_count, const uint8_t* activations,
                                int64_t activation_stride, int64_t tokens, int64_t n, float* out,
                                int64_t out_stride);
@@ -102,6 +112,9 @@ void row_group_dot_q6_k_avx512(const uint8_t* groups, int64_t group_count, const
                                int64_t activation_stride, int64_t tokens, int64_t n, float* out,
                                int64_t out_stride);
 void row_group_dot_q8_0_avx512(const uint8_t* groups, int64_t group_count, const uint8_t* activations,
+                               int64_t activation_stride, int64_t tokens, int64_t n, float* out,
+                               int64_t out_stride);
+void row_group_dot_q4_0_avx512(const uint8_t* groups, int64_t group_count, const uint8_t* activations,
                                int64_t activation_stride, int64_t tokens, int64_t n, float* out,
                                int64_t out_stride);
 }  // namespace kernels

@@ -1,0 +1,165 @@
+// Q8_0 and Q4_0 row groups: repacking round trip, and the AVX-512 kernels bit for bit against the scalar
+// reference, which is itself checked against the scalar kernel of the original rows.
+#include <gtest/gtest.h>
+
+#include <cstdint>
+#include <cstring>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "model/kernels/block_dot.h"
+#include "model/kernels/block_layouts.h"
+#include "model/kernels/row_groups.h"
+#include "model/quant/fp16.h"
+#include "q8_k_rows.h"
+
+namespace torchllm {
+namespace {
+
+constexpr int64_t kLengths[] = {64, 1024, 3072, 4160};  // 1, 16, 48 and 65 pairs of blocks
+constexpr int64_t kTokenCounts[] = {1, 2, 3, 4, 5, 7, 8, 9, 16, 17, 32, 33, 41};
+
+uint16_t random_finite_half(std::mt19937& rng) {
+  uint16_t h = static_cast<uint16_t>(std::uniform_int_distribution<int>(0, 0xFFFF)(rng));
+  if ((h & 0x7C00) == 0x7C00) h = static_cast<uint16_t>(h & ~0x4000);
+  return h;
+}
+
+// `rows` rows of n elements of `type` (Q8_0 or Q4_0: d then the quants) `stride` bytes apart (the gap
+// garbage): random quants with finite fp16 d, or every quant byte `fill` with d = 1.
+std::vector<uint8_t> block_rows(GgmlType type, int64_t n, int64_t rows, int64_t stride, int fill,
+                                std::mt19937& rng) {
+  const auto block_bytes =
+      static_cast<int64_t>(type == GgmlType::kQ8_0 ? sizeof(BlockQ8_0) : sizeof(BlockQ4_0));
+  std::vector<uint8_t> w(static_cast<size_t>(rows * stride));
+  std::uniform_int_distribution<int> byte(0, 255);
+  for (uint8_t& v : w) v = static_cast<uint8_t>(byte(rng));
+  for (int64_t r = 0; r < rows; ++r) {
+    for (int64_t b = 0; b < n / kQK; ++b) {
+      uint8_t* block = w.data() + r * stride + b * block_bytes;
+      const uint16_t d = fill ? fp32_to_fp16(1.0f) : random_finite_half(rng);
+      std::memcpy(block, &d, sizeof d);
+      if (fill) std::memset(block + sizeof d, fill & 0xFF, static_cast<size_t>(block_bytes) - sizeof d);
+    }
+  }
+  return w;
+}
+
+class RowGroupLegacy : public ::testing::TestWithParam<GgmlType> {};
+
+TEST(RowGroupLegacyLayout, SizesAndAvailability) {
+  EXPECT_EQ(row_group_bytes(GgmlType::kQ8_0, 3072), 48 * 1088);
+  EXPECT_EQ(row_group_bytes(GgmlType::kQ4_0, 3072), 48 * 576);
+  EXPECT_EQ(row_group_dot_function(GgmlType::kQ8_0, SimdLevel::kAvx512), &kernels::row_group_dot_q8_0_avx512);
+  EXPECT_EQ(row_group_dot_function(GgmlType::kQ4_0, SimdLevel::kAvx512), &kernels::row_group_dot_q4_0_avx512);
+  EXPECT_EQ(row_group_dot_function(GgmlType::kQ8_0, SimdLevel::kAvx2), nullptr);
+  EXPECT_EQ(row_group_dot_function(GgmlType::kQ4_1, SimdLevel::kAvx512), nullptr);
+  for (const GgmlType type : {GgmlType::kQ8_0, GgmlType::kQ4_0}) {
+    EXPECT_TRUE(has_row_groups(type, SimdLevel::kAvx512, 64));
+    EXPECT_FALSE(has_row_groups(type, SimdLevel::kAvx512, 96));  // not whole pairs of blocks
+    EXPECT_FALSE(has_row_groups(type, SimdLevel::kAvx2, 64));
+  }
+}
+
+// Every bit of every row comes back, whatever the bytes (d's NaN patterns too).
+TEST_P(RowGroupLegacy, RepackThenUnpackGivesBackEveryByte) {
+  const GgmlType type = GetParam();
+  std::mt19937 rng(61);
+  std::uniform_int_distribution<int> byte(0, 255);
+  for (const int64_t n : kLengths) {
+    const int64_t row_bytes = quantized_row_bytes(type, n);
+    for (const int64_t stride : {row_bytes, row_bytes + 40}) {
+      std::vector<uint8_t> rows(static_cast<size_t>(kGroupRows * stride));
+      for (uint8_t& v : rows) v = static_cast<uint8_t>(byte(rng));
+      const std::vector<uint8_t> group = repack_groups(type, rows, stride, n, 1);
+      std::vector<uint8_t> row(static_cast<size_t>(row_bytes));
+      for (int64_t r = 0; r < kGroupRows; ++r) {
+        unpack_row_x16(type, group.data(), r, n, row.data());
+        ASSERT_EQ(std::memcmp(row.data(), rows.data() + r * stride, row.size()), 0)
+            << "n " << n << " row " << r;
+      }
+    }
+  }
+}
+
+struct Case {
+  GgmlType type;
+  int64_t n, group_count, tokens, activation_stride, out_stride;
+  std::vector<uint8_t> rows, groups, activations;
+};
+
+// Activations -128 and weights at one end (trial 0: Q8_0 -128, Q4_0 nibbles 0, i.e. -8: the largest |isum|
+// and offset) or the other (1: 127, nibbles 15); 2: random; 3: random, activations apart.
+Case make_case(GgmlType type, int64_t n, int64_t group_count, int64_t tokens, int trial, std::mt19937& rng) {
+  const int64_t row_bytes = quantized_row_bytes(type, n);
+  const int64_t a_bytes = quantized_row_bytes(GgmlType::kQ8_0, n);
+  Case c{type, n,  group_count, tokens, trial == 3 ? a_bytes + 40 : a_bytes, kGroupRows * group_count + 7,
+         {},   {}, {}};
+  const bool q8 = type == GgmlType::kQ8_0;
+  const int weight_fill = trial == 0 ? (q8 ? -128 : 0x100) : trial == 1 ? (q8 ? 127 : 0xFF) : 0;
+  c.rows = block_rows(type, n, kGroupRows * group_count, row_bytes, weight_fill, rng);
+  c.groups = repack_groups(type, c.rows, row_bytes, n, group_count);
+  c.activations = block_rows(GgmlType::kQ8_0, n, tokens, c.activation_stride, trial < 2 ? -128 : 0, rng);
+  return c;
+}
+
+void expect_matches_reference(const Case& c) {
+  const size_t size = static_cast<size_t>(c.tokens * c.out_stride);
+  std::vector<float> expected(size, -7.0f), out(size, -7.0f);
+  row_group_dot_scalar(c.type, c.groups.data(), c.group_count, c.activations.data(), c.activation_stride,
+                       c.tokens, c.n, expected.data(), c.out_stride);
+  const RowGroupDotFn dot = row_group_dot_function(c.type, SimdLevel::kAvx512);
+  dot(c.groups.data(), c.group_count, c.activations.data(), c.activation_stride, c.tokens, c.n, out.data(),
+      c.out_stride);
+  for (size_t i = 0; i < size; ++i) {
+    ASSERT_EQ(float_bits(out[i]), float_bits(expected[i]))
+        << "n " << c.n << " groups " << c.group_count << " tokens " << c.tokens << " token "
+        << i / c.out_stride << " row " << i % c.out_stride;
+  }
+}
+
+TEST_P(RowGroupLegacy, Avx512IsBitIdenticalToTheScalarReference) {
+  if (cpu_simd_level() < SimdLevel::kAvx512) GTEST_SKIP() << "no AVX-512 VNNI";
+  std::mt19937 rng(62);
+  int trial = 0;
+  for (const int64_t n : kLengths) {
+    for (int64_t group_count = 1; group_count <= 3; ++group_count) {
+      for (const int64_t tokens : kTokenCounts)
+        expect_matches_reference(make_case(GetParam(), n, group_count, tokens, trial++ % 4, rng));
+    }
+  }
+  for (int t = 0; t < 4; ++t) expect_matches_reference(make_case(GetParam(), 1024, 2, 16, t, rng));
+}
+
+// The reference unpacks each row: it must be the scalar kernel of the original rows.
+TEST_P(RowGroupLegacy, ScalarReferenceMatchesTheScalarKernelOnTheOriginalRows) {
+  const GgmlType type = GetParam();
+  std::mt19937 rng(63);
+  const BlockDotFn scalar = block_dot_function(type, SimdLevel::kScalar);
+  for (const int64_t n : kLengths) {
+    for (int trial = 0; trial < 4; ++trial) {
+      const Case c = make_case(type, n, 2, 3, trial, rng);
+      std::vector<float> out(static_cast<size_t>(c.tokens * c.out_stride));
+      row_group_dot_scalar(type, c.groups.data(), c.group_count, c.activations.data(), c.activation_stride,
+                           c.tokens, n, out.data(), c.out_stride);
+      const int64_t row_bytes = quantized_row_bytes(type, n);
+      for (int64_t t = 0; t < c.tokens; ++t) {
+        for (int64_t r = 0; r < kGroupRows * c.group_count; ++r) {
+          const float expected =
+              scalar(c.rows.data() + r * row_bytes, c.activations.data() + t * c.activation_stride, n);
+          ASSERT_EQ(float_bits(out[t * c.out_stride + r]), float_bits(expected))
+              << "token " << t << " row " << r;
+        }
+      }
+    }
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Types, RowGroupLegacy, ::testing::Values(GgmlType::kQ8_0, GgmlType::kQ4_0),
+                         [](const ::testing::TestParamInfo<GgmlType>& info) {
+                           return info.param == GgmlType::kQ8_0 ? std::string("q8_0") : std::string("q4_0");
+                         });
+
+}  // namespace
+}  // namespace torchllm
