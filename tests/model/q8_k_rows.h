@@ -1,6 +1,9 @@
 #pragma once
 
-// Q8_K activation rows for the K-kernel tests, and K-quant rows repacked into row groups.
+// Q8_K activation rows for the K-kernel tests, rows repacked into row groups, and a row-group kernel checked
+// against the scalar reference.
+
+#include <gtest/gtest.h>
 
 #include <cstdint>
 #include <cstring>
@@ -49,6 +52,24 @@ inline std::vector<uint8_t> repack_groups(GgmlType type, const std::vector<uint8
     repack_x16(type, rows.data() + g * kGroupRows * stride, stride, n, groups.data() + g * group_bytes);
   }
   return groups;
+}
+
+// `dot` against row_group_dot_scalar on the same groups and activations, bit for bit; the gaps of out_stride
+// are left alone by both.
+inline void expect_row_group_kernel_matches_reference(GgmlType type, RowGroupDotFn dot, const uint8_t* groups,
+                                                      int64_t group_count, const uint8_t* activations,
+                                                      int64_t activation_stride, int64_t tokens, int64_t n,
+                                                      int64_t out_stride) {
+  const size_t size = static_cast<size_t>(tokens * out_stride);
+  std::vector<float> expected(size, -7.0f), out(size, -7.0f);
+  row_group_dot_scalar(type, groups, group_count, activations, activation_stride, tokens, n, expected.data(),
+                       out_stride);
+  dot(groups, group_count, activations, activation_stride, tokens, n, out.data(), out_stride);
+  for (size_t i = 0; i < size; ++i) {
+    ASSERT_EQ(float_bits(out[i]), float_bits(expected[i]))
+        << "n " << n << " groups " << group_count << " tokens " << tokens << " token " << i / out_stride
+        << " row " << i % out_stride;
+  }
 }
 
 }  // namespace

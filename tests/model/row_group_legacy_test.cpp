@@ -105,18 +105,9 @@ Case make_case(GgmlType type, int64_t n, int64_t group_count, int64_t tokens, in
 }
 
 void expect_matches_reference(const Case& c) {
-  const size_t size = static_cast<size_t>(c.tokens * c.out_stride);
-  std::vector<float> expected(size, -7.0f), out(size, -7.0f);
-  row_group_dot_scalar(c.type, c.groups.data(), c.group_count, c.activations.data(), c.activation_stride,
-                       c.tokens, c.n, expected.data(), c.out_stride);
-  const RowGroupDotFn dot = row_group_dot_function(c.type, SimdLevel::kAvx512);
-  dot(c.groups.data(), c.group_count, c.activations.data(), c.activation_stride, c.tokens, c.n, out.data(),
-      c.out_stride);
-  for (size_t i = 0; i < size; ++i) {
-    ASSERT_EQ(float_bits(out[i]), float_bits(expected[i]))
-        << "n " << c.n << " groups " << c.group_count << " tokens " << c.tokens << " token "
-        << i / c.out_stride << " row " << i % c.out_stride;
-  }
+  expect_row_group_kernel_matches_reference(c.type, row_group_dot_function(c.type, SimdLevel::kAvx512),
+                                            c.groups.data(), c.group_count, c.activations.data(),
+                                            c.activation_stride, c.tokens, c.n, c.out_stride);
 }
 
 TEST_P(RowGroupLegacy, Avx512IsBitIdenticalToTheScalarReference) {

@@ -99,19 +99,10 @@ Case make_case(int64_t n, int64_t group_count, int64_t tokens, int trial, std::m
   return c;
 }
 
-// The kernel against row_group_dot_scalar, bit for bit; the gaps of out_stride are left alone.
 void expect_matches_reference(RowGroupDotFn dot, const Case& c) {
-  const size_t size = static_cast<size_t>(c.tokens * c.out_stride);
-  std::vector<float> expected(size, -7.0f), out(size, -7.0f);
-  row_group_dot_scalar(GgmlType::kQ4_K, c.groups.data(), c.group_count, c.activations.data(),
-                       c.activation_stride, c.tokens, c.n, expected.data(), c.out_stride);
-  dot(c.groups.data(), c.group_count, c.activations.data(), c.activation_stride, c.tokens, c.n, out.data(),
-      c.out_stride);
-  for (size_t i = 0; i < size; ++i) {
-    ASSERT_EQ(float_bits(out[i]), float_bits(expected[i]))
-        << "n " << c.n << " groups " << c.group_count << " tokens " << c.tokens << " token "
-        << i / c.out_stride << " row " << i % c.out_stride;
-  }
+  expect_row_group_kernel_matches_reference(GgmlType::kQ4_K, dot, c.groups.data(), c.group_count,
+                                            c.activations.data(), c.activation_stride, c.tokens, c.n,
+                                            c.out_stride);
 }
 
 TEST(RowGroupQ4K, Avx512IsBitIdenticalToTheScalarReference) {

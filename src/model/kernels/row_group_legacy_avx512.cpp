@@ -11,8 +11,8 @@
 // every output is bit for bit dot_q8_0_scalar or dot_q4_0_scalar. offset · Σ a is formed once per call for
 // every token and block.
 //
-// Loop order: token batches of up to 32, groups, pairs of blocks (1088 bytes), chunks of up to 8 tokens, as
-// row_group_avx512.h's dot_row_groups.
+// Loop order: token batches of up to 32, groups, pairs of blocks (1088 bytes of Q8_0, 576 of Q4_0), chunks of
+// up to 8 tokens, as row_group_avx512.h's dot_row_groups.
 
 #include <algorithm>
 #include <vector>
@@ -33,8 +33,8 @@ inline void prefetch_ahead(const void* line) {
   _mm_prefetch(static_cast<const char*>(line) + kDistance, _MM_HINT_T0);
 }
 
-// Block k of pair w (block 2u + k) against K tokens' Q8_0 blocks act[t]: Σ stored · a into acc[. ][t], the
-// weight vectors spread over P independent chains.
+// Block k of pair w (block 2u + k) against K tokens' Q8_0 blocks act[t]: Σ stored · a into acc[p][t], the
+// weight vectors spread over the P independent chains p.
 template <int K, int P>
 inline void multiply_block(const BlockQ8_0x16& w, int k, const BlockQ8_0* const (&act)[K],
                            __m512i (&acc)[P][K]) {

@@ -6,11 +6,11 @@
 // sums, a weight vector unpacked once serves every token of the call, and the memory read is the weights
 // once.
 //
-// A group's super-blocks follow each other: group g of a matrix of n columns starts at
-// g * (n / 256) * sizeof(Block..x16), and holds rows 16g..16g+15. Every byte of the 16 ggml blocks is kept (a
-// group is as large as its 16 rows, except Q4_K's scales and mins, which are unpacked from 6 bits to bytes:
-// 2368 bytes for 2304, and Q6_K's 32 bytes of padding: 3392 for 3360), so unpack_row_x16 gives a row's ggml
-// blocks back exactly.
+// A group's super-blocks (pairs of blocks for Q8_0 and Q4_0) follow each other: group g of a matrix of n
+// columns starts at g * row_group_bytes(type, n), and holds rows 16g..16g+15. Every byte of the 16 ggml
+// blocks is kept (a group is as large as its 16 rows, except Q4_K's scales and mins, which are unpacked from
+// 6 bits to bytes: 2368 bytes for 2304, and Q6_K's 32 bytes of padding: 3392 for 3360; Q8_0's quants have
+// their sign bits flipped), so unpack_row_x16 gives a row's ggml blocks back exactly.
 //
 // The integer sums of a kernel are exact and its float terms are formed and added as the scalar reference
 // does (LaneSum's order, block_dot.h), so out[t][r] is bit for bit block_dot_function(type, kScalar) of row r
