@@ -370,9 +370,11 @@ def main():
     check("and it is counted as cancelled",
           s.metric('torchllm_generations_finished_total{reason="cancelled"}') == cancelled_before + 1)
 
-    # Queue full: 503 with Retry-After, and a rejected n=2 request leaves nothing cancelled behind.
+    # Queue full: 503 with Retry-After, and a rejected n=2 request leaves nothing cancelled behind. The holder
+    # decodes greedily, as the request above that ran for a second: sampled, the random model may end it early.
     holder = subprocess.Popen(["curl", "-sN", "-H", "Content-Type: application/json", "-d",
-                               chat(max_tokens=16000, stream=True), f"http://127.0.0.1:{s.port}/v1/chat/completions"],
+                               chat(max_tokens=16000, stream=True, temperature=0),
+                               f"http://127.0.0.1:{s.port}/v1/chat/completions"],
                               stdout=subprocess.DEVNULL)
     for _ in range(50):
         if s.metric("torchllm_requests_running") == 1:
