@@ -10,6 +10,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "model/kernels/amx_support.h"
 #include "model/kernels/bf16_bits.h"
 #include "model/kernels/block_dot.h"
 #include "torchllm/error.h"
@@ -68,7 +69,8 @@ void QuantizedMatrix::repack_row_groups() {
     // (Qwen3-0.6B Q8_0 512-token prefill, 2-core Xeon: 345 tok/s by its row-group kernel, 672 through
     // at::linear).
     prefill_by_dot_products_ =
-        prefill_by_dot_products_ && (part.type == GgmlType::kQ4_K || part.type == GgmlType::kQ6_K);
+        prefill_by_dot_products_ &&
+        (part.type == GgmlType::kQ4_K || part.type == GgmlType::kQ5_K || part.type == GgmlType::kQ6_K);
     if (groups == 0) continue;
     offset[p] = total;
     total += groups * row_group_bytes(part.type, columns_);
@@ -133,14 +135,22 @@ uint64_t QuantizedMatrix::bytes() const {
   return total;
 }
 
+bool QuantizedMatrix::multiplies_by_dot_products(int64_t tokens, c10::ScalarType dtype) const {
+  // Every row in K-quant row groups: their kernels for every token count (a 512-token Qwen3-0.6B Q4_K_M
+  // prefill ran at 602-614 tok/s so, at 489 through the dequantized weights, on a Zen 5). Except for bf16
+  // where the CPU has AMX, whose tiles libtorch's bf16 GEMM (oneDNN) uses: on the 2-core Xeon, 512-token
+  // prefills ran at 399-421 tok/s by the kernels and 530-615 through the dequantized weights (Qwen3-0.6B
+  // Q5_K_M; Q4_K_M 444-464 and 556-606; 65 with oneDNN kept off AMX and AVX512_BF16).
+  if (tokens <= kDotProductMaxTokens) return true;
+  return holds_all_rows_ && prefill_by_dot_products_ && !(dtype == at::kBFloat16 && amx_available());
+}
+
 at::Tensor QuantizedMatrix::multiply(const at::Tensor& x) const {
   if (!x.is_cpu() || x.dim() != 2 || x.size(1) != columns_) {
     throw Error::invalid_argument("a quantized matrix multiplies CPU activations [tokens, " +
                                   std::to_string(columns_) + "]");
   }
-  // Every row in K-quant row groups: their kernels for every token count (a 512-token Qwen3-0.6B Q4_K_M
-  // prefill ran at 602-614 tok/s so, at 489 through the dequantized weights, on a Zen 5).
-  if (x.size(0) <= kDotProductMaxTokens || prefills_by_dot_products()) return multiply_by_dot_products(x);
+  if (multiplies_by_dot_products(x.size(0), x.scalar_type())) return multiply_by_dot_products(x);
   return at::linear(x, dequantized(x.scalar_type()));
 }
 

@@ -17,10 +17,10 @@ namespace torchllm {
 // keeps alive): nothing is copied. A part may put its stored rows into other output positions (llama.cpp's
 // converter interleaved each q/k head's rows; the forward pass wants Hugging Face's order).
 //
-// Where this CPU has a row-group kernel for a part's type (Q4_K, Q6_K, Q8_0 and Q4_0 with AVX-512 VNNI,
-// row_groups.h), the part's rows are repacked once at construction into groups of 16 rows, which decode
-// reads, and prefill too for the K types (the kernels keep 16 rows in a vector's lanes); the rows past the
-// last whole group stay where they are.
+// Where this CPU has a row-group kernel for a part's type (Q4_K, Q5_K, Q6_K, Q8_0 and Q4_0 with AVX-512
+// VNNI, row_groups.h), the part's rows are repacked once at construction into groups of 16 rows, which
+// decode reads, and prefill too for the K types (the kernels keep 16 rows in a vector's lanes); the rows past
+// the last whole group stay where they are.
 class QuantizedMatrix {
  public:
   struct Part {
@@ -38,15 +38,14 @@ class QuantizedMatrix {
   // Whether every row was repacked into row groups: the parts' own data is then never read again (its pages
   // can be released).
   bool holds_all_rows() const { return holds_all_rows_; }
-  // Whether more than kDotProductMaxTokens tokens take the block dot products too (every row in K-quant row
-  // groups), not the dequantized weights.
-  bool prefills_by_dot_products() const { return holds_all_rows_ && prefill_by_dot_products_; }
+  // Whether multiply() runs `tokens` activations of `dtype` through the block dot products (else through the
+  // dequantized weights).
+  bool multiplies_by_dot_products(int64_t tokens, c10::ScalarType dtype) const;
   const std::vector<Part>& parts() const { return parts_; }
 
   // x [tokens, columns] (float, bf16 or fp16, CPU) @ this^T -> [tokens, rows] in x's dtype. A few tokens
-  // (decode), or any number when every row is in K-quant row groups, run the block dot products on the
-  // activation quantized once per token and format; more (prefill) multiply with the dequantized weights in
-  // x's dtype.
+  // (decode), or more when multiplies_by_dot_products() says so, run the block dot products on the activation
+  // quantized once per token and format; the others multiply with the dequantized weights in x's dtype.
   at::Tensor multiply(const at::Tensor& x) const;
 
   // Rows `ids` [n] dequantized to `dtype`: [n, columns] (an embedding lookup).

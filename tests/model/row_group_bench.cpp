@@ -31,6 +31,7 @@ using torchllm::GgmlType;
 using torchllm::bench::BlockType;
 
 const BlockType kTypes[] = {{"q4_k", GgmlType::kQ4_K, {0, 2}},
+                            {"q5_k", GgmlType::kQ5_K, {0, 2}},
                             {"q6_k", GgmlType::kQ6_K, {offsetof(torchllm::BlockQ6_K, d)}},
                             {"q8_0", GgmlType::kQ8_0, {0}}};
 

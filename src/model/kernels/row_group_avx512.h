@@ -1,9 +1,9 @@
 #pragma once
 
-// What the AVX-512 row-group kernels (row_group_q4_k_avx512.cpp, row_group_q6_k_avx512.cpp) share: LaneSum's
-// lanes for 16 rows, the dpbusd with a broadcast memory operand, and the loop over token batches, groups,
-// super-blocks and token chunks. Included only by those files and compiled there with AVX-512; everything has
-// internal linkage (see block_dot_avx512_impl.h for why).
+// What the AVX-512 row-group kernels (row_group_q4_k_q5_k_avx512.cpp, row_group_q6_k_avx512.cpp) share:
+// LaneSum's lanes for 16 rows, the dpbusd with a broadcast memory operand, and the loop over token batches,
+// groups, super-blocks and token chunks. Included only by those files and compiled there with AVX-512;
+// everything has internal linkage (see block_dot_avx512_impl.h for why).
 //
 // Loop order: token batches of up to 32 (their LaneSum lanes live on the stack), then groups, super-blocks,
 // and chunks of up to 8 tokens: a super-block is read from memory once and stays in L1 for the batch's other

@@ -26,7 +26,7 @@ constexpr int64_t kPairElements = 2 * kQK;
 
 // The pair about 8.5 KB on (the next groups' past the last: the model's next call reads them), a line with
 // each weight vector load and the scales' line with the scales: about as far ahead as the Q4_K kernel
-// reaches (row_group_q4_k_avx512.cpp).
+// reaches (row_group_q4_k_q5_k_avx512.cpp).
 template <typename Pair>
 inline void prefetch_ahead(const void* line) {
   constexpr int64_t kDistance = 8 * 1088 / sizeof(Pair) * sizeof(Pair);

@@ -1,19 +1,21 @@
-// AVX-512 VNNI dot products of Q4_K row groups (row_groups.h) with Q8_K activations: the group's 16 rows sit
-// in the 16 int32 lanes, so one dpbusd multiplies four nibbles of every row (unsigned operand) by the same
-// four activation bytes of one token (signed operand, a 32-bit broadcast from memory).
+// AVX-512 VNNI dot products of Q4_K and Q5_K row groups (row_groups.h) with Q8_K activations: the group's 16
+// rows sit in the 16 int32 lanes, so one dpbusd multiplies four quants of every row (unsigned operand: Q4_K's
+// nibbles, Q5_K's with their fifth bits) by the same four activation bytes of one token (signed operand, a
+// 32-bit broadcast from memory).
 //
 // Per super-block and token, as the scalar reference (k_quant_dot_scalar.cpp), in every row lane:
 //   isum = Σ_j sc_j · dot_j   the 8 sub-blocks' dpbusd sums times their scales (vpmulld)
 //   imin = Σ_j m_j · s_j, s_j = bsums[2j] + bsums[2j+1]   one dpwssd per (m_2k, m_2k+1) · (s_2k, s_2k+1)
 //   term = (d_a * d) * isum - (d_a * dmin) * imin   separate multiplies and a subtraction, no FMA
 // and the terms are added in LaneSum's order (block b to lane b % 8, lanes added pairwise at the end), so
-// every output is bit for bit dot_q4_k_scalar. Bounds: |dot_j| <= 32 * 15 * 128, |isum| < 2^25,
-// |imin| < 2^22: no int32 sum overflows.
+// every output is bit for bit dot_q4_k_scalar or dot_q5_k_scalar. Bounds: |dot_j| <= 32 * 31 * 128,
+// |isum| < 2^26, |imin| < 2^22: no int32 sum overflows.
 //
-// Loop order (row_group_avx512.h): token batches, groups, super-blocks (2368 bytes), chunks of up to 8
-// tokens.
+// Loop order (row_group_avx512.h): token batches, groups, super-blocks (2368 bytes of Q4_K, 2880 of Q5_K),
+// chunks of up to 8 tokens.
 
 #include <cstddef>
+#include <type_traits>
 
 #include "model/kernels/row_group_avx512.h"
 
@@ -35,13 +37,15 @@ struct BlockFactors {
 // of 6 interleaved runs): 4 sequences 174 -> 195 tok/s, 1 sequence 63 -> 67.
 constexpr int kPrefetchDistance = 4;
 
+template <typename Block>
 inline void prefetch_ahead(const void* line) {
-  _mm_prefetch(static_cast<const char*>(line) + kPrefetchDistance * sizeof(BlockQ4_Kx16), _MM_HINT_T0);
+  _mm_prefetch(static_cast<const char*>(line) + kPrefetchDistance * sizeof(Block), _MM_HINT_T0);
 }
 
-inline BlockFactors block_factors(const BlockQ4_Kx16& w) {
+template <typename Block>
+inline BlockFactors block_factors(const Block& w) {
   const char* header = reinterpret_cast<const char*>(&w);
-  for (size_t l = 0; l < offsetof(BlockQ4_Kx16, qs); l += 64) prefetch_ahead(header + l);
+  for (size_t l = 0; l < offsetof(Block, qs); l += 64) prefetch_ahead<Block>(header + l);
   BlockFactors f;
   for (int j = 0; j < 8; ++j) {
     f.scale[j] = _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(w.scales[j])));
@@ -71,11 +75,22 @@ inline void sub_block_sum_pairs(const BlockQ8_K& a, int32_t* pairs) {
                   _mm_packs_epi32(_mm256_castsi256_si128(sums), _mm256_extracti128_si256(sums, 1)));
 }
 
+// Q5_K's fifth bits of chunk c, group i, in bit 4 of each byte: sub-block 2c's (`high` false) from bit 2c of
+// qh, 2c + 1's from bit 2c + 1. A 16-bit shift moves no bit 4 across a byte (|shift| <= 4).
+template <bool high>
+inline __m512i fifth_bits(__m512i qh, int c) {
+  const int shift = 4 - 2 * c - (high ? 1 : 0);  // left if positive
+  const __m512i moved = shift >= 0 ? _mm512_sll_epi16(qh, _mm_cvtsi32_si128(shift))
+                                   : _mm512_srl_epi16(qh, _mm_cvtsi32_si128(-shift));
+  return _mm512_and_si512(moved, _mm512_set1_epi8(0x10));
+}
+
 // K tokens (BlockQ8_K super-block b at a + t * stride) against one super-block of the group: each token's
 // term added to its lane b % 8.
-template <int K>
-void dot_chunk(const BlockQ4_Kx16& w, const BlockFactors& f, const uint8_t* a, int64_t stride, int64_t b,
+template <typename Block, int K>
+void dot_chunk(const Block& w, const BlockFactors& f, const uint8_t* a, int64_t stride, int64_t b,
                Lanes16* lanes) {
+  constexpr bool kFifthBits = std::is_same_v<Block, BlockQ5_Kx16>;
   // Independent dpbusd chains per sub-block and token, so that few tokens still keep ~8 chains in flight.
   constexpr int P = K == 1 ? 4 : K < 4 ? 2 : 1;
   const BlockQ8_K* act[K];
@@ -93,10 +108,16 @@ void dot_chunk(const BlockQ4_Kx16& w, const BlockFactors& f, const uint8_t* a, i
     }
 #pragma GCC unroll 8
     for (int i = 0; i < 8; ++i) {
-      prefetch_ahead(w.qs[c][i]);
+      prefetch_ahead<Block>(w.qs[c][i]);
       const __m512i q = _mm512_loadu_si512(w.qs[c][i]);
-      const __m512i q_lo = _mm512_and_si512(q, low4);
-      const __m512i q_hi = _mm512_and_si512(_mm512_srli_epi16(q, 4), low4);
+      __m512i q_lo = _mm512_and_si512(q, low4);
+      __m512i q_hi = _mm512_and_si512(_mm512_srli_epi16(q, 4), low4);
+      if constexpr (kFifthBits) {
+        if (c == 0) prefetch_ahead<Block>(w.qh[i]);
+        const __m512i qh = _mm512_loadu_si512(w.qh[i]);
+        q_lo = _mm512_or_si512(q_lo, fifth_bits<false>(qh, c));
+        q_hi = _mm512_or_si512(q_hi, fifth_bits<true>(qh, c));
+      }
 #pragma GCC unroll 8
       for (int t = 0; t < K; ++t) {
         lo[i % P][t] = dpbusd_broadcast(lo[i % P][t], q_lo, act[t]->qs + 64 * c + 4 * i);
@@ -128,17 +149,33 @@ void dot_chunk(const BlockQ4_Kx16& w, const BlockFactors& f, const uint8_t* a, i
   }
 }
 
-constexpr DotChunkFn<BlockQ4_Kx16, BlockFactors> kDotChunk[kMaxChunk + 1] = {
-    nullptr,      dot_chunk<1>, dot_chunk<2>, dot_chunk<3>, dot_chunk<4>,
-    dot_chunk<5>, dot_chunk<6>, dot_chunk<7>, dot_chunk<8>};
+template <typename Block>
+constexpr DotChunkFn<Block, BlockFactors> kDotChunk[kMaxChunk + 1] = {nullptr,
+                                                                      dot_chunk<Block, 1>,
+                                                                      dot_chunk<Block, 2>,
+                                                                      dot_chunk<Block, 3>,
+                                                                      dot_chunk<Block, 4>,
+                                                                      dot_chunk<Block, 5>,
+                                                                      dot_chunk<Block, 6>,
+                                                                      dot_chunk<Block, 7>,
+                                                                      dot_chunk<Block, 8>};
 
 }  // namespace
 
 void row_group_dot_q4_k_avx512(const uint8_t* groups, int64_t group_count, const uint8_t* activations,
                                int64_t activation_stride, int64_t tokens, int64_t n, float* out,
                                int64_t out_stride) {
-  dot_row_groups<BlockQ4_Kx16, BlockFactors, block_factors>(kDotChunk, groups, group_count, activations,
-                                                            activation_stride, tokens, n, out, out_stride);
+  dot_row_groups<BlockQ4_Kx16, BlockFactors, block_factors<BlockQ4_Kx16>>(
+      kDotChunk<BlockQ4_Kx16>, groups, group_count, activations, activation_stride, tokens, n, out,
+      out_stride);
+}
+
+void row_group_dot_q5_k_avx512(const uint8_t* groups, int64_t group_count, const uint8_t* activations,
+                               int64_t activation_stride, int64_t tokens, int64_t n, float* out,
+                               int64_t out_stride) {
+  dot_row_groups<BlockQ5_Kx16, BlockFactors, block_factors<BlockQ5_Kx16>>(
+      kDotChunk<BlockQ5_Kx16>, groups, group_count, activations, activation_stride, tokens, n, out,
+      out_stride);
 }
 
 }  // namespace torchllm::kernels

@@ -1,18 +1,21 @@
-// Q4_K rows repacked into row groups of 16 and back (row_groups.h). Portable: only byte moves.
+// Q4_K and Q5_K rows repacked into row groups of 16 and back (row_groups.h). Portable: only byte moves.
 #include <cstring>
+#include <type_traits>
 
 #include "model/kernels/row_groups.h"
 
 namespace torchllm::kernels {
+namespace {
 
-void repack_q4_k_x16(const uint8_t* rows, int64_t row_bytes, int64_t n, uint8_t* group) {
+template <typename Group, typename Block>
+void repack(const uint8_t* rows, int64_t row_bytes, int64_t n, uint8_t* group) {
   const int64_t blocks = n / kQK_K;
-  auto* out = reinterpret_cast<BlockQ4_Kx16*>(group);
+  auto* out = reinterpret_cast<Group*>(group);
   for (int64_t r = 0; r < kGroupRows; ++r) {
-    const auto* row = reinterpret_cast<const BlockQ4_K*>(rows + r * row_bytes);
+    const auto* row = reinterpret_cast<const Block*>(rows + r * row_bytes);
     for (int64_t b = 0; b < blocks; ++b) {
-      const BlockQ4_K& w = row[b];
-      BlockQ4_Kx16& x = out[b];
+      const Block& w = row[b];
+      Group& x = out[b];
       std::memcpy(&x.d[r], &w.d, sizeof w.d);
       std::memcpy(&x.dmin[r], &w.dmin, sizeof w.dmin);
       // ggml's get_scale_min_k4: sub-blocks 0..3 in the low 6 bits of bytes 0..7, sub-blocks 4..7 in the
@@ -27,17 +30,21 @@ void repack_q4_k_x16(const uint8_t* rows, int64_t row_bytes, int64_t n, uint8_t*
       for (int c = 0; c < 4; ++c) {
         for (int i = 0; i < 8; ++i) std::memcpy(&x.qs[c][i][4 * r], w.qs + 32 * c + 4 * i, 4);
       }
+      if constexpr (std::is_same_v<Block, BlockQ5_K>) {
+        for (int i = 0; i < 8; ++i) std::memcpy(&x.qh[i][4 * r], w.qh + 4 * i, 4);
+      }
     }
   }
 }
 
-void unpack_row_q4_k_x16(const uint8_t* group, int64_t r, int64_t n, uint8_t* row) {
+template <typename Group, typename Block>
+void unpack_row(const uint8_t* group, int64_t r, int64_t n, uint8_t* row) {
   const int64_t blocks = n / kQK_K;
-  const auto* in = reinterpret_cast<const BlockQ4_Kx16*>(group);
-  auto* out = reinterpret_cast<BlockQ4_K*>(row);
+  const auto* in = reinterpret_cast<const Group*>(group);
+  auto* out = reinterpret_cast<Block*>(row);
   for (int64_t b = 0; b < blocks; ++b) {
-    const BlockQ4_Kx16& x = in[b];
-    BlockQ4_K& w = out[b];
+    const Group& x = in[b];
+    Block& w = out[b];
     std::memcpy(&w.d, &x.d[r], sizeof w.d);
     std::memcpy(&w.dmin, &x.dmin[r], sizeof w.dmin);
     uint8_t* q = w.scales;
@@ -50,7 +57,25 @@ void unpack_row_q4_k_x16(const uint8_t* group, int64_t r, int64_t n, uint8_t* ro
     for (int c = 0; c < 4; ++c) {
       for (int i = 0; i < 8; ++i) std::memcpy(w.qs + 32 * c + 4 * i, &x.qs[c][i][4 * r], 4);
     }
+    if constexpr (std::is_same_v<Block, BlockQ5_K>) {
+      for (int i = 0; i < 8; ++i) std::memcpy(w.qh + 4 * i, &x.qh[i][4 * r], 4);
+    }
   }
+}
+
+}  // namespace
+
+void repack_q4_k_x16(const uint8_t* rows, int64_t row_bytes, int64_t n, uint8_t* group) {
+  repack<BlockQ4_Kx16, BlockQ4_K>(rows, row_bytes, n, group);
+}
+void unpack_row_q4_k_x16(const uint8_t* group, int64_t r, int64_t n, uint8_t* row) {
+  unpack_row<BlockQ4_Kx16, BlockQ4_K>(group, r, n, row);
+}
+void repack_q5_k_x16(const uint8_t* rows, int64_t row_bytes, int64_t n, uint8_t* group) {
+  repack<BlockQ5_Kx16, BlockQ5_K>(rows, row_bytes, n, group);
+}
+void unpack_row_q5_k_x16(const uint8_t* group, int64_t r, int64_t n, uint8_t* row) {
+  unpack_row<BlockQ5_Kx16, BlockQ5_K>(group, r, n, row);
 }
 
 }  // namespace torchllm::kernels
