@@ -10,6 +10,7 @@
 #include <random>
 #include <vector>
 
+#include "model/kernels/block_dot.h"
 #include "model/kernels/block_layouts.h"
 #include "model/kernels/row_groups.h"
 
@@ -34,6 +35,13 @@ inline std::vector<uint8_t> q8_k_rows(int64_t n, int64_t tokens, std::mt19937& r
   std::vector<uint8_t> bytes(blocks.size() * sizeof(BlockQ8_K));
   std::memcpy(bytes.data(), blocks.data(), bytes.size());
   return bytes;
+}
+
+// A random finite fp16: any sign and exponent but all-ones (subnormals and large values included).
+inline uint16_t random_finite_half(std::mt19937& rng) {
+  uint16_t h = static_cast<uint16_t>(std::uniform_int_distribution<int>(0, 0xFFFF)(rng));
+  if ((h & 0x7C00) == 0x7C00) h = static_cast<uint16_t>(h & ~0x4000);
+  return h;
 }
 
 // A float's bit pattern: the kernels must match their reference bit for bit.
@@ -69,6 +77,46 @@ inline void expect_row_group_kernel_matches_reference(GgmlType type, RowGroupDot
     ASSERT_EQ(float_bits(out[i]), float_bits(expected[i]))
         << "n " << n << " groups " << group_count << " tokens " << tokens << " token " << i / out_stride
         << " row " << i % out_stride;
+  }
+}
+
+// Random bytes (NaN patterns included) in 16 rows of n columns of `type`, `row_bytes` and `row_bytes` + 40
+// apart, repacked into a group: unpack_row_x16 gives every byte of every row back.
+inline void expect_repack_round_trip(GgmlType type, int64_t n, std::mt19937& rng) {
+  std::uniform_int_distribution<int> byte(0, 255);
+  const int64_t row_bytes = quantized_row_bytes(type, n);
+  for (const int64_t stride : {row_bytes, row_bytes + 40}) {
+    std::vector<uint8_t> rows(static_cast<size_t>(kGroupRows * stride));
+    for (uint8_t& v : rows) v = static_cast<uint8_t>(byte(rng));
+    const std::vector<uint8_t> group = repack_groups(type, rows, stride, n, 1);
+    std::vector<uint8_t> row(static_cast<size_t>(row_bytes));
+    for (int64_t r = 0; r < kGroupRows; ++r) {
+      unpack_row_x16(type, group.data(), r, n, row.data());
+      ASSERT_EQ(std::memcmp(row.data(), rows.data() + r * stride, row.size()), 0)
+          << "n " << n << " row " << r;
+    }
+  }
+}
+
+// row_group_dot_scalar on `groups` (the 16 * group_count `rows`, packed) equals the scalar kernel of `type`
+// on the original rows, bit for bit.
+inline void expect_reference_is_scalar_kernel(GgmlType type, const std::vector<uint8_t>& rows,
+                                              const std::vector<uint8_t>& groups, int64_t group_count,
+                                              const std::vector<uint8_t>& activations,
+                                              int64_t activation_stride, int64_t tokens, int64_t n,
+                                              int64_t out_stride) {
+  const BlockDotFn scalar = block_dot_function(type, SimdLevel::kScalar);
+  std::vector<float> out(static_cast<size_t>(tokens * out_stride));
+  row_group_dot_scalar(type, groups.data(), group_count, activations.data(), activation_stride, tokens, n,
+                       out.data(), out_stride);
+  const int64_t row_bytes = quantized_row_bytes(type, n);
+  for (int64_t t = 0; t < tokens; ++t) {
+    for (int64_t r = 0; r < kGroupRows * group_count; ++r) {
+      const float expected =
+          scalar(rows.data() + r * row_bytes, activations.data() + t * activation_stride, n);
+      ASSERT_EQ(float_bits(out[t * out_stride + r]), float_bits(expected))
+          << "n " << n << " token " << t << " row " << r;
+    }
   }
 }
 

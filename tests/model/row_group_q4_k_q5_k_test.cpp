@@ -20,13 +20,6 @@ namespace {
 constexpr int64_t kLengths[] = {256, 1024, 3072};  // 1, 4 and 12 super-blocks
 constexpr int64_t kTokenCounts[] = {1, 2, 3, 4, 5, 7, 8, 9, 16, 17, 32};
 
-// A random finite fp16: any sign and exponent but all-ones (subnormals and large values included).
-uint16_t random_finite_half(std::mt19937& rng) {
-  uint16_t h = static_cast<uint16_t>(std::uniform_int_distribution<int>(0, 0xFFFF)(rng));
-  if ((h & 0x7C00) == 0x7C00) h = static_cast<uint16_t>(h & ~0x4000);
-  return h;
-}
-
 // `rows` rows of `type` (Q4_K or Q5_K: fp16 d and dmin first in each super-block) of n elements `stride`
 // bytes apart (the gap garbage): random bytes with finite fp16 d and dmin, or (extreme) every byte 0xFF with
 // d = dmin = 1.
@@ -62,23 +55,8 @@ TEST(RowGroupKLayout, GroupBytesAreTheUnpackedScalesMore) {
 
 // Every bit of every row comes back, whatever the bytes (d and dmin included, NaN patterns too).
 TEST_P(RowGroupK, RepackThenUnpackGivesBackEveryByte) {
-  const GgmlType type = GetParam();
   std::mt19937 rng(51);
-  std::uniform_int_distribution<int> byte(0, 255);
-  for (const int64_t n : kLengths) {
-    const int64_t row_bytes = quantized_row_bytes(type, n);
-    for (const int64_t stride : {row_bytes, row_bytes + 40}) {
-      std::vector<uint8_t> rows(static_cast<size_t>(kGroupRows * stride));
-      for (uint8_t& v : rows) v = static_cast<uint8_t>(byte(rng));
-      const std::vector<uint8_t> group = repack_groups(type, rows, stride, n, 1);
-      std::vector<uint8_t> row(static_cast<size_t>(row_bytes));
-      for (int64_t r = 0; r < kGroupRows; ++r) {
-        unpack_row_x16(type, group.data(), r, n, row.data());
-        ASSERT_EQ(std::memcmp(row.data(), rows.data() + r * stride, row.size()), 0)
-            << "n " << n << " row " << r;
-      }
-    }
-  }
+  for (const int64_t n : kLengths) expect_repack_round_trip(GetParam(), n, rng);
 }
 
 struct Case {
@@ -134,24 +112,12 @@ TEST_P(RowGroupK, Avx512EveryTrialAtManyTokens) {
 
 // The reference unpacks each row: it must be the scalar kernel of the original rows.
 TEST_P(RowGroupK, ScalarReferenceMatchesTheScalarKernelOnTheOriginalRows) {
-  const GgmlType type = GetParam();
   std::mt19937 rng(54);
-  const BlockDotFn scalar = block_dot_function(type, SimdLevel::kScalar);
   for (const int64_t n : kLengths) {
     for (int trial = 0; trial < 4; ++trial) {
-      const Case c = make_case(type, n, 2, 3, trial, rng);
-      std::vector<float> out(static_cast<size_t>(c.tokens * c.out_stride));
-      row_group_dot_scalar(type, c.groups.data(), c.group_count, c.activations.data(), c.activation_stride,
-                           c.tokens, n, out.data(), c.out_stride);
-      const int64_t row_bytes = quantized_row_bytes(type, n);
-      for (int64_t t = 0; t < c.tokens; ++t) {
-        for (int64_t r = 0; r < kGroupRows * c.group_count; ++r) {
-          const float expected =
-              scalar(c.rows.data() + r * row_bytes, c.activations.data() + t * c.activation_stride, n);
-          ASSERT_EQ(float_bits(out[t * c.out_stride + r]), float_bits(expected))
-              << "n " << n << " token " << t << " row " << r;
-        }
-      }
+      const Case c = make_case(GetParam(), n, 2, 3, trial, rng);
+      expect_reference_is_scalar_kernel(c.type, c.rows, c.groups, c.group_count, c.activations,
+                                        c.activation_stride, c.tokens, n, c.out_stride);
     }
   }
 }
