@@ -8,6 +8,7 @@
 #include <string>
 #include <unordered_set>
 
+#include "sampling/greedy_argmax.h"
 #include "sampling/logits_processors.h"
 #include "sampling/seeded_generator.h"
 #include "torchllm/error.h"
@@ -291,8 +292,16 @@ std::vector<SampledToken> sample_batch(const at::Tensor& logits, const std::vect
     max_top_logprobs = std::max(max_top_logprobs, p.top_logprobs);
   }
 
-  const at::Tensor raw = logits.to(at::kFloat);            // [rows, vocab]; the unmodified distribution
-  at::Tensor x = raw.clone(at::MemoryFormat::Contiguous);  // [rows, vocab]; processed in place
+  bool all_greedy = true, any_grammar = false;
+  for (const SequenceSampler* row : rows) {
+    all_greedy &= row->params_.temperature == 0.0;
+    any_grammar |= row->constrained_now();
+  }
+  const at::Tensor raw = logits.to(at::kFloat);  // [rows, vocab]; the unmodified distribution
+  // [rows, vocab]; processed in place, so a copy unless the batch only takes the argmax of unchanged logits
+  at::Tensor x = all_greedy && !any_grammar && !any_bias && !any_repetition && !any_presence_frequency
+                     ? raw
+                     : raw.clone(at::MemoryFormat::Contiguous);
   const std::vector<bool> dead = apply_grammars(x, rows);
   const at::Tensor table = upload(parameter_table(params), device);  // [rows, columns]
   auto column = [&](Column c) { return table.narrow(1, c, 1); };     // [rows, 1]
@@ -325,7 +334,7 @@ std::vector<SampledToken> sample_batch(const at::Tensor& logits, const std::vect
 
   // Greedy picks from the penalized logits: temperature and the filters never remove the largest logit, and
   // argmax breaks ties towards the lowest id.
-  at::Tensor tokens = any_greedy ? x.argmax(1) : at::Tensor();  // [rows] int64
+  at::Tensor tokens = any_greedy ? greedy_argmax(x) : at::Tensor();  // [rows] int64
   std::vector<int64_t> members[kPaths];
   for (int64_t i = 0; i < n; ++i) {
     if (params[i]->temperature != 0.0) members[path_of(*params[i], vocab)].push_back(i);
