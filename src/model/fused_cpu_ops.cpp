@@ -38,13 +38,25 @@ float rounded(float v) {
 }
 
 // 1 / sqrt(mean(x^2) + eps) as libtorch evaluates xf.pow(2).mean(-1) + eps and rsqrt in float32.
+// The squares are summed in double, eight running sums (one chain of dependent additions took 4 cycles an
+// element: 3% of a batch-16 decode step); float32 keeps none of the difference the order makes.
 template <typename T>
 float inverse_rms(const T* x, int64_t n, double eps) {
-  double sum = 0;
-  for (int64_t i = 0; i < n; ++i) {
-    const float f = load(x[i]);
-    sum += static_cast<double>(f * f);
+  constexpr int64_t kSums = 8;
+  double sums[kSums] = {};
+  int64_t i = 0;
+  for (; i + kSums <= n; i += kSums) {
+    for (int64_t j = 0; j < kSums; ++j) {
+      const float f = load(x[i + j]);
+      sums[j] += static_cast<double>(f * f);
+    }
   }
+  for (; i < n; ++i) {
+    const float f = load(x[i]);
+    sums[0] += static_cast<double>(f * f);
+  }
+  double sum = 0;
+  for (double s : sums) sum += s;
   const float mean = static_cast<float>(sum) / static_cast<float>(n);
   return 1.0f / std::sqrt(mean + static_cast<float>(eps));
 }
