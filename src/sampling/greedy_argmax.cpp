@@ -10,7 +10,7 @@ namespace torchllm {
 namespace {
 
 constexpr int64_t kLanes = 16;
-constexpr int64_t kSpan = 4 * kLanes;  // floats per step of the scan
+constexpr int64_t kSpan = 16 * kLanes;  // floats per step of the scan
 
 // GCC vector types: each target clone below lowers them to its widest registers.
 typedef float Floats __attribute__((vector_size(kLanes * sizeof(float))));

@@ -211,6 +211,24 @@ TEST(ActivationQuantization, Q8FormatsRoundTripWithinHalfAStep) {
   }
 }
 
+// llama.cpp's Q8_K takes its scale's sign from the first element of largest magnitude: where +a and -a
+// both reach it, the earlier one is stored as -127.
+TEST(ActivationQuantization, Q8_KScaleSignComesFromTheFirstLargestMagnitude) {
+  for (const auto& [first, second] :
+       {std::pair<int, int>{3, 200}, {37, 38}, {200, 255}, {15, 40}, {47, 48}}) {
+    for (const float sign : {1.0f, -1.0f}) {
+      std::vector<float> x(256, 0.25f);
+      x[first] = sign * 3.0f;
+      x[second] = -sign * 3.0f;
+      BlockQ8_K block;
+      quantize_activation(GgmlType::kQ8_K, x.data(), reinterpret_cast<uint8_t*>(&block), 256);
+      EXPECT_EQ(block.qs[first], -127) << first << " " << sign;
+      EXPECT_EQ(block.qs[second], 127) << first << " " << sign;
+      EXPECT_FLOAT_EQ(block.d, -sign * 3.0f / 127.0f);
+    }
+  }
+}
+
 TEST(ActivationQuantization, AllZeroBlocksAndBadLengths) {
   std::vector<float> zeros(256, 0.0f);
   std::vector<uint8_t> a(quantized_row_bytes(GgmlType::kQ8_K, 256), 0xAB);

@@ -79,7 +79,14 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) void quantize_q8_k(
       std::memset(&y[i], 0, sizeof y[i]);
       continue;
     }
+    // 16 elements a test first (one element at a time was 1% of a batch-16 decode step); the block holds
+    // amax, so both loops end inside it.
     int first = 0;
+    for (;; first += 16) {
+      bool hit = false;
+      for (int j = 0; j < 16; ++j) hit |= std::fabs(x[first + j]) == amax;
+      if (hit) break;
+    }
     while (std::fabs(x[first]) != amax) ++first;
     const float iscale = -127.f / x[first];
     for (int j = 0; j < kQK_K; ++j) {
