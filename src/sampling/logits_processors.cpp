@@ -5,6 +5,8 @@
 #include <limits>
 #include <tuple>
 
+#include "sampling/greedy_argmax.h"
+
 namespace torchllm {
 namespace {
 
@@ -120,7 +122,7 @@ void apply_min_p(at::Tensor& logits, const at::Tensor& min_p) {
 }
 
 at::Tensor exponential_race(const Candidates& candidates, const at::Tensor& noise) {
-  const at::Tensor place = (candidates.logits - noise.log()).argmax(1, /*keepdim=*/true);  // [rows, 1]
+  const at::Tensor place = greedy_argmax(candidates.logits - noise.log()).unsqueeze(1);  // [rows, 1]
   return candidates.ids.gather(1, place).squeeze(1);
 }
 

@@ -53,5 +53,33 @@ int main(int argc, char** argv) {
       "vocab %lld, %d threads, temperature 0.6 top_p 0.9: sample_batch %.3f ms/row, sorted vocabulary "
       "%.3f ms/row\n",
       static_cast<long long>(vocab), at::get_num_threads(), ours, sorted);
+
+  // A decode step of 16 sequences with the same parameters, per common setting.
+  struct Setting {
+    const char* name;
+    double temperature, top_p;
+    int64_t top_k;
+  };
+  const Setting settings[] = {{"greedy", 0.0, 1.0, 0},
+                              {"temperature 1 (OpenAI's default)", 1.0, 1.0, 0},
+                              {"temperature 0.6 top_p 0.9 (Llama 3)", 0.6, 0.9, 0},
+                              {"temperature 0.8 top_k 40 top_p 0.9 (Ollama)", 0.8, 0.9, 40}};
+  constexpr int64_t kRows = 16;
+  const at::Tensor batch = logits.expand({kRows, vocab}).contiguous();  // [rows, vocab]
+  for (const Setting& setting : settings) {
+    SamplingParams q;
+    q.temperature = setting.temperature;
+    q.top_p = setting.top_p;
+    q.top_k = setting.top_k;
+    std::vector<std::unique_ptr<SequenceSampler>> samplers;
+    std::vector<SequenceSampler*> rows;
+    for (int64_t i = 0; i < kRows; ++i) {
+      q.seed = 100 + i;
+      samplers.push_back(std::make_unique<SequenceSampler>(q, c10::kCPU, vocab, std::vector<int64_t>{}));
+      rows.push_back(samplers.back().get());
+    }
+    std::printf("%lld rows, %s: %.3f ms a step\n", static_cast<long long>(kRows), setting.name,
+                time([&] { sample_batch(batch, rows); }, 20));
+  }
   return 0;
 }
