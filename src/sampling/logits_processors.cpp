@@ -4,8 +4,10 @@
 
 #include <limits>
 #include <tuple>
+#include <vector>
 
 #include "sampling/greedy_argmax.h"
+#include "sampling/top_candidates.h"
 
 namespace torchllm {
 namespace {
@@ -51,13 +53,33 @@ Candidates sort_candidates(const at::Tensor& logits) {
   return {sorted, ids};
 }
 
+namespace {
+
+// Whether top_candidates_cpu serves these logits.
+bool own_selection(const at::Tensor& logits) {
+  return logits.device().is_cpu() && logits.scalar_type() == at::kFloat && logits.dim() == 2;
+}
+
+}  // namespace
+
 Candidates leading_candidates(const at::Tensor& logits, int64_t count) {
   at::Tensor values, ids;  // [rows, count]
+  if (own_selection(logits)) {
+    const std::vector<int64_t> counts(static_cast<size_t>(logits.size(0)), count);
+    top_candidates_cpu(logits, counts.data(), count, values, ids);
+    return {values, ids};
+  }
   std::tie(values, ids) = logits.topk(count, 1);
   return in_candidate_order(values, ids);
 }
 
 Candidates top_k_candidates(const at::Tensor& logits, const at::Tensor& top_k, int64_t max_k) {
+  if (own_selection(logits) && top_k.device().is_cpu()) {
+    const at::Tensor counts = top_k.to(at::kLong).contiguous();  // [rows, 1]
+    at::Tensor values, ids;                                      // [rows, max_k]
+    top_candidates_cpu(logits, counts.data_ptr<int64_t>(), max_k, values, ids);
+    return {values, ids};
+  }
   const at::Tensor kth = std::get<0>(logits.topk(max_k, 1)).gather(1, top_k - 1);  // [rows, 1]
   // topk decides ties at the k-th place as it likes; keep the lowest ids among them, as many as the tokens
   // strictly above leave room for.

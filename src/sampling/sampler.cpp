@@ -128,8 +128,9 @@ at::Tensor sample_group(const at::Tensor& logits, const at::Tensor& table,
 
   // Each row draws from its own generator exactly as many values as it has places, whatever the batch's
   // width; the leading candidates take the first of the whole vocabulary's draws, so that a row draws the
-  // same token as through the sorted vocabulary.
-  const int64_t width = filtered ? vocab : candidates.logits.size(1);
+  // same token as through the sorted vocabulary. On the CPU a row's first values do not depend on how many
+  // it fills (fill_exponential), so the leading candidates fill only theirs.
+  const int64_t width = filtered && !logits.device().is_cpu() ? vocab : candidates.logits.size(1);
   const at::Tensor noise = at::ones({n, width}, logits.options());  // [group, width]
   const auto fill_rows = [&](int64_t begin, int64_t end) {
     for (int64_t i = begin; i < end; ++i) {

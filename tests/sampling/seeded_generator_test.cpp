@@ -4,6 +4,7 @@
 #include <ATen/core/MT19937RNGEngine.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <limits>
@@ -12,38 +13,55 @@
 namespace torchllm {
 namespace {
 
-// What fill_exponential promises on a CPU generator, written plainly: each value takes two 32-bit outputs of
-// the generator's Mersenne Twister (high word first), y = 1 - (top 52 bits) 2^-52, and -ln y by libm.
-std::vector<float> reference_exponentials(uint64_t seed, int64_t n) {
-  at::mt19937 engine(seed);
+// What fill_exponential promises on a CPU generator, written plainly: each call takes one 64-bit draw of the
+// generator's Mersenne Twister (two 32-bit outputs, high word first, as random64), value i is SplitMix64's
+// output i + 1 from that seed, y = 1 - (its top 52 bits) 2^-52, and the value -ln y by libm.
+std::vector<float> reference_exponentials(at::mt19937& engine, int64_t n) {
+  const uint64_t high = engine();
+  const uint64_t seed = high << 32 | engine();
   std::vector<float> out(static_cast<size_t>(n));
-  for (auto& v : out) {
-    const uint64_t high = engine();
-    const uint64_t draw = high << 32 | engine();
-    const double y = 1.0 - static_cast<double>(draw >> 12) * 0x1p-52;
-    v = std::max(static_cast<float>(-std::log(y)), std::numeric_limits<float>::min());
+  for (int64_t i = 0; i < n; ++i) {
+    uint64_t z = seed + static_cast<uint64_t>(i + 1) * 0x9E3779B97F4A7C15ull;
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    z ^= z >> 31;
+    const double y = 1.0 - static_cast<double>(z >> 12) * 0x1p-52;
+    out[static_cast<size_t>(i)] =
+        std::max(static_cast<float>(-std::log(y)), std::numeric_limits<float>::min());
   }
   return out;
 }
 
-TEST(SeededGenerator, CpuExponentialsAreTheEnginesDrawsThroughLibmsLog) {
+TEST(SeededGenerator, CpuExponentialsAreTheSeededStreamThroughLibmsLog) {
   constexpr int64_t kCount = 200003;  // not a whole number of vector lanes
   at::Generator generator = make_seeded_generator(c10::kCPU, 5);
-  const at::Tensor first = at::empty({kCount}, at::kFloat), second = at::empty({kCount}, at::kFloat);
-  fill_exponential(first, generator);
-  fill_exponential(second, generator);  // the generator moved on: the next kCount values
-  const std::vector<float> expected = reference_exponentials(5, 2 * kCount);
+  at::mt19937 engine(5);
   int64_t differing = 0;
-  for (int64_t i = 0; i < 2 * kCount; ++i) {
-    const float got = (i < kCount ? first : second)[i % kCount].item<float>();
-    const float want = expected[static_cast<size_t>(i)];
-    if (got != want) {
-      ++differing;
-      // The series is within 1e-16 of ln: a difference is a float rounding tie, one unit in the last place.
-      ASSERT_EQ(got, std::nextafter(want, got)) << "value " << i;
+  for (int call = 0; call < 3; ++call) {  // the generator moves on by one draw a call
+    const int64_t n = call == 2 ? 7 : kCount;
+    const at::Tensor got = at::empty({n}, at::kFloat);
+    fill_exponential(got, generator);
+    const std::vector<float> want = reference_exponentials(engine, n);
+    for (int64_t i = 0; i < n; ++i) {
+      const float g = got[i].item<float>(), w = want[static_cast<size_t>(i)];
+      if (g != w) {
+        ++differing;
+        // The series is within 1e-16 of ln: a difference is a float rounding tie, one unit in the last place.
+        ASSERT_EQ(g, std::nextafter(w, g)) << "call " << call << " value " << i;
+      }
     }
   }
   EXPECT_LT(differing, 2 * kCount / 10000);
+}
+
+// A row's first values do not depend on how many it fills (the leading candidates of top_p take the first
+// of the sorted vocabulary's draws).
+TEST(SeededGenerator, APrefixIsTheSameWhateverTheCount) {
+  at::Generator a = make_seeded_generator(c10::kCPU, 3), b = make_seeded_generator(c10::kCPU, 3);
+  const at::Tensor many = at::empty({100000}, at::kFloat), few = at::empty({1024}, at::kFloat);
+  fill_exponential(many, a);
+  fill_exponential(few, b);
+  EXPECT_TRUE(at::equal(many.narrow(0, 0, 1024), few));
 }
 
 TEST(SeededGenerator, CpuExponentialsFollowExpOne) {

@@ -1,0 +1,110 @@
+#include "sampling/top_candidates.h"
+
+#include <ATen/ATen.h>
+#include <ATen/Parallel.h>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <vector>
+
+namespace torchllm {
+namespace {
+
+constexpr float kNegInf = -std::numeric_limits<float>::infinity();
+constexpr int64_t kLanes = 16;
+typedef float Floats __attribute__((vector_size(kLanes * sizeof(float))));
+typedef int32_t Ints __attribute__((vector_size(kLanes * sizeof(int32_t))));
+
+struct Entry {
+  float value;
+  int64_t id;
+};
+
+// Candidate order: NaN first, then larger logits, then lower ids.
+bool before(const Entry& a, const Entry& b) {
+  const bool a_nan = std::isnan(a.value), b_nan = std::isnan(b.value);
+  if (a_nan != b_nan) return a_nan;
+  if (!a_nan && a.value != b.value) return a.value > b.value;
+  return a.id < b.id;
+}
+
+// Whether any of v[0, kLanes) is above `threshold` or NaN.
+__attribute__((target_clones("avx512f", "avx2", "default"))) bool any_above(const float* v, float threshold) {
+  Floats x;
+  __builtin_memcpy(&x, v, sizeof x);
+  const Ints hit = (x > threshold) | (x != x);
+  int32_t any = 0;
+  for (int64_t j = 0; j < kLanes; ++j) any |= hit[j];
+  return any != 0;
+}
+
+// Keeps the `count` first entries of `kept` in candidate order (unordered) and returns the value of the last
+// one, below which nothing can enter any more: a later equal value has a higher id and loses the tie.
+float trim(std::vector<Entry>& kept, int64_t count) {
+  std::nth_element(kept.begin(), kept.begin() + (count - 1), kept.end(), before);
+  kept.resize(static_cast<size_t>(count));
+  const float last = kept.back().value;
+  return std::isnan(last) ? std::numeric_limits<float>::infinity() : last;
+}
+
+void top_of_row(const float* v, int64_t vocab, int64_t count, int64_t width, float* values, int64_t* ids,
+                std::vector<Entry>& kept) {
+  kept.clear();
+  // Until `count` are kept every finite value (or NaN) enters; then only those above the threshold. -inf
+  // never enters here: it fills the places left at the end.
+  float threshold = kNegInf;
+  const size_t cap = static_cast<size_t>(std::max<int64_t>(4 * count, 256));
+  const auto visit = [&](int64_t i) {
+    const float x = v[i];
+    if (x > threshold || std::isnan(x)) {
+      kept.push_back({x, i});
+      if (kept.size() >= cap) threshold = trim(kept, count);
+    }
+  };
+  int64_t i = 0;
+  for (; i + kLanes <= vocab; i += kLanes) {
+    if (!any_above(v + i, threshold)) continue;
+    for (int64_t j = i; j < i + kLanes; ++j) visit(j);
+  }
+  for (; i < vocab; ++i) visit(i);
+  if (static_cast<int64_t>(kept.size()) > count) trim(kept, count);
+  std::sort(kept.begin(), kept.end(), before);
+  int64_t place = 0;
+  for (const Entry& e : kept) {
+    values[place] = e.value;
+    ids[place++] = e.id;
+  }
+  // Too few values above -inf: the lowest ids of the -inf ones, then places past the count.
+  for (int64_t t = 0; t < vocab && place < count; ++t) {
+    if (v[t] == kNegInf) {
+      values[place] = kNegInf;
+      ids[place++] = t;
+    }
+  }
+  for (; place < width; ++place) {
+    values[place] = kNegInf;
+    ids[place] = 0;
+  }
+}
+
+}  // namespace
+
+void top_candidates_cpu(const at::Tensor& logits, const int64_t* counts, int64_t width, at::Tensor& values,
+                        at::Tensor& ids) {
+  const at::Tensor x = logits.contiguous();  // [rows, vocab]
+  const int64_t rows = x.size(0), vocab = x.size(1);
+  values = at::empty({rows, width}, x.options());                // [rows, width]
+  ids = at::empty({rows, width}, x.options().dtype(at::kLong));  // [rows, width]
+  const float* src = x.data_ptr<float>();
+  float* out_values = values.data_ptr<float>();
+  int64_t* out_ids = ids.data_ptr<int64_t>();
+  at::parallel_for(0, rows, 1, [&](int64_t begin, int64_t end) {
+    std::vector<Entry> kept;
+    for (int64_t r = begin; r < end; ++r) {
+      top_of_row(src + r * vocab, vocab, counts[r], width, out_values + r * width, out_ids + r * width, kept);
+    }
+  });
+}
+
+}  // namespace torchllm
