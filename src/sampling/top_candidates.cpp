@@ -29,14 +29,21 @@ bool before(const Entry& a, const Entry& b) {
   return a.id < b.id;
 }
 
-// Whether any of v[0, kLanes) is above `threshold` or NaN.
-__attribute__((target_clones("avx512f", "avx2", "default"))) bool any_above(const float* v, float threshold) {
-  Floats x;
-  __builtin_memcpy(&x, v, sizeof x);
-  const Ints hit = (x > threshold) | (x != x);
-  int32_t any = 0;
-  for (int64_t j = 0; j < kLanes; ++j) any |= hit[j];
-  return any != 0;
+// The start of the first whole chunk of kLanes values in v[0, n) that holds one above `threshold` or a NaN,
+// or the end of the whole chunks (n rounded down to kLanes).
+__attribute__((target_clones("avx512f", "avx2", "default"))) int64_t next_chunk_above(const float* v,
+                                                                                      int64_t n,
+                                                                                      float threshold) {
+  int64_t i = 0;
+  for (; i + kLanes <= n; i += kLanes) {
+    Floats x;
+    __builtin_memcpy(&x, v + i, sizeof x);
+    const Ints hit = (x > threshold) | (x != x);
+    int32_t any = 0;
+    for (int64_t j = 0; j < kLanes; ++j) any |= hit[j];
+    if (any != 0) return i;
+  }
+  return i;
 }
 
 // Keeps the `count` first entries of `kept` in candidate order (unordered) and returns the value of the last
@@ -62,12 +69,12 @@ void top_of_row(const float* v, int64_t vocab, int64_t count, int64_t width, flo
       if (kept.size() >= cap) threshold = trim(kept, count);
     }
   };
-  int64_t i = 0;
-  for (; i + kLanes <= vocab; i += kLanes) {
-    if (!any_above(v + i, threshold)) continue;
+  const int64_t whole = vocab / kLanes * kLanes;
+  for (int64_t i = next_chunk_above(v, whole, threshold); i < whole;
+       i += kLanes + next_chunk_above(v + i + kLanes, whole - i - kLanes, threshold)) {
     for (int64_t j = i; j < i + kLanes; ++j) visit(j);
   }
-  for (; i < vocab; ++i) visit(i);
+  for (int64_t i = whole; i < vocab; ++i) visit(i);
   if (static_cast<int64_t>(kept.size()) > count) trim(kept, count);
   std::sort(kept.begin(), kept.end(), before);
   int64_t place = 0;
