@@ -1,12 +1,14 @@
 #include "sampling/logits_processors.h"
 
 #include <ATen/ATen.h>
+#include <ATen/Parallel.h>
 
 #include <limits>
 #include <tuple>
 #include <vector>
 
 #include "sampling/greedy_argmax.h"
+#include "sampling/race_scores.h"
 #include "sampling/top_candidates.h"
 
 namespace torchllm {
@@ -144,7 +146,23 @@ void apply_min_p(at::Tensor& logits, const at::Tensor& min_p) {
 }
 
 at::Tensor exponential_race(const Candidates& candidates, const at::Tensor& noise) {
-  const at::Tensor place = greedy_argmax(candidates.logits - noise.log()).unsqueeze(1);  // [rows, 1]
+  const at::Tensor& logits = candidates.logits;
+  at::Tensor scores;  // [rows, width]
+  if (own_selection(logits) && noise.device().is_cpu() && noise.scalar_type() == at::kFloat &&
+      noise.sizes() == logits.sizes()) {
+    const at::Tensor l = logits.contiguous(), e = noise.contiguous();
+    scores = at::empty_like(l);
+    const int64_t width = l.size(1);
+    at::parallel_for(0, l.size(0), 1, [&](int64_t begin, int64_t end) {
+      for (int64_t r = begin; r < end; ++r) {
+        race_scores_cpu(l.data_ptr<float>() + r * width, e.data_ptr<float>() + r * width,
+                        scores.data_ptr<float>() + r * width, width);
+      }
+    });
+  } else {
+    scores = logits - noise.log();
+  }
+  const at::Tensor place = greedy_argmax(scores).unsqueeze(1);  // [rows, 1]
   return candidates.ids.gather(1, place).squeeze(1);
 }
 

@@ -131,11 +131,12 @@ at::Tensor sample_group(const at::Tensor& logits, const at::Tensor& table,
   // same token as through the sorted vocabulary. On the CPU a row's first values do not depend on how many
   // it fills (fill_exponential), so the leading candidates fill only theirs.
   const int64_t width = filtered && !logits.device().is_cpu() ? vocab : candidates.logits.size(1);
-  const at::Tensor noise = at::ones({n, width}, logits.options());  // [group, width]
+  const at::Tensor noise = at::empty({n, width}, logits.options());  // [group, width]
   const auto fill_rows = [&](int64_t begin, int64_t end) {
     for (int64_t i = begin; i < end; ++i) {
       const int64_t places = top_k[i] > 0 ? std::min(top_k[i], width) : width;
       fill_exponential(noise[i].narrow(0, 0, places), *generators[i]);
+      if (places < width) noise[i].narrow(0, places, width - places).fill_(1);
     }
   };
   // Each row has a generator of its own, so CPU rows fill on all threads (half a millisecond a row for a

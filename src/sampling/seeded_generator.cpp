@@ -8,6 +8,8 @@
 #include <limits>
 #include <mutex>
 
+#include "sampling/vector_log.h"
+
 namespace torchllm {
 
 at::Generator make_seeded_generator(c10::Device device, uint64_t seed) {
@@ -30,42 +32,29 @@ at::Generator make_seeded_generator(c10::Device device, uint64_t seed) {
 
 namespace {
 
-constexpr int64_t kLanes = 8;
-typedef double Doubles __attribute__((vector_size(kLanes * sizeof(double))));
-typedef int64_t Longs __attribute__((vector_size(kLanes * sizeof(int64_t))));
-typedef uint64_t ULongs __attribute__((vector_size(kLanes * sizeof(uint64_t))));
-typedef float Floats __attribute__((vector_size(kLanes * sizeof(float))));
-// A cast between these vector types of one size keeps the bits (GCC vector extensions).
+using vector_log::Doubles;
+using vector_log::Floats;
+using vector_log::kLanes;
+using vector_log::Longs;
+using vector_log::ULongs;
 
 // -ln(y) for the uniform y = 2 - (1 + m 2^-52) in (0, 1], m the top 52 bits of each draw: Exp(1) draws (y =
-// 1, probability 2^-52, gives 0). ln y = k ln 2 + 2 atanh(s), s = (f - 1) / (f + 1), y = f 2^k with f in
-// [sqrt(1/2), sqrt(2)), |s| <= 0.1716: seven terms of the series are within 3e-12 of it (float32 keeps 6e-8),
-// and near y = 1 (the small draws that decide rare tokens) the error stays relative, as f - 1 = y - 1
-// exactly.
+// 1, probability 2^-52, gives 0); near y = 1 (the small draws that decide rare tokens) ln's error stays
+// relative.
 inline void minus_log_uniform(const Longs& draws, Doubles& out) {
   const Longs exponent_one = Longs{} + 0x3FF0000000000000;
   const Longs mantissa = Longs{} + 0x000FFFFFFFFFFFFF;
   const Doubles y = 2.0 - (Doubles)(exponent_one | ((draws >> 12) & mantissa));
-  const Longs yb = (Longs)(y);
-  Longs k = ((yb >> 52) & 0x7FF) - 1023;
-  Doubles f = (Doubles)((yb & mantissa) | exponent_one);  // [1, 2)
-  const Longs high = f > 1.4142135623730951;              // -1 where true
-  f = high ? f * 0.5 : f;
-  k -= high;
-  // k in [-52, 0] as a double without a 64-bit integer conversion (AVX2 has none): 2^52 + 1024 + k.
-  const Doubles kd = (Doubles)((k + 1024) | 0x4330000000000000) - 4503599627371520.0;
-  const Doubles s = (f - 1.0) / (f + 1.0), s2 = s * s;
-  Doubles series = Doubles{} + 1.0 / 13;
-  for (int term = 11; term >= 1; term -= 2) series = series * s2 + 1.0 / term;
-  out = -(kd * 0.6931471805599453 + 2.0 * s * series);
+  vector_log::ln_positive(y, out);
+  out = -out;
 }
 
 // Exp(1) draws into out[0, n): value i from SplitMix64's output i + 1 after `seed` (a counter-based stream
 // that passes BigCrush), so a row's first m values do not depend on how many it fills. Never exactly 0: a
 // zero would turn a masked token's 0 / 0 into NaN, which argmax would pick; the clamp moves a draw of
 // probability 2^-52 by a negligible amount.
-__attribute__((target_clones("avx512f", "avx2", "default"))) void exponentials(uint64_t seed, float* out,
-                                                                               int64_t n) {
+__attribute__((target_clones("arch=x86-64-v4", "avx2", "default"))) void exponentials(uint64_t seed,
+                                                                                      float* out, int64_t n) {
   const Floats floor = Floats{} + std::numeric_limits<float>::min();
   Longs counter;
   for (int64_t j = 0; j < kLanes; ++j) counter[j] = j + 1;
