@@ -49,20 +49,24 @@ void apply_temperature(at::Tensor& logits, const at::Tensor& temperature) {
   logits.div_(temperature.masked_fill(temperature.eq(0), 1.0));
 }
 
-Candidates sort_candidates(const at::Tensor& logits) {
-  at::Tensor sorted, ids;  // [rows, vocab]
-  std::tie(sorted, ids) = at::sort(logits, /*stable=*/true, /*dim=*/1, /*descending=*/true);
-  return {sorted, ids};
-}
-
 namespace {
 
-// Whether top_candidates_cpu serves these logits.
+// Whether our own CPU kernels (top_candidates.h, race_scores.h) serve these logits.
 bool own_selection(const at::Tensor& logits) {
   return logits.device().is_cpu() && logits.scalar_type() == at::kFloat && logits.dim() == 2;
 }
 
 }  // namespace
+
+Candidates sort_candidates(const at::Tensor& logits) {
+  at::Tensor sorted, ids;  // [rows, vocab]
+  if (own_selection(logits) && logits.size(1) < (int64_t{1} << 31)) {
+    sorted_candidates_cpu(logits, sorted, ids);
+    return {sorted, ids};
+  }
+  std::tie(sorted, ids) = at::sort(logits, /*stable=*/true, /*dim=*/1, /*descending=*/true);
+  return {sorted, ids};
+}
 
 Candidates leading_candidates(const at::Tensor& logits, int64_t count) {
   at::Tensor values, ids;  // [rows, count]

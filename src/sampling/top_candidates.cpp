@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <limits>
 #include <vector>
 
@@ -95,7 +96,78 @@ void top_of_row(const float* v, int64_t vocab, int64_t count, int64_t width, flo
   }
 }
 
+// Keys whose increasing order is candidate order: larger logits first, every NaN first of all, -0 as 0.
+uint32_t candidate_key(float x) {
+  if (std::isnan(x)) return 0;
+  if (x == 0.0f) x = 0.0f;
+  uint32_t bits;
+  std::memcpy(&bits, &x, sizeof bits);
+  const uint32_t increasing = bits & 0x80000000u ? ~bits : bits | 0x80000000u;
+  return ~increasing;
+}
+
+// Stable least-significant-digit radix sort of (key, id) pairs by key, in `kDigitBits` digits; a digit that
+// every key shares is skipped.
+constexpr int kDigitBits = 11;
+constexpr uint32_t kBuckets = 1u << kDigitBits;
+
+struct SortBuffers {
+  std::vector<uint32_t> keys, ids, spare_keys, spare_ids;
+  std::vector<uint32_t> counts;
+};
+
+void sort_row(const float* v, int64_t vocab, float* values, int64_t* ids, SortBuffers& b) {
+  const auto n = static_cast<size_t>(vocab);
+  b.keys.resize(n);
+  b.ids.resize(n);
+  b.spare_keys.resize(n);
+  b.spare_ids.resize(n);
+  b.counts.resize(kBuckets);
+  for (size_t i = 0; i < n; ++i) {
+    b.keys[i] = candidate_key(v[i]);
+    b.ids[i] = static_cast<uint32_t>(i);
+  }
+  for (int shift = 0; shift < 32; shift += kDigitBits) {
+    std::fill(b.counts.begin(), b.counts.end(), 0u);
+    for (size_t i = 0; i < n; ++i) ++b.counts[(b.keys[i] >> shift) & (kBuckets - 1)];
+    if (*std::max_element(b.counts.begin(), b.counts.end()) == n) continue;
+    uint32_t start = 0;
+    for (uint32_t& c : b.counts) {
+      const uint32_t count = c;
+      c = start;
+      start += count;
+    }
+    for (size_t i = 0; i < n; ++i) {
+      const uint32_t place = b.counts[(b.keys[i] >> shift) & (kBuckets - 1)]++;
+      b.spare_keys[place] = b.keys[i];
+      b.spare_ids[place] = b.ids[i];
+    }
+    b.keys.swap(b.spare_keys);
+    b.ids.swap(b.spare_ids);
+  }
+  for (size_t i = 0; i < n; ++i) {
+    ids[i] = b.ids[i];
+    values[i] = v[b.ids[i]];
+  }
+}
+
 }  // namespace
+
+void sorted_candidates_cpu(const at::Tensor& logits, at::Tensor& values, at::Tensor& ids) {
+  const at::Tensor x = logits.contiguous();  // [rows, vocab]
+  const int64_t rows = x.size(0), vocab = x.size(1);
+  values = at::empty({rows, vocab}, x.options());                // [rows, vocab]
+  ids = at::empty({rows, vocab}, x.options().dtype(at::kLong));  // [rows, vocab]
+  const float* src = x.data_ptr<float>();
+  float* out_values = values.data_ptr<float>();
+  int64_t* out_ids = ids.data_ptr<int64_t>();
+  at::parallel_for(0, rows, 1, [&](int64_t begin, int64_t end) {
+    SortBuffers buffers;
+    for (int64_t r = begin; r < end; ++r) {
+      sort_row(src + r * vocab, vocab, out_values + r * vocab, out_ids + r * vocab, buffers);
+    }
+  });
+}
 
 void top_candidates_cpu(const at::Tensor& logits, const int64_t* counts, int64_t width, at::Tensor& values,
                         at::Tensor& ids) {

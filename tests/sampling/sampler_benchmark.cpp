@@ -80,6 +80,12 @@ int main(int argc, char** argv) {
     }
     std::printf("%lld rows, %s: %.3f ms a step\n", static_cast<long long>(kRows), setting.name,
                 time([&] { sample_batch(batch, rows); }, 20));
+    if (setting.top_k == 0 && setting.top_p < 1.0) {
+      // Nearly flat logits (a random-weight model's): the nucleus is most of the vocabulary, which is sorted.
+      const at::Tensor flat = at::randn({kRows, vocab}, gen) * 0.1;  // [rows, vocab]
+      std::printf("%lld rows, %s, flat logits: %.3f ms a step\n", static_cast<long long>(kRows), setting.name,
+                  time([&] { sample_batch(flat, rows); }, 5));
+    }
   }
   return 0;
 }

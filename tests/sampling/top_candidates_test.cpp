@@ -91,5 +91,31 @@ TEST(TopCandidates, NaNComesFirstAndStridedRowsWork) {
   expect_sorted_prefix(wide.narrow(1, 50, 500), {7, 7, 7, 7}, 7, "a column slice");
 }
 
+void expect_stable_sort(const at::Tensor& logits, const std::string& what) {
+  at::Tensor values, ids, sorted, order;
+  sorted_candidates_cpu(logits, values, ids);
+  std::tie(sorted, order) = at::sort(logits, /*stable=*/true, /*dim=*/1, /*descending=*/true);
+  ASSERT_TRUE(at::equal(ids, order)) << what;
+  // Values compared as ids pick them (NaN != NaN, and -0 vs 0 would pass an equality test anyway).
+  ASSERT_TRUE(at::equal(values.view(at::kInt), logits.gather(1, order).view(at::kInt))) << what;
+}
+
+TEST(SortedCandidates, AreLibtorchsStableDescendingSort) {
+  std::mt19937 rng(8);
+  for (const int64_t vocab : {1, 2, 9, 2047, 2049, 5003}) {
+    expect_stable_sort(tied_logits(rng, 5, vocab), "tied, vocab " + std::to_string(vocab));
+  }
+  at::Tensor specials = at::randn({3, 3000}, at::kFloat);
+  float* p = specials.data_ptr<float>();
+  for (int64_t i = 0; i < 3 * 3000; i += 97) p[i] = std::numeric_limits<float>::quiet_NaN();
+  for (int64_t i = 5; i < 3 * 3000; i += 89) p[i] = kInf;
+  for (int64_t i = 7; i < 3 * 3000; i += 83) p[i] = -kInf;
+  for (int64_t i = 11; i < 3 * 3000; i += 31) p[i] = i % 2 == 0 ? 0.0f : -0.0f;
+  for (int64_t i = 13; i < 3 * 3000; i += 53) p[i] = -1e-40f;  // subnormals
+  expect_stable_sort(specials, "NaN, infinities, signed zeros, subnormals");
+  expect_stable_sort(at::randn({2, 151936}, at::kFloat) * 4, "a real vocabulary");
+  expect_stable_sort(at::full({2, 1000}, 0.25f), "one value");
+}
+
 }  // namespace
 }  // namespace torchllm
