@@ -1,12 +1,14 @@
 #pragma once
 
 // Prefill and decode throughput of a model, as llama-bench measures it: random prompt tokens, greedy decoding
-// through the batched sampler, warm-up excluded, the device synchronized before every clock reading.
+// (or the sampling parameters given) through the batched sampler, warm-up excluded, the device synchronized
+// before every clock reading.
 
 #include <cstdint>
 #include <string>
 
 #include "torchllm/model.h"
+#include "torchllm/sampler.h"
 
 namespace torchllm {
 
@@ -15,6 +17,14 @@ struct BenchmarkCase {
   int64_t prompt_tokens = 512;
   int64_t gen_tokens = 128;
   int64_t repetitions = 3;
+  // Every sequence samples with these (its seed: this one's plus its index); greedy by default.
+  SamplingParams sampling = greedy_sampling();
+
+  static SamplingParams greedy_sampling() {
+    SamplingParams p;
+    p.temperature = 0;
+    return p;
+  }
 };
 
 struct BenchmarkResult {

@@ -5,6 +5,7 @@
 
 #include "cli/command_failed.h"
 #include "cli/commands.h"
+#include "cli/generation_options.h"
 #include "cli/model_options.h"
 #include "torchllm/benchmark.h"
 #include "torchllm/device.h"
@@ -24,6 +25,8 @@ struct BenchOptions {
   int64_t repetitions = 3;
   double bandwidth_gb_s = 0;
   bool json = false;
+  double temperature = 0, top_p = 1, min_p = 0;
+  int64_t top_k = 0;
 };
 
 std::string gib(uint64_t bytes) {
@@ -58,6 +61,18 @@ void run_bench(const BenchOptions& o) {
     model = Transformer::load(dir, o.model.load);
     name = dir.substr(dir.find_last_of('/') == std::string::npos ? 0 : dir.find_last_of('/') + 1);
   }
+  SamplingParams sampling = BenchmarkCase::greedy_sampling();
+  sampling.temperature = o.temperature;
+  sampling.top_k = o.top_k;
+  sampling.top_p = o.top_p;
+  sampling.min_p = o.min_p;
+  sampling.seed = 0;  // sequence b samples with seed b
+  try {
+    sampling.validate(model->config().vocab_size);
+  } catch (const Error& e) {
+    throw CommandFailed(e.what(), 2);
+  }
+  const bool greedy = sampling.temperature == 0;
   const std::string device = device_name(model->device());
   const double bandwidth = o.bandwidth_gb_s > 0 ? o.bandwidth_gb_s : known_bandwidth_gb_s(device);
   const uint64_t weight_bytes = model->weight_bytes();
@@ -68,6 +83,7 @@ void run_bench(const BenchOptions& o) {
       (model->kv_cache_type() == KvCacheType::kModel ? std::string() : ", KV " + kv_type);
 
   nlohmann::ordered_json rows = nlohmann::ordered_json::array();
+  if (!o.json && !greedy) std::cout << "Sampling: " << describe_sampling(sampling) << "\n\n";
   if (!o.json) {
     std::cout << "| model | device | dtype | batch | prompt | gen | prefill tok/s | decode tok/s | TTFT ms | "
                  "peak mem | "
@@ -78,7 +94,7 @@ void run_bench(const BenchOptions& o) {
   for (int64_t batch : o.batches) {
     for (int64_t prompt : o.prompt_tokens) {
       for (int64_t gen : o.gen_tokens) {
-        const BenchmarkResult r = run_benchmark(*model, {batch, prompt, gen, o.repetitions});
+        const BenchmarkResult r = run_benchmark(*model, {batch, prompt, gen, o.repetitions, sampling});
         // At batch b every decode step reads all weights once and makes b tokens.
         const double bound_tok_s = bandwidth > 0 ? bandwidth * 1e9 / weight_bytes * batch : 0;
         nlohmann::ordered_json row = {{"model", name},
@@ -95,7 +111,11 @@ void run_bench(const BenchOptions& o) {
                                       {"weight_bytes", weight_bytes},
                                       {"peak_mem_bytes", r.peak_mem_bytes},
                                       {"cuda_graphs", r.cuda_graphs},
-                                      {"repetitions", o.repetitions}};
+                                      {"repetitions", o.repetitions},
+                                      {"temperature", sampling.temperature},
+                                      {"top_k", sampling.top_k},
+                                      {"top_p", sampling.top_p},
+                                      {"min_p", sampling.min_p}};
         if (bound_tok_s > 0) {
           row["bandwidth_gb_s"] = bandwidth;
           row["bandwidth_fraction"] = r.decode_tok_s / bound_tok_s;
@@ -145,6 +165,19 @@ void add_bench_command(CLI::App& app) {
   cmd->add_option("--bandwidth", o->bandwidth_gb_s,
                   "Memory bandwidth in GB/s for the bound column (default: known GPUs' data-sheet figure)");
   cmd->add_flag("--json", o->json, "Print a JSON array, one object per configuration");
+  const std::string sampling = "Sampling of every sequence (default: greedy, as llama-bench's decode)";
+  cmd->add_option("--temperature", o->temperature, "Softmax temperature; 0 = greedy")
+      ->group(sampling)
+      ->capture_default_str();
+  cmd->add_option("--top-k", o->top_k, "Keep the k most likely tokens; 0 = off")
+      ->group(sampling)
+      ->capture_default_str();
+  cmd->add_option("--top-p", o->top_p, "Keep tokens up to this cumulative probability; 1 = off")
+      ->group(sampling)
+      ->capture_default_str();
+  cmd->add_option("--min-p", o->min_p, "Drop tokens below min_p x the most likely one's probability; 0 = off")
+      ->group(sampling)
+      ->capture_default_str();
   cmd->callback([o] { run_bench(*o); });
 }
 

@@ -33,16 +33,16 @@ Timings run_once(const Transformer& model, KvCache& cache, DecodeRunner& decoder
   const int64_t vocab = model.config().vocab_size;
   std::vector<std::unique_ptr<SequenceSampler>> samplers;
   std::vector<SequenceSampler*> rows;
-  SamplingParams greedy;
-  greedy.temperature = 0;
   std::vector<SequenceChunk> chunks(static_cast<size_t>(c.batch));
   for (int64_t b = 0; b < c.batch; ++b) {
     at::Tensor prompt = at::randint(vocab, {c.prompt_tokens}, gen, at::TensorOptions().dtype(at::kLong));
     chunks[b].slot = b;
     chunks[b].start = 0;
     chunks[b].tokens.assign(prompt.data_ptr<int64_t>(), prompt.data_ptr<int64_t>() + c.prompt_tokens);
+    SamplingParams params = c.sampling;
+    params.seed = c.sampling.seed.value_or(0) + static_cast<uint64_t>(b);
     samplers.push_back(
-        std::make_unique<SequenceSampler>(greedy, model.device(), vocab, std::vector<int64_t>{}));
+        std::make_unique<SequenceSampler>(params, model.device(), vocab, std::vector<int64_t>{}));
     rows.push_back(samplers.back().get());
   }
   Timings t;

@@ -34,6 +34,26 @@ PY
 grep -q "^| model | device | dtype | batch | prompt | gen | prefill tok/s | decode tok/s |" "$work/table" || fail "no table header"
 [ "$(grep -c '^| model | cpu | fp32 | 1 | 8 | 4 |' "$work/table")" = 1 ] || { fail "no table row"; cat "$work/table"; }
 
+# Sampling flags: every sequence samples with them, and the JSON rows and the table's first line say so.
+"${bench[@]}" -p 8 -n 6 -b 1,3 -r 1 --temperature 0.8 --top-k 5 --top-p 0.9 --min-p 0.05 --json >"$work/sampled.json" \
+    2>"$work/err" || fail "bench with sampling: $(cat "$work/err")"
+python3 - "$work/sampled.json" <<'PY' || failures=$((failures + 1))
+import json, sys
+rows = json.load(open(sys.argv[1]))
+assert [r["batch"] for r in rows] == [1, 3], rows
+for r in rows:
+    assert (r["temperature"], r["top_k"], r["top_p"], r["min_p"]) == (0.8, 5, 0.9, 0.05), r
+    assert r["decode_tok_s"] > 0
+print("ok   bench --json with sampling flags")
+PY
+"${bench[@]}" -p 8 -n 4 -r 1 --temperature 1 >"$work/table" 2>"$work/err" || fail "bench --temperature table"
+grep -q "^Sampling: temperature=1 top_k=0 top_p=1 min_p=0" "$work/table" || { fail "no sampling line"; cat "$work/table"; }
+"${bench[@]}" -p 8 -n 4 -r 1 --json | python3 -c 'import json,sys; assert json.load(sys.stdin)[0]["temperature"] == 0' \
+    || fail "bench is not greedy by default"
+"${bench[@]}" -p 8 -n 4 --top-p 2 >/dev/null 2>"$work/err"; rc=$?
+[ "$rc" = 2 ] && grep -q "top_p must be in (0, 1]" "$work/err" || fail "--top-p 2: exit $rc, $(cat "$work/err")"
+"${bench[@]}" -p 8 -n 4 --temperature -1 >/dev/null 2>&1; [ $? = 2 ] || fail "--temperature -1 accepted"
+
 "$torchllm" bench --shape nope >/dev/null 2>"$work/err"; rc=$?
 [ "$rc" = 2 ] && grep -q "qwen3-0.6b" "$work/err" || fail "unknown shape: exit $rc, $(cat "$work/err")"
 "$torchllm" bench --shape qwen3-0.6b -m "$work/model" >/dev/null 2>&1; [ $? = 2 ] || fail "-m and --shape together"
