@@ -151,26 +151,10 @@ void sort_row(const float* v, int64_t vocab, float* values, int64_t* ids, SortBu
   }
 }
 
-}  // namespace
-
-void sorted_candidates_cpu(const at::Tensor& logits, at::Tensor& values, at::Tensor& ids) {
-  const at::Tensor x = logits.contiguous();  // [rows, vocab]
-  const int64_t rows = x.size(0), vocab = x.size(1);
-  values = at::empty({rows, vocab}, x.options());                // [rows, vocab]
-  ids = at::empty({rows, vocab}, x.options().dtype(at::kLong));  // [rows, vocab]
-  const float* src = x.data_ptr<float>();
-  float* out_values = values.data_ptr<float>();
-  int64_t* out_ids = ids.data_ptr<int64_t>();
-  at::parallel_for(0, rows, 1, [&](int64_t begin, int64_t end) {
-    SortBuffers buffers;
-    for (int64_t r = begin; r < end; ++r) {
-      sort_row(src + r * vocab, vocab, out_values + r * vocab, out_ids + r * vocab, buffers);
-    }
-  });
-}
-
-void top_candidates_cpu(const at::Tensor& logits, const int64_t* counts, int64_t width, at::Tensor& values,
-                        at::Tensor& ids) {
+// Fills values and ids [rows, width] row by row on all threads: row(scratch, src row, values row, ids row),
+// with one Scratch per thread.
+template <typename Scratch, typename F>
+void fill_rows(const at::Tensor& logits, int64_t width, at::Tensor& values, at::Tensor& ids, F&& row) {
   const at::Tensor x = logits.contiguous();  // [rows, vocab]
   const int64_t rows = x.size(0), vocab = x.size(1);
   values = at::empty({rows, width}, x.options());                // [rows, width]
@@ -179,11 +163,27 @@ void top_candidates_cpu(const at::Tensor& logits, const int64_t* counts, int64_t
   float* out_values = values.data_ptr<float>();
   int64_t* out_ids = ids.data_ptr<int64_t>();
   at::parallel_for(0, rows, 1, [&](int64_t begin, int64_t end) {
-    std::vector<Entry> kept;
+    Scratch scratch;
     for (int64_t r = begin; r < end; ++r) {
-      top_of_row(src + r * vocab, vocab, counts[r], width, out_values + r * width, out_ids + r * width, kept);
+      row(scratch, r, src + r * vocab, vocab, out_values + r * width, out_ids + r * width);
     }
   });
+}
+
+}  // namespace
+
+void sorted_candidates_cpu(const at::Tensor& logits, at::Tensor& values, at::Tensor& ids) {
+  fill_rows<SortBuffers>(logits, logits.size(1), values, ids,
+                         [](SortBuffers& buffers, int64_t, const float* v, int64_t vocab, float* out_values,
+                            int64_t* out_ids) { sort_row(v, vocab, out_values, out_ids, buffers); });
+}
+
+void top_candidates_cpu(const at::Tensor& logits, const int64_t* counts, int64_t width, at::Tensor& values,
+                        at::Tensor& ids) {
+  fill_rows<std::vector<Entry>>(
+      logits, width, values, ids,
+      [&](std::vector<Entry>& kept, int64_t r, const float* v, int64_t vocab, float* out_values,
+          int64_t* out_ids) { top_of_row(v, vocab, counts[r], width, out_values, out_ids, kept); });
 }
 
 }  // namespace torchllm
