@@ -1,7 +1,7 @@
 #pragma once
 
 // Q8_K activation rows for the K-kernel tests, rows repacked into row groups, and a row-group kernel checked
-// against the scalar reference.
+// against the scalar reference (RowGroupCase).
 
 #include <gtest/gtest.h>
 
@@ -62,21 +62,28 @@ inline std::vector<uint8_t> repack_groups(GgmlType type, const std::vector<uint8
   return groups;
 }
 
-// `dot` against row_group_dot_scalar on the same groups and activations, bit for bit; the gaps of out_stride
-// are left alone by both.
-inline void expect_row_group_kernel_matches_reference(GgmlType type, RowGroupDotFn dot, const uint8_t* groups,
-                                                      int64_t group_count, const uint8_t* activations,
-                                                      int64_t activation_stride, int64_t tokens, int64_t n,
-                                                      int64_t out_stride) {
-  const size_t size = static_cast<size_t>(tokens * out_stride);
+// A row-group kernel's test case: 16 * group_count rows of n columns of `type`, the same rows repacked into
+// groups, and `tokens` activation rows `activation_stride` bytes apart; outputs `out_stride` apart.
+struct RowGroupCase {
+  GgmlType type;
+  int64_t n, group_count, tokens, activation_stride, out_stride;
+  std::vector<uint8_t> rows, groups, activations;
+};
+
+// The case's AVX-512 kernel against row_group_dot_scalar on the same groups and activations, bit for bit;
+// the gaps of out_stride are left alone by both.
+inline void expect_avx512_kernel_matches_reference(const RowGroupCase& c) {
+  const RowGroupDotFn dot = row_group_dot_function(c.type, SimdLevel::kAvx512);
+  const size_t size = static_cast<size_t>(c.tokens * c.out_stride);
   std::vector<float> expected(size, -7.0f), out(size, -7.0f);
-  row_group_dot_scalar(type, groups, group_count, activations, activation_stride, tokens, n, expected.data(),
-                       out_stride);
-  dot(groups, group_count, activations, activation_stride, tokens, n, out.data(), out_stride);
+  row_group_dot_scalar(c.type, c.groups.data(), c.group_count, c.activations.data(), c.activation_stride,
+                       c.tokens, c.n, expected.data(), c.out_stride);
+  dot(c.groups.data(), c.group_count, c.activations.data(), c.activation_stride, c.tokens, c.n, out.data(),
+      c.out_stride);
   for (size_t i = 0; i < size; ++i) {
     ASSERT_EQ(float_bits(out[i]), float_bits(expected[i]))
-        << "n " << n << " groups " << group_count << " tokens " << tokens << " token " << i / out_stride
-        << " row " << i % out_stride;
+        << "n " << c.n << " groups " << c.group_count << " tokens " << c.tokens << " token "
+        << i / c.out_stride << " row " << i % c.out_stride;
   }
 }
 
@@ -98,24 +105,20 @@ inline void expect_repack_round_trip(GgmlType type, int64_t n, std::mt19937& rng
   }
 }
 
-// row_group_dot_scalar on `groups` (the 16 * group_count `rows`, packed) equals the scalar kernel of `type`
-// on the original rows, bit for bit.
-inline void expect_reference_is_scalar_kernel(GgmlType type, const std::vector<uint8_t>& rows,
-                                              const std::vector<uint8_t>& groups, int64_t group_count,
-                                              const std::vector<uint8_t>& activations,
-                                              int64_t activation_stride, int64_t tokens, int64_t n,
-                                              int64_t out_stride) {
-  const BlockDotFn scalar = block_dot_function(type, SimdLevel::kScalar);
-  std::vector<float> out(static_cast<size_t>(tokens * out_stride));
-  row_group_dot_scalar(type, groups.data(), group_count, activations.data(), activation_stride, tokens, n,
-                       out.data(), out_stride);
-  const int64_t row_bytes = quantized_row_bytes(type, n);
-  for (int64_t t = 0; t < tokens; ++t) {
-    for (int64_t r = 0; r < kGroupRows * group_count; ++r) {
+// row_group_dot_scalar on the case's groups equals the scalar kernel of its type on the original rows, bit
+// for bit.
+inline void expect_reference_is_scalar_kernel(const RowGroupCase& c) {
+  const BlockDotFn scalar = block_dot_function(c.type, SimdLevel::kScalar);
+  std::vector<float> out(static_cast<size_t>(c.tokens * c.out_stride));
+  row_group_dot_scalar(c.type, c.groups.data(), c.group_count, c.activations.data(), c.activation_stride,
+                       c.tokens, c.n, out.data(), c.out_stride);
+  const int64_t row_bytes = quantized_row_bytes(c.type, c.n);
+  for (int64_t t = 0; t < c.tokens; ++t) {
+    for (int64_t r = 0; r < kGroupRows * c.group_count; ++r) {
       const float expected =
-          scalar(rows.data() + r * row_bytes, activations.data() + t * activation_stride, n);
-      ASSERT_EQ(float_bits(out[t * out_stride + r]), float_bits(expected))
-          << "n " << n << " token " << t << " row " << r;
+          scalar(c.rows.data() + r * row_bytes, c.activations.data() + t * c.activation_stride, c.n);
+      ASSERT_EQ(float_bits(out[t * c.out_stride + r]), float_bits(expected))
+          << "n " << c.n << " token " << t << " row " << r;
     }
   }
 }

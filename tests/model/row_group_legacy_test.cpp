@@ -62,31 +62,21 @@ TEST_P(RowGroupLegacy, RepackThenUnpackGivesBackEveryByte) {
   for (const int64_t n : kLengths) expect_repack_round_trip(GetParam(), n, rng);
 }
 
-struct Case {
-  GgmlType type;
-  int64_t n, group_count, tokens, activation_stride, out_stride;
-  std::vector<uint8_t> rows, groups, activations;
-};
-
 // Activations -128 and weights at one end (trial 0: Q8_0 -128, Q4_0 nibbles 0, i.e. -8: the largest |isum|
 // and offset) or the other (1: 127, nibbles 15); 2: random; 3: random, activations apart.
-Case make_case(GgmlType type, int64_t n, int64_t group_count, int64_t tokens, int trial, std::mt19937& rng) {
+RowGroupCase make_case(GgmlType type, int64_t n, int64_t group_count, int64_t tokens, int trial,
+                       std::mt19937& rng) {
   const int64_t row_bytes = quantized_row_bytes(type, n);
   const int64_t a_bytes = quantized_row_bytes(GgmlType::kQ8_0, n);
-  Case c{type, n,  group_count, tokens, trial == 3 ? a_bytes + 40 : a_bytes, kGroupRows * group_count + 7,
-         {},   {}, {}};
+  RowGroupCase c{
+      type, n,  group_count, tokens, trial == 3 ? a_bytes + 40 : a_bytes, kGroupRows * group_count + 7,
+      {},   {}, {}};
   const bool q8 = type == GgmlType::kQ8_0;
   const int weight_fill = trial == 0 ? (q8 ? -128 : 0x100) : trial == 1 ? (q8 ? 127 : 0xFF) : 0;
   c.rows = block_rows(type, n, kGroupRows * group_count, row_bytes, weight_fill, rng);
   c.groups = repack_groups(type, c.rows, row_bytes, n, group_count);
   c.activations = block_rows(GgmlType::kQ8_0, n, tokens, c.activation_stride, trial < 2 ? -128 : 0, rng);
   return c;
-}
-
-void expect_matches_reference(const Case& c) {
-  expect_row_group_kernel_matches_reference(c.type, row_group_dot_function(c.type, SimdLevel::kAvx512),
-                                            c.groups.data(), c.group_count, c.activations.data(),
-                                            c.activation_stride, c.tokens, c.n, c.out_stride);
 }
 
 TEST_P(RowGroupLegacy, Avx512IsBitIdenticalToTheScalarReference) {
@@ -96,10 +86,12 @@ TEST_P(RowGroupLegacy, Avx512IsBitIdenticalToTheScalarReference) {
   for (const int64_t n : kLengths) {
     for (int64_t group_count = 1; group_count <= 3; ++group_count) {
       for (const int64_t tokens : kTokenCounts)
-        expect_matches_reference(make_case(GetParam(), n, group_count, tokens, trial++ % 4, rng));
+        expect_avx512_kernel_matches_reference(
+            make_case(GetParam(), n, group_count, tokens, trial++ % 4, rng));
     }
   }
-  for (int t = 0; t < 4; ++t) expect_matches_reference(make_case(GetParam(), 1024, 2, 16, t, rng));
+  for (int t = 0; t < 4; ++t)
+    expect_avx512_kernel_matches_reference(make_case(GetParam(), 1024, 2, 16, t, rng));
 }
 
 // The reference unpacks each row: it must be the scalar kernel of the original rows.
@@ -107,9 +99,7 @@ TEST_P(RowGroupLegacy, ScalarReferenceMatchesTheScalarKernelOnTheOriginalRows) {
   std::mt19937 rng(63);
   for (const int64_t n : kLengths) {
     for (int trial = 0; trial < 4; ++trial) {
-      const Case c = make_case(GetParam(), n, 2, 3, trial, rng);
-      expect_reference_is_scalar_kernel(c.type, c.rows, c.groups, c.group_count, c.activations,
-                                        c.activation_stride, c.tokens, n, c.out_stride);
+      expect_reference_is_scalar_kernel(make_case(GetParam(), n, 2, 3, trial, rng));
     }
   }
 }

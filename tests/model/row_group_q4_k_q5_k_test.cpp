@@ -59,19 +59,15 @@ TEST_P(RowGroupK, RepackThenUnpackGivesBackEveryByte) {
   for (const int64_t n : kLengths) expect_repack_round_trip(GetParam(), n, rng);
 }
 
-struct Case {
-  GgmlType type;
-  int64_t n, group_count, tokens, activation_stride, out_stride;
-  std::vector<uint8_t> rows, groups, activations;
-};
-
 // Trial 0: extreme rows, activations all -128; 1: extreme rows, +127; 2: random; 3: random, activations
 // apart.
-Case make_case(GgmlType type, int64_t n, int64_t group_count, int64_t tokens, int trial, std::mt19937& rng) {
+RowGroupCase make_case(GgmlType type, int64_t n, int64_t group_count, int64_t tokens, int trial,
+                       std::mt19937& rng) {
   const int64_t row_bytes = quantized_row_bytes(type, n);
   const int64_t a_bytes = quantized_row_bytes(GgmlType::kQ8_K, n);
-  Case c{type, n,  group_count, tokens, trial == 3 ? 4 * a_bytes : a_bytes, kGroupRows * group_count + 7,
-         {},   {}, {}};
+  RowGroupCase c{
+      type, n,  group_count, tokens, trial == 3 ? 4 * a_bytes : a_bytes, kGroupRows * group_count + 7,
+      {},   {}, {}};
   c.rows = k_rows(type, n, kGroupRows * group_count, row_bytes, trial < 2, rng);
   c.groups = repack_groups(type, c.rows, row_bytes, n, group_count);
   const int fill = trial == 0 ? -128 : trial == 1 ? 127 : 0;
@@ -81,12 +77,6 @@ Case make_case(GgmlType type, int64_t n, int64_t group_count, int64_t tokens, in
   return c;
 }
 
-void expect_matches_reference(const Case& c) {
-  const RowGroupDotFn dot = row_group_dot_function(c.type, SimdLevel::kAvx512);
-  expect_row_group_kernel_matches_reference(c.type, dot, c.groups.data(), c.group_count, c.activations.data(),
-                                            c.activation_stride, c.tokens, c.n, c.out_stride);
-}
-
 TEST_P(RowGroupK, Avx512IsBitIdenticalToTheScalarReference) {
   if (cpu_simd_level() < SimdLevel::kAvx512) GTEST_SKIP() << "no AVX-512 VNNI";
   std::mt19937 rng(52);
@@ -94,7 +84,8 @@ TEST_P(RowGroupK, Avx512IsBitIdenticalToTheScalarReference) {
   for (const int64_t n : kLengths) {
     for (int64_t group_count = 1; group_count <= 3; ++group_count) {
       for (const int64_t tokens : kTokenCounts) {
-        expect_matches_reference(make_case(GetParam(), n, group_count, tokens, trial++ % 4, rng));
+        expect_avx512_kernel_matches_reference(
+            make_case(GetParam(), n, group_count, tokens, trial++ % 4, rng));
       }
     }
   }
@@ -105,7 +96,7 @@ TEST_P(RowGroupK, Avx512EveryTrialAtManyTokens) {
   std::mt19937 rng(53);
   for (const int64_t tokens : {1, 6, 32, 33, 41}) {
     for (int trial = 0; trial < 4; ++trial) {
-      expect_matches_reference(make_case(GetParam(), 3072, 2, tokens, trial, rng));
+      expect_avx512_kernel_matches_reference(make_case(GetParam(), 3072, 2, tokens, trial, rng));
     }
   }
 }
@@ -115,9 +106,7 @@ TEST_P(RowGroupK, ScalarReferenceMatchesTheScalarKernelOnTheOriginalRows) {
   std::mt19937 rng(54);
   for (const int64_t n : kLengths) {
     for (int trial = 0; trial < 4; ++trial) {
-      const Case c = make_case(GetParam(), n, 2, 3, trial, rng);
-      expect_reference_is_scalar_kernel(c.type, c.rows, c.groups, c.group_count, c.activations,
-                                        c.activation_stride, c.tokens, n, c.out_stride);
+      expect_reference_is_scalar_kernel(make_case(GetParam(), n, 2, 3, trial, rng));
     }
   }
 }
