@@ -126,10 +126,10 @@ at::Tensor sample_group(const at::Tensor& logits, const at::Tensor& table,
   }
   if (any_min_p) apply_min_p(candidates.logits, column(kMinP));
 
-  // Each row draws from its own generator exactly as many values as it has places, whatever the batch's
-  // width; the leading candidates take the first of the whole vocabulary's draws, so that a row draws the
-  // same token as through the sorted vocabulary. On the CPU a row's first values do not depend on how many
-  // it fills (fill_exponential), so the leading candidates fill only theirs.
+  // Each row fills as many values as it has places, whatever the batch's width; the leading candidates take
+  // the first of the whole vocabulary's values, so that a row draws the same token as through the sorted
+  // vocabulary. On the CPU a row's first values do not depend on how many it fills (fill_exponential), so
+  // the leading candidates fill only theirs.
   const int64_t width = filtered && !logits.device().is_cpu() ? vocab : candidates.logits.size(1);
   const at::Tensor noise = at::empty({n, width}, logits.options());  // [group, width]
   const auto fill_rows = [&](int64_t begin, int64_t end) {
@@ -281,7 +281,7 @@ std::vector<SampledToken> sample_batch(const at::Tensor& logits, const std::vect
   const c10::Device device = logits.device();
   std::vector<const SamplingParams*> params;
   bool any_bias = false, any_repetition = false, any_presence_frequency = false, any_greedy = false;
-  bool any_logprobs = false;
+  bool any_logprobs = false, all_greedy = true, any_grammar = false;
   int64_t max_top_logprobs = 0;
   for (int64_t i = 0; i < n; ++i) {
     const SequenceSampler& row = *rows[i];
@@ -300,15 +300,12 @@ std::vector<SampledToken> sample_batch(const at::Tensor& logits, const std::vect
     any_repetition |= row.seen_.defined();
     any_presence_frequency |= row.counts_.defined();
     any_greedy |= p.temperature == 0.0;
+    all_greedy &= p.temperature == 0.0;
+    any_grammar |= row.constrained_now();
     any_logprobs |= p.logprobs;
     max_top_logprobs = std::max(max_top_logprobs, p.top_logprobs);
   }
 
-  bool all_greedy = true, any_grammar = false;
-  for (const SequenceSampler* row : rows) {
-    all_greedy &= row->params_.temperature == 0.0;
-    any_grammar |= row->constrained_now();
-  }
   const at::Tensor raw = logits.to(at::kFloat);  // [rows, vocab]; the unmodified distribution
   // [rows, vocab]; processed in place, so a copy unless the batch only takes the argmax of unchanged logits
   at::Tensor x = all_greedy && !any_grammar && !any_bias && !any_repetition && !any_presence_frequency

@@ -15,7 +15,9 @@ namespace torchllm {
 // (CPU, CUDA); elsewhere (MPS on libtorch 1.13) a CPU generator, whose noise fill_exponential then uploads.
 at::Generator make_seeded_generator(c10::Device device, uint64_t seed);
 
-// Fills `out` (float32, any device) with independent Exp(1) draws from `generator`, never exactly 0.
+// Fills `out` (float32, any device) with independent Exp(1) draws from `generator`, never exactly 0. A CPU
+// generator with contiguous CPU float32 `out` gives one 64-bit draw per call, which seeds a counter-based
+// stream: the first m values are the same whatever the number filled. Elsewhere libtorch's exponential_.
 void fill_exponential(const at::Tensor& out, at::Generator& generator);
 
 }  // namespace torchllm
