@@ -4,7 +4,8 @@
     /usr/bin/python3 tools/bench_table.py PASS_DIR --shapes "qwen3-0.6b llama3.2-1b" --types "bf16 q4_k_m" \\
         -p 512 -n 64 -d 2000 --threads 16 [--pass 1]
 
-PASS_DIR/stream.txt: the read bandwidth in GB/s (tools/stream_read.c); llama.SHAPE.TYPE.json and
+PASS_DIR/stream.txt: the read bandwidth in GB/s (tools/stream_read.c); PASS_DIR/../llama-build-options.txt (optional):
+llama.cpp's CMake options, one a line; llama.SHAPE.TYPE.json and
 llama.SHAPE.TYPE.depth.json: llama-bench -o json; llama.SHAPE.TYPE.batch.jsonl: llama-batched-bench --output-format
 jsonl; torchllm.SHAPE.TYPE.json, torchllm.SHAPE.TYPE.batch.json,
 torchllm.SHAPE.TYPE.depth.json and torchllm.SHAPE.shape.json: torchllm bench --json. A missing or unreadable file
@@ -172,6 +173,13 @@ def main():
           f"(torchllm: its weight_bytes; llama.cpp: llama-bench's model_size), × batch for batched rows; KV "
           f"cache reads are not counted. torchllm runs --dtype bf16 on the same GGUF file: BF16/F16 tensors "
           f"are computed in bf16, Q8_0/Q4_0/Q4_K/Q6_K blocks stay quantized.")
+    try:
+        options = (d.parent / "llama-build-options.txt").read_text().split()
+        on = [o[len("-DGGML_"):-len("=ON")] for o in options if o.endswith("=ON")]
+        off = [o[len("-DGGML_"):-len("=OFF")] for o in options if o.endswith("=OFF") and o != "-DGGML_NATIVE=OFF"]
+        print(f"llama.cpp built with GGML_NATIVE=OFF, on: {' '.join(on) or 'none'}; off: {' '.join(off) or 'none'}.")
+    except OSError:
+        pass
     print()
     print("¹ torchllm bench --shape SHAPE --dtype bf16: random weights of the shape in memory (the safetensors "
           "path); the llama.cpp columns repeat its BF16 GGUF's figures.")

