@@ -11,6 +11,7 @@
 
 #include "model/kernels/block_dot_avx512_impl.h"
 #include "model/kernels/block_dot_kernels.h"
+#include "model/kernels/weight_prefetch.h"
 
 namespace torchllm::kernels {
 namespace {
@@ -27,6 +28,7 @@ float dot_row(const uint8_t* weight_row, const uint8_t* activation_row, int64_t 
   __m256 acc = _mm256_setzero_ps();
   int64_t b = 0;
   for (; b + 8 <= blocks; b += 8) {
+    prefetch_weights_ahead<8 * sizeof(Block)>(w + b);
     __m512i p[4];
     for (int i = 0; i < 4; ++i) {
       p[i] = offset_products<W::kOffset>(W::pair(w[b + 2 * i], w[b + 2 * i + 1]),
@@ -69,6 +71,7 @@ float dot_scaled_min(const uint8_t* weight_row, const uint8_t* activation_row, i
   __m128 lanes_lo = _mm_setzero_ps(), lanes_hi = _mm_setzero_ps();
   int64_t b = 0;
   for (; b + 8 <= blocks; b += 8) {
+    prefetch_weights_ahead<8 * sizeof(BlockW)>(w + b);
     lanes_lo = _mm_add_ps(lanes_lo, terms4(b));
     lanes_hi = _mm_add_ps(lanes_hi, terms4(b + 4));
   }
@@ -121,8 +124,10 @@ float dot_q6_k_avx512(const uint8_t* weight_row, const uint8_t* activation_row, 
   const auto* w = reinterpret_cast<const BlockQ6_K*>(weight_row);
   const auto* a = reinterpret_cast<const BlockQ8_K*>(activation_row);
   Lanes sum;
-  for (int64_t b = 0; b < n / kQK_K; ++b)
+  for (int64_t b = 0; b < n / kQK_K; ++b) {
+    prefetch_weights_ahead<sizeof(BlockQ6_K)>(w + b);
     sum.add(b, scaled_term(a[b].d, w[b].d, fold(q6_k_integers(q6_k_weights(w[b]), a[b]))));
+  }
   return sum.total();
 }
 

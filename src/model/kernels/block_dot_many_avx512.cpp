@@ -6,6 +6,7 @@
 #include "model/kernels/block_dot_avx512_impl.h"
 #include "model/kernels/block_dot_avx512_quads.h"
 #include "model/kernels/block_dot_kernels.h"
+#include "model/kernels/weight_prefetch.h"
 
 namespace torchllm::kernels {
 namespace {
@@ -56,6 +57,7 @@ struct LegacyKernel {
     for (int t = 0; t < kT; ++t) acc[t] = _mm256_setzero_ps();
     int64_t b = 0;
     for (; b + 8 <= blocks; b += 8) {
+      prefetch_weights_ahead<8 * sizeof(Block)>(w + b);
       __m512i u[4];
       for (int i = 0; i < 4; ++i) u[i] = W::pair(w[b + 2 * i], w[b + 2 * i + 1]);
       const __m256 w_scale = halves8(w + b, [](const Block& x) { return x.d; });
@@ -106,6 +108,7 @@ struct ScaledMinKernel {
     for (int t = 0; t < kT; ++t) lanes[t][0] = lanes[t][1] = _mm_setzero_ps();
     int64_t b = 0;
     for (; b + 4 <= blocks; b += 4) {
+      prefetch_weights_ahead<4 * sizeof(BlockW)>(w + b);
       ScaledMinWeights u[4];
       for (int i = 0; i < 4; ++i) u[i] = unpack(w[b + i]);
       const __m256 d = scales_and_mins4(w + b);
@@ -140,6 +143,7 @@ struct ScaledMinKernel {
     for (int g = 0; g < kG; ++g) acc[g][0] = acc[g][1] = _mm512_setzero_ps();
     int64_t b = 0;
     for (; b + 4 <= blocks; b += 4) {
+      prefetch_weights_ahead<4 * sizeof(BlockW)>(w + b);
       // Per quad: blocks 0-1 (then 2-3) combined, blocks 0-1 kept, and the four blocks' totals.
       __m512i pair_sum[kG], pair_min[kG], half_sum[kG], half_min[kG], sums[kG], mins[kG];
       for (int i = 0; i < 4; ++i) {
@@ -207,6 +211,7 @@ struct Q6KKernel {
     for (int t = 0; t < kT; ++t) a[t] = reinterpret_cast<const BlockQ8_K*>(activations + t * stride);
     Lanes sum[kT];
     for (int64_t b = 0; b < n / kQK_K; ++b) {
+      prefetch_weights_ahead<sizeof(BlockQ6_K)>(w + b);
       const Q6KWeights u = q6_k_weights(w[b]);
       for (int t = 0; t < kT; ++t)
         sum[t].add(b, scaled_term(a[t][b].d, w[b].d, fold(q6_k_integers(u, a[t][b]))));

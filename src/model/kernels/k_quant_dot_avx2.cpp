@@ -18,6 +18,7 @@
 #include "model/kernels/block_dot.h"
 #include "model/kernels/block_dot_kernels.h"
 #include "model/kernels/block_layouts.h"
+#include "model/kernels/weight_prefetch.h"
 
 namespace torchllm::kernels {
 namespace {
@@ -167,6 +168,7 @@ float dot_scaled_min(const uint8_t* weight_row, const uint8_t* activation_row, i
   const auto* a = reinterpret_cast<const BlockQ8_K*>(activation_row);
   LaneSum sum;
   for (int64_t b = 0; b < n / kQK_K; ++b) {
+    prefetch_weights_ahead<sizeof(BlockW)>(w + b);
     const __m256i scales_mins = unpack_scales_mins(w[b].scales);
     const __m256i scales = _mm256_permute4x64_epi64(scales_mins, 0x44);  // scales in both 128-bit lanes
     const __m256i isum = block_products(w[b], scales, a[b].qs);
@@ -190,8 +192,10 @@ float dot_q6_k_avx2(const uint8_t* weight_row, const uint8_t* activation_row, in
   const auto* w = reinterpret_cast<const BlockQ6_K*>(weight_row);
   const auto* a = reinterpret_cast<const BlockQ8_K*>(activation_row);
   LaneSum sum;
-  for (int64_t b = 0; b < n / kQK_K; ++b)
+  for (int64_t b = 0; b < n / kQK_K; ++b) {
+    prefetch_weights_ahead<sizeof(BlockQ6_K)>(w + b);
     sum.add(b, scaled_term(a[b].d, w[b].d, q6_k_block_products(w[b], a[b])));
+  }
   return sum.total();
 }
 

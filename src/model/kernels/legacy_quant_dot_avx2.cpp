@@ -10,6 +10,7 @@
 #include "model/kernels/block_dot.h"
 #include "model/kernels/block_dot_kernels.h"
 #include "model/kernels/block_layouts.h"
+#include "model/kernels/weight_prefetch.h"
 #include "model/quant/fp16.h"
 
 namespace torchllm::kernels {
@@ -77,6 +78,7 @@ float dot_row(const uint8_t* weight_row, const uint8_t* activation_row, int64_t 
   __m256 acc = _mm256_setzero_ps();
   int64_t b = 0;
   for (; b + 8 <= blocks; b += 8) {
+    prefetch_weights_ahead<8 * sizeof(Block)>(w + b);
     __m256i p[8];
     alignas(32) uint16_t wd[8], ad[8];
     for (int i = 0; i < 8; ++i) {
