@@ -161,6 +161,9 @@ TEST(BlockDotMany, AvxLevelsTakeTheSeveralTokenKernels) {
   EXPECT_EQ(block_dot_many_function(GgmlType::kQ6_K, SimdLevel::kAvx512), &kernels::dot_many_q6_k_avx512);
   EXPECT_NE(block_dot_many_function(GgmlType::kQ4_K, SimdLevel::kScalar), &kernels::dot_many_q4_k_avx512);
   EXPECT_NE(block_dot_many_function(GgmlType::kQ4_K, SimdLevel::kAvx2), &kernels::dot_many_q4_k_avx512);
+  EXPECT_EQ(block_dot_many_function(GgmlType::kQ4_K, SimdLevel::kAvx2), &kernels::dot_many_q4_k_avx2);
+  EXPECT_EQ(block_dot_many_function(GgmlType::kQ5_K, SimdLevel::kAvx2), &kernels::dot_many_q5_k_avx2);
+  EXPECT_EQ(block_dot_many_function(GgmlType::kQ6_K, SimdLevel::kAvx2), &kernels::dot_many_q6_k_avx2);
 }
 
 }  // namespace

@@ -24,21 +24,29 @@ struct DotKernels {
   BlockDotManyFn scalar_many, avx2_many, avx512_many;
 };
 
-#define TORCHLLM_KERNELS(type, act, name)                                                    \
+#define TORCHLLM_KERNELS_WITH(type, act, name, avx2_many)                                    \
   {                                                                                          \
     GgmlType::type, GgmlType::act, kernels::dot_##name##_scalar, kernels::dot_##name##_avx2, \
-        kernels::dot_##name##_avx512, each_token<kernels::dot_##name##_scalar>,              \
-        each_token<kernels::dot_##name##_avx2>, kernels::dot_many_##name##_avx512            \
+        kernels::dot_##name##_avx512, each_token<kernels::dot_##name##_scalar>, avx2_many,   \
+        kernels::dot_many_##name##_avx512                                                    \
   }
+// The 32-element formats' AVX2 several-token kernel is the one-token kernel token by token; the K formats
+// have their own, which unpacks each super-block once for up to four tokens.
+#define TORCHLLM_KERNELS(type, act, name) \
+  TORCHLLM_KERNELS_WITH(type, act, name, each_token<kernels::dot_##name##_avx2>)
+#define TORCHLLM_K_KERNELS(type, name) \
+  TORCHLLM_KERNELS_WITH(type, kQ8_K, name, kernels::dot_many_##name##_avx2)
 
 const DotKernels kKernels[] = {
     TORCHLLM_KERNELS(kQ8_0, kQ8_0, q8_0), TORCHLLM_KERNELS(kQ4_0, kQ8_0, q4_0),
     TORCHLLM_KERNELS(kQ4_1, kQ8_1, q4_1), TORCHLLM_KERNELS(kQ5_0, kQ8_0, q5_0),
-    TORCHLLM_KERNELS(kQ5_1, kQ8_1, q5_1), TORCHLLM_KERNELS(kQ4_K, kQ8_K, q4_k),
-    TORCHLLM_KERNELS(kQ5_K, kQ8_K, q5_k), TORCHLLM_KERNELS(kQ6_K, kQ8_K, q6_k),
+    TORCHLLM_KERNELS(kQ5_1, kQ8_1, q5_1), TORCHLLM_K_KERNELS(kQ4_K, q4_k),
+    TORCHLLM_K_KERNELS(kQ5_K, q5_k),      TORCHLLM_K_KERNELS(kQ6_K, q6_k),
 };
 
+#undef TORCHLLM_K_KERNELS
 #undef TORCHLLM_KERNELS
+#undef TORCHLLM_KERNELS_WITH
 
 const DotKernels* find(GgmlType weight) {
   for (const DotKernels& k : kKernels) {

@@ -35,8 +35,9 @@ using BlockDotFn = float (*)(const uint8_t* weight_row, const uint8_t* activatio
 BlockDotFn block_dot_function(GgmlType weight, SimdLevel level);
 
 // Dot products of one weight row with `tokens` activation rows `activation_stride` bytes apart: out[t] is
-// bit for bit what block_dot_function(weight, level) returns for row t. The AVX-512 kernels unpack each
-// weight block once for several tokens; the other levels loop over the single-token kernel.
+// bit for bit what block_dot_function(weight, level) returns for row t. The AVX-512 kernels and the
+// AVX2 K kernels unpack each weight block once for several tokens; the others loop over the single-token
+// kernel.
 using BlockDotManyFn = void (*)(const uint8_t* weight_row, const uint8_t* activation_rows,
                                 int64_t activation_stride, int64_t tokens, int64_t n, float* out);
 BlockDotManyFn block_dot_many_function(GgmlType weight, SimdLevel level);

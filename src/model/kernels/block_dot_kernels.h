@@ -53,6 +53,9 @@ TORCHLLM_BLOCK_DOT_MANY(dot_many_q5_1_avx512);
 TORCHLLM_BLOCK_DOT_MANY(dot_many_q4_k_avx512);
 TORCHLLM_BLOCK_DOT_MANY(dot_many_q5_k_avx512);
 TORCHLLM_BLOCK_DOT_MANY(dot_many_q6_k_avx512);
+TORCHLLM_BLOCK_DOT_MANY(dot_many_q4_k_avx2);
+TORCHLLM_BLOCK_DOT_MANY(dot_many_q5_k_avx2);
+TORCHLLM_BLOCK_DOT_MANY(dot_many_q6_k_avx2);
 
 #undef TORCHLLM_BLOCK_DOT_MANY
 

@@ -76,127 +76,212 @@ inline __m256i broadcast_word_mask(int i) {
   return _mm256_set1_epi16(static_cast<int16_t>(lo | (hi << 8)));
 }
 
-// Σ over a 64-element chunk of sub-block scale * (weight * activation) for the two sub-blocks it holds,
-// given their unsigned weights (< 64) as bytes.
-inline __m256i chunk_products(__m256i scales, int chunk, __m256i w_lo, __m256i w_hi, const int8_t* a) {
-  const __m256i a_lo = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a));
-  const __m256i a_hi = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a + 32));
-  const __m256i p_lo = _mm256_madd_epi16(_mm256_shuffle_epi8(scales, broadcast_word_mask(2 * chunk)),
-                                         _mm256_maddubs_epi16(w_lo, a_lo));
-  const __m256i p_hi = _mm256_madd_epi16(_mm256_shuffle_epi8(scales, broadcast_word_mask(2 * chunk + 1)),
-                                         _mm256_maddubs_epi16(w_hi, a_hi));
-  return _mm256_add_epi32(p_lo, p_hi);
-}
+// A super-block's 256 weights unpacked once for every token: vector v holds elements 32 v .. 32 v + 31 as
+// unsigned bytes (< 64, so a maddubs pair never saturates int16), and scale[v] the int16 sub-block scale of
+// each of its 16-bit products (Q4_K/Q5_K: one 32-element sub-block; Q6_K: one 16-element sub-block a
+// 128-bit half).
+struct KWeights {
+  __m256i q[8];
+  __m256i scale[8];
+};
 
-__m256i q4_k_block_products(const BlockQ4_K& w, __m256i scales, const int8_t* a) {
-  const __m256i low4 = _mm256_set1_epi8(0xF);
+// Σ over vectors 0 .. count - 1 of sub-block scale * (weight * activation), as eight int32 partial sums.
+inline __m256i products(const KWeights& u, int count, const int8_t* a) {
   __m256i total = _mm256_setzero_si256();
-  for (int c = 0; c < 4; ++c) {
-    const __m256i q = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w.qs + 32 * c));
-    const __m256i lo = _mm256_and_si256(q, low4);
-    const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), low4);
-    total = _mm256_add_epi32(total, chunk_products(scales, c, lo, hi, a + 64 * c));
+  for (int v = 0; v < count; ++v) {
+    const __m256i act = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a + 32 * v));
+    total = _mm256_add_epi32(total, _mm256_madd_epi16(u.scale[v], _mm256_maddubs_epi16(u.q[v], act)));
   }
   return total;
 }
 
-__m256i q5_k_block_products(const BlockQ5_K& w, __m256i scales, const int8_t* a) {
+// `scales`: the eight sub-block scales as int16 in both 128-bit lanes.
+inline void set_sub_block_scales(KWeights& u, __m256i scales) {
+  for (int v = 0; v < 8; ++v) u.scale[v] = _mm256_shuffle_epi8(scales, broadcast_word_mask(v));
+}
+
+void unpack_q4_k(const BlockQ4_K& w, __m256i scales, KWeights& u) {
+  const __m256i low4 = _mm256_set1_epi8(0xF);
+  for (int c = 0; c < 4; ++c) {
+    const __m256i q = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w.qs + 32 * c));
+    u.q[2 * c] = _mm256_and_si256(q, low4);
+    u.q[2 * c + 1] = _mm256_and_si256(_mm256_srli_epi16(q, 4), low4);
+  }
+  set_sub_block_scales(u, scales);
+}
+
+void unpack_q5_k(const BlockQ5_K& w, __m256i scales, KWeights& u) {
   const __m256i low4 = _mm256_set1_epi8(0xF);
   const __m256i bit4 = _mm256_set1_epi8(0x10);
   // Sub-block s's fifth bits are bit s of qh; shifting the whole vector right by one per sub-block keeps
   // each byte's own bits at bit 0 for s < 8 (bits crossing in from the neighbour byte arrive at bit 7).
   __m256i qh = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w.qh));
-  __m256i total = _mm256_setzero_si256();
   for (int c = 0; c < 4; ++c) {
     const __m256i q = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w.qs + 32 * c));
-    const __m256i lo =
-        _mm256_or_si256(_mm256_and_si256(q, low4), _mm256_and_si256(_mm256_slli_epi16(qh, 4), bit4));
+    u.q[2 * c] = _mm256_or_si256(_mm256_and_si256(q, low4), _mm256_and_si256(_mm256_slli_epi16(qh, 4), bit4));
     qh = _mm256_srli_epi16(qh, 1);
-    const __m256i hi = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(q, 4), low4),
-                                       _mm256_and_si256(_mm256_slli_epi16(qh, 4), bit4));
+    u.q[2 * c + 1] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(q, 4), low4),
+                                     _mm256_and_si256(_mm256_slli_epi16(qh, 4), bit4));
     qh = _mm256_srli_epi16(qh, 1);
-    total = _mm256_add_epi32(total, chunk_products(scales, c, lo, hi, a + 64 * c));
   }
-  return total;
+  set_sub_block_scales(u, scales);
 }
 
-// Q6_K's Σ_j sc_j Σ (q - 32) a is computed as Σ_j sc_j Σ q a - 32 Σ_j sc_j bsum_j: maddubs needs the
-// unsigned q, and the bsums already hold each sub-block's activation sum.
-__m256i q6_k_block_products(const BlockQ6_K& w, const BlockQ8_K& a) {
+// Half `half` of a Q6_K super-block (elements 128 half .. 128 half + 127) into vectors 0-3 of `u`: its
+// unsigned q (the value plus 32) and the scales of its eight 16-element sub-blocks. `scales`: the block's 16
+// int8 scales as int16. (Half a block at a time: the whole block's 16 vectors spilled, ~15% slower.)
+__attribute__((always_inline)) inline void unpack_q6_k_half(const BlockQ6_K& w, int half, __m256i scales, KWeights& u) {
   const __m256i low4 = _mm256_set1_epi8(0xF);
   const __m256i bits45 = _mm256_set1_epi8(0x30);
-  const __m256i scales = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(w.scales)));
-  const __m256i bsums = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a.bsums));
-  const __m256i offset = _mm256_slli_epi32(_mm256_madd_epi16(scales, bsums), 5);
-
-  // Each half's eight scales in both 128-bit lanes; quarter k's 16-element sub-blocks are 2k (low lane)
-  // and 2k+1 (high lane).
-  const __m256i half_scales[2] = {_mm256_permute4x64_epi64(scales, 0x44),
-                                  _mm256_permute4x64_epi64(scales, 0xEE)};
-  __m256i total = _mm256_setzero_si256();
-  for (int half = 0; half < 2; ++half) {
-    const uint8_t* ql = w.ql + 64 * half;
-    const int8_t* act = a.qs + 128 * half;
-    const __m256i ql0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(ql));
-    const __m256i ql1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(ql + 32));
-    const __m256i qh = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w.qh + 32 * half));
-    // The four 32-element quarters: low/high nibble of ql0/ql1 plus qh bits 0-1, 2-3, 4-5, 6-7 moved to 4-5.
-    const __m256i q[4] = {
-        _mm256_or_si256(_mm256_and_si256(ql0, low4), _mm256_and_si256(_mm256_slli_epi16(qh, 4), bits45)),
-        _mm256_or_si256(_mm256_and_si256(ql1, low4), _mm256_and_si256(_mm256_slli_epi16(qh, 2), bits45)),
-        _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql0, 4), low4), _mm256_and_si256(qh, bits45)),
-        _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql1, 4), low4),
-                        _mm256_and_si256(_mm256_srli_epi16(qh, 2), bits45)),
-    };
-    for (int k = 0; k < 4; ++k) {
-      const __m256i mask =
-          _mm256_set_m128i(_mm_set1_epi16(static_cast<int16_t>((4 * k + 2) | ((4 * k + 3) << 8))),
-                           _mm_set1_epi16(static_cast<int16_t>((4 * k) | ((4 * k + 1) << 8))));
-      const __m256i act_k = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(act + 32 * k));
-      const __m256i p =
-          _mm256_madd_epi16(_mm256_shuffle_epi8(half_scales[half], mask), _mm256_maddubs_epi16(q[k], act_k));
-      total = _mm256_add_epi32(total, p);
-    }
+  const uint8_t* ql = w.ql + 64 * half;
+  const __m256i ql0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(ql));
+  const __m256i ql1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(ql + 32));
+  const __m256i qh = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w.qh + 32 * half));
+  // The four 32-element quarters: low/high nibble of ql0/ql1 plus qh bits 0-1, 2-3, 4-5, 6-7 moved to 4-5.
+  u.q[0] = _mm256_or_si256(_mm256_and_si256(ql0, low4), _mm256_and_si256(_mm256_slli_epi16(qh, 4), bits45));
+  u.q[1] = _mm256_or_si256(_mm256_and_si256(ql1, low4), _mm256_and_si256(_mm256_slli_epi16(qh, 2), bits45));
+  u.q[2] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql0, 4), low4), _mm256_and_si256(qh, bits45));
+  u.q[3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql1, 4), low4),
+                           _mm256_and_si256(_mm256_srli_epi16(qh, 2), bits45));
+  // The half's eight scales in both 128-bit lanes; quarter k's 16-element sub-blocks are 2k (low lane) and
+  // 2k+1 (high lane).
+  const __m256i half_scales =
+      half == 0 ? _mm256_permute4x64_epi64(scales, 0x44) : _mm256_permute4x64_epi64(scales, 0xEE);
+  for (int k = 0; k < 4; ++k) {
+    const __m256i mask =
+        _mm256_set_m128i(_mm_set1_epi16(static_cast<int16_t>((4 * k + 2) | ((4 * k + 3) << 8))),
+                         _mm_set1_epi16(static_cast<int16_t>((4 * k) | ((4 * k + 1) << 8))));
+    u.scale[k] = _mm256_shuffle_epi8(half_scales, mask);
   }
-  return _mm256_sub_epi32(total, offset);
 }
 
-// The Q4_K/Q5_K driver: BlockW is the weight block, block_products its integer kernel.
-template <typename BlockW, __m256i (*block_products)(const BlockW&, __m256i, const int8_t*)>
-float dot_scaled_min(const uint8_t* weight_row, const uint8_t* activation_row, int64_t n) {
+// kT tokens' activation rows (`stride` bytes apart) against one Q4_K/Q5_K weight row: each super-block is
+// unpacked once and its integer sums and float term formed per token as the single-token kernel's.
+template <typename BlockW, void (*unpack)(const BlockW&, __m256i, KWeights&), int kT>
+void dot_scaled_min(const uint8_t* weight_row, const uint8_t* activations, int64_t stride, int64_t n,
+                    float* out) {
   const auto* w = reinterpret_cast<const BlockW*>(weight_row);
-  const auto* a = reinterpret_cast<const BlockQ8_K*>(activation_row);
-  LaneSum sum;
+  const BlockQ8_K* a[kT];
+  for (int t = 0; t < kT; ++t) a[t] = reinterpret_cast<const BlockQ8_K*>(activations + t * stride);
+  LaneSum sum[kT];
   for (int64_t b = 0; b < n / kQK_K; ++b) {
     prefetch_weights_ahead<sizeof(BlockW)>(w + b);
     const __m256i scales_mins = unpack_scales_mins(w[b].scales);
-    const __m256i scales = _mm256_permute4x64_epi64(scales_mins, 0x44);  // scales in both 128-bit lanes
-    const __m256i isum = block_products(w[b], scales, a[b].qs);
-    const __m128i imin = min_products(scales_mins, a[b].bsums);
-    sum.add(b, scaled_min_term(a[b].d, w[b].d, w[b].dmin, isum, imin));
+    KWeights u;
+    unpack(w[b], _mm256_permute4x64_epi64(scales_mins, 0x44), u);  // scales in both 128-bit lanes
+    for (int t = 0; t < kT; ++t) {
+      const BlockQ8_K& at = a[t][b];
+      const __m256i isum = products(u, 8, at.qs);
+      const __m128i imin = min_products(scales_mins, at.bsums);
+      sum[t].add(b, scaled_min_term(at.d, w[b].d, w[b].dmin, isum, imin));
+    }
   }
-  return sum.total();
+  for (int t = 0; t < kT; ++t) out[t] = sum[t].total();
 }
+
+// The same for Q6_K, half a super-block at a time. Its Σ_j sc_j Σ (q - 32) a is computed as
+// Σ_j sc_j Σ q a - 32 Σ_j sc_j bsum_j: maddubs needs the unsigned q, and the bsums already hold each
+// sub-block's activation sum.
+template <int kT>
+void dot_q6_k(const uint8_t* weight_row, const uint8_t* activations, int64_t stride, int64_t n, float* out) {
+  const auto* w = reinterpret_cast<const BlockQ6_K*>(weight_row);
+  const BlockQ8_K* a[kT];
+  for (int t = 0; t < kT; ++t) a[t] = reinterpret_cast<const BlockQ8_K*>(activations + t * stride);
+  LaneSum sum[kT];
+  for (int64_t b = 0; b < n / kQK_K; ++b) {
+    prefetch_weights_ahead<sizeof(BlockQ6_K)>(w + b);
+    const __m256i scales =
+        _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(w[b].scales)));
+    __m256i total[kT];
+    for (int t = 0; t < kT; ++t) {
+      const __m256i bsums = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a[t][b].bsums));
+      total[t] =
+          _mm256_sub_epi32(_mm256_setzero_si256(), _mm256_slli_epi32(_mm256_madd_epi16(scales, bsums), 5));
+    }
+    for (int half = 0; half < 2; ++half) {
+      KWeights u;
+      unpack_q6_k_half(w[b], half, scales, u);
+      for (int t = 0; t < kT; ++t)
+        total[t] = _mm256_add_epi32(total[t], products(u, 4, a[t][b].qs + 128 * half));
+    }
+    for (int t = 0; t < kT; ++t) sum[t].add(b, scaled_term(a[t][b].d, w[b].d, total[t]));
+  }
+  for (int t = 0; t < kT; ++t) out[t] = sum[t].total();
+}
+
+// Tokens at most this many at a time: their activation blocks stay in L1 with the unpacked weights.
+constexpr int kMaxTokens = 4;
+
+// The last `tokens` (< kMaxTokens) tokens in one call of K::run<tokens>.
+template <typename K, int kT = kMaxTokens - 1>
+void rest(const uint8_t* weight_row, const uint8_t* activations, int64_t stride, int64_t tokens, int64_t n,
+          float* out) {
+  if (tokens == kT) return K::template run<kT>(weight_row, activations, stride, n, out);
+  if constexpr (kT > 1) rest<K, kT - 1>(weight_row, activations, stride, tokens, n, out);
+}
+
+// All tokens through K::run<kT>, kMaxTokens at a time.
+template <typename K>
+void many(const uint8_t* weight_row, const uint8_t* activations, int64_t stride, int64_t tokens, int64_t n,
+          float* out) {
+  int64_t t = 0;
+  for (; t + kMaxTokens <= tokens; t += kMaxTokens)
+    K::template run<kMaxTokens>(weight_row, activations + t * stride, stride, n, out + t);
+  rest<K>(weight_row, activations + t * stride, stride, tokens - t, n, out + t);
+}
+
+struct Q4KTokens {
+  template <int kT>
+  static void run(const uint8_t* w, const uint8_t* a, int64_t stride, int64_t n, float* out) {
+    dot_scaled_min<BlockQ4_K, unpack_q4_k, kT>(w, a, stride, n, out);
+  }
+};
+struct Q5KTokens {
+  template <int kT>
+  static void run(const uint8_t* w, const uint8_t* a, int64_t stride, int64_t n, float* out) {
+    dot_scaled_min<BlockQ5_K, unpack_q5_k, kT>(w, a, stride, n, out);
+  }
+};
+struct Q6KTokens {
+  template <int kT>
+  static void run(const uint8_t* w, const uint8_t* a, int64_t stride, int64_t n, float* out) {
+    dot_q6_k<kT>(w, a, stride, n, out);
+  }
+};
 
 }  // namespace
 
 float dot_q4_k_avx2(const uint8_t* weight_row, const uint8_t* activation_row, int64_t n) {
-  return dot_scaled_min<BlockQ4_K, q4_k_block_products>(weight_row, activation_row, n);
+  float out;
+  Q4KTokens::run<1>(weight_row, activation_row, 0, n, &out);
+  return out;
 }
 
 float dot_q5_k_avx2(const uint8_t* weight_row, const uint8_t* activation_row, int64_t n) {
-  return dot_scaled_min<BlockQ5_K, q5_k_block_products>(weight_row, activation_row, n);
+  float out;
+  Q5KTokens::run<1>(weight_row, activation_row, 0, n, &out);
+  return out;
 }
 
 float dot_q6_k_avx2(const uint8_t* weight_row, const uint8_t* activation_row, int64_t n) {
-  const auto* w = reinterpret_cast<const BlockQ6_K*>(weight_row);
-  const auto* a = reinterpret_cast<const BlockQ8_K*>(activation_row);
-  LaneSum sum;
-  for (int64_t b = 0; b < n / kQK_K; ++b) {
-    prefetch_weights_ahead<sizeof(BlockQ6_K)>(w + b);
-    sum.add(b, scaled_term(a[b].d, w[b].d, q6_k_block_products(w[b], a[b])));
-  }
-  return sum.total();
+  float out;
+  Q6KTokens::run<1>(weight_row, activation_row, 0, n, &out);
+  return out;
+}
+
+void dot_many_q4_k_avx2(const uint8_t* weight_row, const uint8_t* activation_rows, int64_t activation_stride,
+                        int64_t tokens, int64_t n, float* out) {
+  many<Q4KTokens>(weight_row, activation_rows, activation_stride, tokens, n, out);
+}
+
+void dot_many_q5_k_avx2(const uint8_t* weight_row, const uint8_t* activation_rows, int64_t activation_stride,
+                        int64_t tokens, int64_t n, float* out) {
+  many<Q5KTokens>(weight_row, activation_rows, activation_stride, tokens, n, out);
+}
+
+void dot_many_q6_k_avx2(const uint8_t* weight_row, const uint8_t* activation_rows, int64_t activation_stride,
+                        int64_t tokens, int64_t n, float* out) {
+  many<Q6KTokens>(weight_row, activation_rows, activation_stride, tokens, n, out);
 }
 
 }  // namespace torchllm::kernels
