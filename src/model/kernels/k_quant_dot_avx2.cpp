@@ -130,7 +130,8 @@ void unpack_q5_k(const BlockQ5_K& w, __m256i scales, KWeights& u) {
 // Half `half` of a Q6_K super-block (elements 128 half .. 128 half + 127) into vectors 0-3 of `u`: its
 // unsigned q (the value plus 32) and the scales of its eight 16-element sub-blocks. `scales`: the block's 16
 // int8 scales as int16. (Half a block at a time: the whole block's 16 vectors spilled, ~15% slower.)
-__attribute__((always_inline)) inline void unpack_q6_k_half(const BlockQ6_K& w, int half, __m256i scales, KWeights& u) {
+__attribute__((always_inline)) inline void unpack_q6_k_half(const BlockQ6_K& w, int half, __m256i scales,
+                                                            KWeights& u) {
   const __m256i low4 = _mm256_set1_epi8(0xF);
   const __m256i bits45 = _mm256_set1_epi8(0x30);
   const uint8_t* ql = w.ql + 64 * half;
