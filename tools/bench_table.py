@@ -100,6 +100,8 @@ def main():
     ap.add_argument("--batch-prompt", type=int)
     ap.add_argument("--threads", required=True)
     ap.add_argument("--pass", dest="pass_no", default="")
+    ap.add_argument("--torchllm-dtype", default="bf16")
+    ap.add_argument("--torchllm-env", default="", help="environment torchllm ran with, as NAME=VALUE words")
     a = ap.parse_args()
     d, p, n, depth = a.dir, a.p, a.n, a.d
     batch_prompt = a.batch_prompt or p
@@ -171,8 +173,9 @@ def main():
     print(f"Tokens per second. ratio = torchllm ÷ llama.cpp (above 1: torchllm faster). Bound = memory read "
           f"bandwidth ({bw}, tools/stream_read.c, {a.threads} threads) ÷ weight bytes read per decode step "
           f"(torchllm: its weight_bytes; llama.cpp: llama-bench's model_size), × batch for batched rows; KV "
-          f"cache reads are not counted. torchllm runs --dtype bf16 on the same GGUF file: BF16/F16 tensors "
-          f"are computed in bf16, Q8_0/Q4_0/Q4_K/Q6_K blocks stay quantized.")
+          f"cache reads are not counted. torchllm runs --dtype {a.torchllm_dtype} on the same GGUF file: "
+          f"BF16/F16 tensors are computed in {a.torchllm_dtype}, Q8_0/Q4_0/Q4_K/Q6_K blocks stay quantized."
+          + (f" torchllm's environment: {a.torchllm_env}." if a.torchllm_env else ""))
     try:
         options = (d.parent / "llama-build-options.txt").read_text().split()
         on = [o[len("-DGGML_"):-len("=ON")] for o in options if o.endswith("=ON")]
@@ -181,7 +184,7 @@ def main():
     except OSError:
         pass
     print()
-    print("¹ torchllm bench --shape SHAPE --dtype bf16: random weights of the shape in memory (the safetensors "
+    print(f"¹ torchllm bench --shape SHAPE --dtype {a.torchllm_dtype}: random weights of the shape in memory (the safetensors "
           "path); the llama.cpp columns repeat its BF16 GGUF's figures.")
     print(f"² batched decode, tokens per second over all N sequences, and in parentheses the multiple of each "
           f"one's batch 1 at the same prompt: llama.cpp llama-batched-bench -npp {batch_prompt} -ntg {n} -npl "

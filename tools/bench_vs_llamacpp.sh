@@ -17,7 +17,7 @@
 #    when there is no checkpoint), llama-quantize from BF16 (Q8_0, Q4_0, Q4_K_M).
 # 3. PASSES passes (default 2), each: tools/stream_read.c (memory read bandwidth), then per shape and type
 #      llama-bench -m FILE -p P -n N -t THREADS -r R -o json               (prefill of P tokens, decode of N)
-#      torchllm bench -m FILE --dtype bf16 -p P,1 -n N -b 1 -r R --threads THREADS --json
+#      torchllm bench -m FILE --dtype bf16 -p P,1 -n N -b 1 -r R --threads THREADS --json   (fp32 with ISA=avx2)
 #                                     (prefill of P; decode from a 1-token prompt: llama-bench's tg runs at depth 0)
 #    for BF16 and Q4_K_M (EXTRA_TYPES) also
 #      llama-bench ... -p 0 -n N -d D                                      (decode at depth D)
@@ -29,6 +29,10 @@
 #    then tools/bench_table.py prints the pass's table (also saved as WORK_DIR/results/TIME/passK.md).
 # 4. tools/bench_targets.py: each of issue 23's targets per pass, their median and whether it is met (targets.md).
 #
+# ISA=avx2 compares what a CPU with AVX2 but no AVX-512 runs, on this CPU: llama.cpp built for AVX/AVX2/BMI2/FMA/F16C
+# only (in build-avx2/), and torchllm with its kernels capped (TORCHLLM_SIMD=avx2), libtorch's and OpenBLAS's too
+# (ATEN_CPU_CAPABILITY=avx2, OPENBLAS_CORETYPE=Haswell, ONEDNN_MAX_CPU_ISA=AVX2) and --dtype fp32 (what --dtype auto
+# picks without native bf16) in place of bf16.
 # Environment: SHAPES (default "qwen3-0.6b llama3.2-1b"), TYPES (default "bf16 f16 q8_0 q4_0 q4_k_m"), EXTRA_TYPES
 # (default "bf16 q4_k_m"), THREADS (default nproc: the CPUs this process may use), PASSES, TORCHLLM (default
 # build/torchllm), LLAMA_CPP_DIR, BATCH_PROMPT (default P). Sizes: P=512 N=64 D=2000 R=2; QUICK=1 for a smoke run
@@ -47,6 +51,15 @@ extra_types="${EXTRA_TYPES:-bf16 q4_k_m}"
 threads="${THREADS:-$(nproc)}"
 passes="${PASSES:-2}"
 torchllm="${TORCHLLM:-$repo/build/torchllm}"
+isa="${ISA:-native}"
+case "$isa" in
+  native) llama_build=build torchllm_dtype=bf16 torchllm_env=() ;;
+  avx2)
+    llama_build=build-avx2 torchllm_dtype=fp32
+    torchllm_env=(TORCHLLM_SIMD=avx2 ATEN_CPU_CAPABILITY=avx2 OPENBLAS_CORETYPE=Haswell ONEDNN_MAX_CPU_ISA=AVX2)
+    ;;
+  *) echo "bench_vs_llamacpp: ISA is native or avx2, not $isa" >&2 && exit 1 ;;
+esac
 nlc_version=3.22.1
 tokenizer_version=3.7.2
 if [ "${QUICK:-0}" = 1 ]; then
@@ -63,7 +76,7 @@ die() { log "$*"; exit 1; }
 mkdir -p "$work" || die "cannot create $work"
 work="$(cd "$work" && pwd)"
 llama_dir="${LLAMA_CPP_DIR:-$work/llama.cpp}"
-bin="$llama_dir/build/bin"
+bin="$llama_dir/$llama_build/bin"
 [ -x "$torchllm" ] || die "no torchllm at $torchllm (build it, or set TORCHLLM)"
 
 # --- 1. llama.cpp
@@ -71,6 +84,7 @@ bin="$llama_dir/build/bin"
 ggml_isa_options() {
   local flags option flag
   flags=" $(grep -m1 '^flags' /proc/cpuinfo 2>/dev/null | cut -d: -f2) "
+  [ "$isa" = avx2 ] && flags=" avx avx2 bmi2 fma f16c "
   for option in AVX:avx AVX2:avx2 BMI2:bmi2 FMA:fma F16C:f16c AVX_VNNI:avx_vnni AVX512:avx512f \
     AVX512_VBMI:avx512vbmi AVX512_VNNI:avx512_vnni AVX512_BF16:avx512_bf16; do
     flag="${option#*:}"
@@ -91,14 +105,14 @@ fi
 mapfile -t isa_options < <(ggml_isa_options)
 log "configuring llama.cpp: ${isa_options[*]}"
 generator=()
-[ -f "$llama_dir/build/CMakeCache.txt" ] || ! command -v ninja >/dev/null 2>&1 || generator=(-G Ninja)
-cmake -S "$llama_dir" -B "$llama_dir/build" "${generator[@]}" -DCMAKE_BUILD_TYPE=Release \
+[ -f "$llama_dir/$llama_build/CMakeCache.txt" ] || ! command -v ninja >/dev/null 2>&1 || generator=(-G Ninja)
+cmake -S "$llama_dir" -B "$llama_dir/$llama_build" "${generator[@]}" -DCMAKE_BUILD_TYPE=Release \
   -DGGML_NATIVE=OFF "${isa_options[@]}" \
   -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_BF16=OFF -DLLAMA_CURL=OFF \
   -DLLAMA_BUILD_TOOLS=ON -DLLAMA_BUILD_COMMON=ON >"$work/llama-cmake.log" 2>&1 ||
   die "llama.cpp's cmake failed: see $work/llama-cmake.log"
 log "building llama-bench, llama-batched-bench and llama-quantize"
-cmake --build "$llama_dir/build" --target llama-bench llama-batched-bench llama-quantize -j "$threads" >"$work/llama-build.log" 2>&1 ||
+cmake --build "$llama_dir/$llama_build" --target llama-bench llama-batched-bench llama-quantize -j "$threads" >"$work/llama-build.log" 2>&1 ||
   die "llama.cpp's build failed: see $work/llama-build.log"
 
 # --- 2. GGUF files
@@ -190,7 +204,8 @@ torchllm_bench() {  # OUT ARGS...
   local out="$1"
   shift
   log "torchllm bench $*"
-  "$torchllm" bench --dtype bf16 --threads "$threads" -r "$R" --json "$@" >"$out" 2>"${out%.json}.log" ||
+  env "${torchllm_env[@]}" "$torchllm" bench --dtype "$torchllm_dtype" --threads "$threads" -r "$R" --json "$@" \
+    >"$out" 2>"${out%.json}.log" ||
     log "torchllm bench failed: see ${out%.json}.log"
 }
 
@@ -221,7 +236,8 @@ for pass in $(seq 1 "$passes"); do
   done
   "$py" "$here/bench_table.py" "$dir" --shapes "$shapes" --types "$types" --extra-types "$extra_types" \
     --batches "$batches" -p "$P" -n "$N" -d "$D" --batch-prompt "$batch_prompt" --threads "$threads" \
-    --pass "$pass" | tee "$results/pass$pass.md"
+    --pass "$pass" --torchllm-dtype "$torchllm_dtype" --torchllm-env "${torchllm_env[*]}" |
+    tee "$results/pass$pass.md"
   echo
 done
 # Every target on the median of the passes (tools/bench_targets.py).
