@@ -95,22 +95,22 @@ inline __m256i products(const KWeights& u, int count, const int8_t* a) {
   return total;
 }
 
-// `scales`: the eight sub-block scales as int16 in both 128-bit lanes.
+// Q4_K/Q5_K: `scales` holds the eight sub-block scales as int16 in both 128-bit lanes.
 inline void set_sub_block_scales(KWeights& u, __m256i scales) {
   for (int v = 0; v < 8; ++v) u.scale[v] = _mm256_shuffle_epi8(scales, broadcast_word_mask(v));
 }
 
-void unpack_q4_k(const BlockQ4_K& w, __m256i scales, KWeights& u) {
+// Q4_K and Q5_K: a super-block's weights into u.q (its scales go in with set_sub_block_scales).
+void unpack_q4_k(const BlockQ4_K& w, KWeights& u) {
   const __m256i low4 = _mm256_set1_epi8(0xF);
   for (int c = 0; c < 4; ++c) {
     const __m256i q = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w.qs + 32 * c));
     u.q[2 * c] = _mm256_and_si256(q, low4);
     u.q[2 * c + 1] = _mm256_and_si256(_mm256_srli_epi16(q, 4), low4);
   }
-  set_sub_block_scales(u, scales);
 }
 
-void unpack_q5_k(const BlockQ5_K& w, __m256i scales, KWeights& u) {
+void unpack_q5_k(const BlockQ5_K& w, KWeights& u) {
   const __m256i low4 = _mm256_set1_epi8(0xF);
   const __m256i bit4 = _mm256_set1_epi8(0x10);
   // Sub-block s's fifth bits are bit s of qh; shifting the whole vector right by one per sub-block keeps
@@ -124,7 +124,6 @@ void unpack_q5_k(const BlockQ5_K& w, __m256i scales, KWeights& u) {
                                      _mm256_and_si256(_mm256_slli_epi16(qh, 4), bit4));
     qh = _mm256_srli_epi16(qh, 1);
   }
-  set_sub_block_scales(u, scales);
 }
 
 // Half `half` of a Q6_K super-block (elements 128 half .. 128 half + 127) into vectors 0-3 of `u`: its
@@ -158,7 +157,7 @@ __attribute__((always_inline)) inline void unpack_q6_k_half(const BlockQ6_K& w, 
 
 // kT tokens' activation rows (`stride` bytes apart) against one Q4_K/Q5_K weight row: each super-block is
 // unpacked once and its integer sums and float term formed per token as the single-token kernel's.
-template <typename BlockW, void (*unpack)(const BlockW&, __m256i, KWeights&), int kT>
+template <typename BlockW, void (*unpack)(const BlockW&, KWeights&), int kT>
 void dot_scaled_min(const uint8_t* weight_row, const uint8_t* activations, int64_t stride, int64_t n,
                     float* out) {
   const auto* w = reinterpret_cast<const BlockW*>(weight_row);
@@ -169,7 +168,8 @@ void dot_scaled_min(const uint8_t* weight_row, const uint8_t* activations, int64
     prefetch_weights_ahead<sizeof(BlockW)>(w + b);
     const __m256i scales_mins = unpack_scales_mins(w[b].scales);
     KWeights u;
-    unpack(w[b], _mm256_permute4x64_epi64(scales_mins, 0x44), u);  // scales in both 128-bit lanes
+    unpack(w[b], u);
+    set_sub_block_scales(u, _mm256_permute4x64_epi64(scales_mins, 0x44));  // scales in both 128-bit lanes
     for (int t = 0; t < kT; ++t) {
       const BlockQ8_K& at = a[t][b];
       const __m256i isum = products(u, 8, at.qs);
